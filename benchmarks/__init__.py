@@ -1,0 +1,1 @@
+"""Benchmarks: tasks and their protocols, models, exact search, metrics, statistics and results."""

@@ -1,0 +1,1 @@
+"""Cleaners: steps (filters, annotators, dedup, split, decontamination, obfuscation), recipes and engines."""

@@ -1,0 +1,125 @@
+"""The step contract every cleaner follows; engines (local, Ray) know only this.
+
+A *batch* is an Arrow table of pair rows (the pairs-dir columns) plus a ``split`` string column.
+A row-local step maps one batch to the rows it keeps and the rows it drops, each dropped row
+with a short machine-readable reason (``too_short``, ``non_english`` …) and an optional detail;
+an annotator keeps every row and adds columns. A global step (dedup, split, decontamination)
+runs in phases: ``map`` per batch → ``resolve`` once over everything mapped → ``apply`` per batch.
+Steps are pure: same batch and parameters ⇒ same output, whatever the engine or worker count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from codequarry.errors import CodequarryError
+
+STEP_KINDS = ("filter", "annotate", "transform", "global")
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What a step did to one batch: rows kept, rows dropped (input columns) and one reason per drop."""
+
+    kept: pa.Table
+    dropped: pa.Table | None = None
+    reasons: tuple[str, ...] = ()
+    details: tuple[str | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        n = 0 if self.dropped is None else self.dropped.num_rows
+        if len(self.reasons) != n:
+            raise ValueError(f"{n} dropped rows but {len(self.reasons)} reasons")
+        if self.details is not None and len(self.details) != n:
+            raise ValueError(f"{n} dropped rows but {len(self.details)} details")
+
+    @property
+    def num_dropped(self) -> int:
+        return 0 if self.dropped is None else self.dropped.num_rows
+
+
+@dataclass(frozen=True)
+class NoParams:
+    """Parameters of a step that takes none."""
+
+
+class Step:
+    """A cleaning step. Subclasses set ``name``, ``description``, ``kind`` and a frozen ``Params`` dataclass."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    kind: ClassVar[str] = "filter"
+    Params: ClassVar[type] = NoParams
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None = None) -> Step:
+        """Build the step from recipe parameters, refusing unknown names with a clear message."""
+        config = dict(config or {})
+        known = {f.name for f in dataclasses.fields(cls.Params)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise CodequarryError(
+                f"step {cls.name!r} has no parameter(s) {unknown}; its parameters are {sorted(known) or 'none'}"
+            )
+        try:
+            params = cls.Params(**config)
+        except (TypeError, ValueError) as exc:
+            raise CodequarryError(f"step {cls.name!r}: {exc}") from exc
+        return cls(params)
+
+    def param_dict(self) -> dict[str, Any]:
+        """Every parameter with its value (written into the manifest and the card)."""
+        return dataclasses.asdict(self.params)
+
+    def process(self, batch: pa.Table) -> StepOutput:
+        """Row-local steps: keep/drop (filters), add columns (annotators) or rewrite columns (transforms)."""
+        raise NotImplementedError
+
+    def added_fields(self) -> list[pa.Field]:
+        """Columns this step adds (annotators), so an empty batch can carry them too."""
+        return []
+
+
+class GlobalStep(Step):
+    """A step that needs to see every row before deciding (dedup, split, decontamination).
+
+    ``map`` turns each batch into a small table keyed by ``id`` (signatures, hashes, repo keys);
+    ``resolve`` reads all mapped tables once (it may spill to ``workdir``) and returns a picklable
+    decision; ``apply`` uses the decision on each batch. The keep rule inside ``resolve`` must be
+    deterministic (e.g. prefer split order train < valid < test reversed for leakage, then smallest id).
+    """
+
+    kind: ClassVar[str] = "global"
+
+    def map(self, batch: pa.Table) -> pa.Table:
+        raise NotImplementedError
+
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Any:
+        raise NotImplementedError
+
+    def apply(self, batch: pa.Table, decision: Any) -> StepOutput:
+        raise NotImplementedError
+
+    def process(self, batch: pa.Table) -> StepOutput:
+        raise TypeError(f"{self.name} is a global step: run it through an engine (map → resolve → apply)")
+
+
+def keep_mask(batch: pa.Table, keep: list[bool], reasons: list[str | None],
+              details: list[str | None] | None = None) -> StepOutput:
+    """Split a batch by a per-row boolean mask; ``reasons[i]`` is used where ``keep[i]`` is False."""
+    mask = pa.array(keep, pa.bool_())
+    dropped_idx = [i for i, k in enumerate(keep) if not k]
+    if not dropped_idx:
+        return StepOutput(kept=batch)
+    why = tuple(str(reasons[i]) for i in dropped_idx)
+    det = tuple(details[i] for i in dropped_idx) if details is not None else None
+    return StepOutput(kept=batch.filter(mask), dropped=batch.take(dropped_idx), reasons=why, details=det)

@@ -1,0 +1,1 @@
+"""Dataset cards and Hugging Face Hub publishing."""
