@@ -1,0 +1,41 @@
+"""The registry of sources: name → module path, imported only when the source is used.
+
+A source module defines ``INFO`` (a ``SourceInfo``), ``add_arguments(parser)`` for its CLI
+options, ``build(out, **options) -> manifest`` (the library call) and
+``build_from_args(args) -> manifest``. Adding a source is one module plus one line below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+from codequarry.registry import Registry
+
+SOURCES: Registry[str] = Registry("source")
+for _name, _module in (
+    ("codesearchnet", "codequarry.builders.codesearchnet"),
+    ("staqc", "codequarry.builders.staqc"),
+    ("cosqa", "codequarry.builders.cosqa"),
+    ("advtest", "codequarry.builders.advtest"),
+    ("webquery", "codequarry.builders.webquery"),
+    ("hub", "codequarry.builders.hub"),
+    ("files", "codequarry.builders.files"),
+    ("repos", "codequarry.builders.repos"),
+):
+    SOURCES.register(_name, _module)
+
+
+def source_module(name: str) -> ModuleType:
+    """The module implementing source ``name`` (unknown names get a did-you-mean error)."""
+    return importlib.import_module(SOURCES.get(name))
+
+
+def available_sources() -> list[str]:
+    """Registered sources whose module exists in this installation."""
+    out = []
+    for name, module in SOURCES.items():
+        if importlib.util.find_spec(module) is not None:
+            out.append(name)
+    return out
