@@ -315,10 +315,13 @@ class PairsWriter:
                 stream.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
                 stream.shard_bytes = stream.shard_rows = 0
             room = table.num_rows - offset
+            avg = max(1.0, table.nbytes / max(1, table.num_rows))
+            room = min(room, max(1, int((self.max_shard_bytes - stream.shard_bytes) / avg)))
             if self.max_shard_rows:
                 room = min(room, self.max_shard_rows - stream.shard_rows)
+            group_rows = max(1, int(self.row_group_bytes / avg))
             piece = table.slice(offset, room)
-            stream.writer.write_table(piece, row_group_size=max(1, piece.num_rows))
+            stream.writer.write_table(piece, row_group_size=group_rows)
             stream.shard_rows += piece.num_rows
             stream.shard_bytes += piece.nbytes
             offset += room
