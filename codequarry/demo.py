@@ -14,5 +14,5 @@ def _todo(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run build → clean → bench → leaderboard on the standard library",
                        description="Run the whole chain on code every machine has.")
-    p.add_argument("--out", default="codequarry-demo")
+    p.add_argument("--out", default="codequarry-demo", help="folder for everything the demo writes")
     p.set_defaults(func=_todo)
