@@ -1,0 +1,31 @@
+"""Intervals for leaderboard averages: a bootstrap that resamples queries within each column (language/dataset).
+
+Significance tests (paired randomization, Holm) come from ``codequarry.benchmarks.stats``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_CHUNK_CELLS = 2_000_000  # random numbers drawn per block: bounds memory to ~16 MB whatever the query count
+
+
+def stratified_bootstrap_ci(groups: Sequence[Sequence[float]], *, resamples: int = 1000, seed: int = 0,
+                            level: float = 0.95) -> tuple[float, float]:
+    """Percentile CI of the mean of group means, resampling queries with replacement within each group."""
+    arrays = [np.asarray(g, dtype=np.float64) for g in groups]
+    if not arrays or any(a.size == 0 for a in arrays):
+        raise ValueError("every group needs at least one score")
+    rng = np.random.default_rng(seed)
+    totals = np.zeros(resamples)
+    for a in arrays:
+        rows = max(1, _CHUNK_CELLS // a.size)
+        for start in range(0, resamples, rows):
+            n = min(rows, resamples - start)
+            totals[start:start + n] += a[rng.integers(0, a.size, size=(n, a.size))].mean(axis=1)
+    means = totals / len(arrays)
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
