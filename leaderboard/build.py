@@ -6,13 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from codequarry.errors import CodequarryError
 from codequarry.leaderboard.compare import compare_reported as _compare
 from codequarry.leaderboard.formats import Board, csv_text, json_text, latex, markdown
 from codequarry.leaderboard.papers import load_papers
 from codequarry.leaderboard.results import collect_results
 from codequarry.leaderboard.tables import Options, build_tables
-
-from codequarry.errors import CodequarryError
 
 FORMATS = ("md", "csv", "tex", "html", "json")
 FILE_NAMES = {"md": "leaderboard.md", "csv": "leaderboard.csv", "tex": "leaderboard.tex", "html": "index.html",
@@ -65,7 +64,6 @@ def write_board(board: Board, out_dir: str | Path, formats: str | Iterable[str] 
     svg_files: dict[str, Path] = {}
     if "md" in chosen or "html" in chosen:
         from codequarry.leaderboard.plots import draw
-
         from codequarry.progress import progress
 
         plots: dict[str, str] = {}

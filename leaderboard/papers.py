@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from codequarry.leaderboard.catalog import AVERAGE_KEYS, families, protocols
-from codequarry.leaderboard.results import canonical_metric
 
 from codequarry.errors import CodequarryError
+from codequarry.leaderboard.catalog import AVERAGE_KEYS, families, protocols
+from codequarry.leaderboard.results import canonical_metric
 
 PAPERS_FILE = Path(__file__).resolve().parent / "papers.yaml"
 REQUIRED = ("model", "paper", "year", "url", "read_from", "task", "protocol", "metric", "scale", "values")

@@ -24,12 +24,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from codequarry.benchmarks.stats import holm, paired_randomization_test
+from codequarry.errors import CodequarryError
 from codequarry.leaderboard import stats
 from codequarry.leaderboard.catalog import AVERAGE_KEYS, Family, column_of, family, protocols
 from codequarry.leaderboard.papers import Reported
 from codequarry.leaderboard.results import Result
-
-from codequarry.errors import CodequarryError
 
 AVG = "avg"
 REPRODUCED = "reproduced"

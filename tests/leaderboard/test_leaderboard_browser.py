@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from codequarry.leaderboard import build_leaderboard
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from codequarry.leaderboard.build import prepare_board
 from codequarry.leaderboard.compare import compare_reported, result_names
 from codequarry.leaderboard.papers import load_papers

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from codequarry.leaderboard import build_leaderboard
-from codequarry.leaderboard.build import FORMATS
 
 from codequarry.cli import main, subcommands
+from codequarry.leaderboard import build_leaderboard
+from codequarry.leaderboard.build import FORMATS
 
 
 @pytest.fixture(scope="module")

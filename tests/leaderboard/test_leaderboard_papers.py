@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from codequarry.leaderboard.catalog import AVERAGE_KEYS, families, protocols
-from codequarry.leaderboard.papers import PAPERS_FILE, load_papers
 
 from codequarry.errors import CodequarryError
+from codequarry.leaderboard.catalog import AVERAGE_KEYS, families, protocols
+from codequarry.leaderboard.papers import PAPERS_FILE, load_papers
 
 ENTRIES = load_papers()
 GOOD = {"model": "M", "paper": "P", "year": 2023, "url": "https://example.org/p", "read_from": "README table 1",

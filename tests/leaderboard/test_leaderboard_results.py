@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from codequarry.leaderboard.results import canonical_metric, collect_results, load_result
 
 from codequarry.errors import CodequarryError
+from codequarry.leaderboard.results import canonical_metric, collect_results, load_result
 
 
 def test_fixture_results_load_and_the_stray_file_is_accounted(results_dir):

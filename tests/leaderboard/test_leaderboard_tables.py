@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from codequarry.errors import CodequarryError
 from codequarry.leaderboard.papers import load_papers
 from codequarry.leaderboard.results import collect_results, load_result
 from codequarry.leaderboard.stats import stratified_bootstrap_ci
@@ -18,8 +20,6 @@ from codequarry.leaderboard.tables import (
     format_value,
     marker,
 )
-
-from codequarry.errors import CodequarryError
 
 FAST = Options(resamples=2000)
 
