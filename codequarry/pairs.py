@@ -83,16 +83,6 @@ class SourceInfo:
 # fingerprint
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    return value
-
-
 def type_name(typ: pa.DataType) -> str:
     """A stable type name (list child names differ between Arrow and Parquet round trips)."""
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):
@@ -122,9 +112,10 @@ class Fingerprinter:
         acc = self._acc.setdefault((config, split), [0, 0])
         total = acc[0]
         sha = hashlib.sha256
-        for row in table.select(names).to_pylist():
-            data = json.dumps([_canonical(row[n]) for n in names], ensure_ascii=False, separators=(",", ":"))
-            total += int.from_bytes(sha(data.encode("utf-8", "surrogatepass")).digest(), "big")
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        columns = [table.column(n).to_pylist() for n in names]
+        for values in zip(*columns):
+            total += int.from_bytes(sha(dumps(values).encode("utf-8", "surrogatepass")).digest(), "big")
         acc[0] = total % self._MOD
         acc[1] += table.num_rows
 
@@ -233,6 +224,10 @@ class PairsWriter:
     @property
     def written(self) -> int:
         return sum(s.rows for s in self._streams.values())
+
+    def exclude_arrow(self, table: pa.Table) -> None:
+        """Record many dropped records at once (see ``ExclusionWriter.add_arrow``)."""
+        self._exclusions.add_arrow(table)
 
     def set_manifest(self, key: str, value: Any) -> None:
         """Add a key to the manifest (e.g. ``recipe``, ``steps``, ``report``)."""
@@ -418,6 +413,7 @@ class ExclusionWriter:
         self.dir = Path(out_dir) / EXCLUSIONS_DIR
         self.flush_rows = flush_rows
         self._rows: list[dict[str, Any]] = []
+        self._tables: list[pa.Table] = []  # bulk additions (add_arrow), kept in insertion order with _rows
         self._files: list[Path] = []
         self.reasons: Counter[str] = Counter()
         self.total = 0
@@ -457,15 +453,49 @@ class ExclusionWriter:
         for row, reason, detail in zip(table.select(core).to_pylist(), reasons, details, strict=True):
             self.add(step=step, reason=reason, detail=detail, row=row, split=split)
 
+    def add_arrow(self, table: pa.Table) -> None:
+        """Exclude many records at once: ``table`` has ``step`` and ``reason`` (non-null) and any other
+        exclusion column (detail, locator, split, raw, pairs columns); missing ones are null."""
+        if table.num_rows == 0:
+            return
+        for name in ("step", "reason"):
+            if name not in table.column_names or table.column(name).null_count:
+                raise ValueError(f"add_arrow needs a non-null {name!r} column")
+        if self._rows:  # keep insertion order with earlier single adds
+            self._tables.append(pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA))
+            self._rows = []
+        n = table.num_rows
+        arrays = []
+        for f in EXCLUSION_FIELDS:
+            if f.name in table.column_names:
+                col = table.column(f.name)
+                col = col if col.type == f.type else col.cast(f.type)
+                if f.name == "raw":
+                    col = pc.utf8_slice_codeunits(col, 0, RAW_LIMIT)
+                arrays.append(col)
+            else:
+                arrays.append(pa.nulls(n, f.type))
+        part = pa.Table.from_arrays(arrays, schema=EXCLUSION_SCHEMA)
+        for (step, reason), k in Counter(zip(part.column("step").to_pylist(), part.column("reason").to_pylist())).items():
+            self.reasons[f"{step}/{reason}"] += k
+        self.total += n
+        self._tables.append(part)
+        if sum(t.num_rows for t in self._tables) >= self.flush_rows or sum(t.nbytes for t in self._tables) >= 128 << 20:
+            self._flush()
+
     def _flush(self) -> None:
-        if not self._rows:
+        if not self._rows and not self._tables:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / f".tmp-{len(self._files):05d}.parquet"
-        table = pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA)
+        parts = list(self._tables)
+        if self._rows:
+            parts.append(pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA))
+        table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         pq.write_table(table, path, compression="zstd")
         self._files.append(path)
         self._rows = []
+        self._tables = []
 
     def close(self) -> list[dict[str, Any]]:
         self._flush()

@@ -1,0 +1,210 @@
+"""CoSQA: 20,604 Bing web queries paired with CodeSearchNet Python functions, labelled 0/1 (Huang et al., 2021).
+
+Two kinds of files, each built into its own pairs dir (``--kind``):
+
+* ``qa`` — ``cosqa-{train,dev,all}.json``: JSON lists of ``{idx, doc, code, code_tokens,
+  docstring_tokens, label}``; the token fields are *space-joined strings* and are split on spaces
+  (empty tokens from doubled spaces dropped). Every pair is a row with its 0/1 ``label``. The split
+  comes from the file name (train → train, dev → valid); ``cosqa-all.json`` (train + dev in one
+  list) is split by each item's ``idx`` prefix (``cosqa-train-N`` / ``cosqa-dev-N``), so it gives
+  the same rows as the two separate files.
+* ``retrieval`` — ``cosqa-retrieval-{train-19604,dev-500,test-500}.json`` (the same fields plus
+  ``retrieval_idx``) and ``code_idx_map.txt`` (one JSON object ``{code: retrieval_idx}``, 6,267 codes).
+  Queries go to splits train/valid/test by file name (their ``idx`` values come from both CoSQA
+  train and dev, so the ``idx`` prefix says nothing about the retrieval split), with
+  ``retrieval_idx`` in ``meta``; the pool goes to split
+  ``corpus``, one row per code with ``query`` null and ``meta.retrieval_idx``, so a benchmark reads
+  qrels as query ``meta.retrieval_idx`` → corpus row with the same ``meta.retrieval_idx``. A query
+  whose ``retrieval_idx`` is not in the pool (when the pool is built with it) is excluded
+  (``retrieval_idx_not_in_pool``); pool entries with a repeated index are ``duplicate_id``.
+
+Row ids are ``make_id("cosqa", idx)`` for pairs (the same pair has the same id in a qa and a
+retrieval build) and ``make_id("cosqa", "pool", retrieval_idx)`` for pool rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, load_json_value
+from codequarry.builders._sink import Sink, base_row
+from codequarry.builders._text import space_tokens
+from codequarry.errors import CodequarryError
+from codequarry.pairs import SourceInfo
+from codequarry.schema import make_id
+
+INFO = SourceInfo(
+    name="cosqa",
+    url="https://github.com/Jun-jie-Huang/CoCLR",
+    homepage="https://github.com/microsoft/CodeXGLUE/tree/main/Text-Code/NL-code-search-WebQuery",
+    license="C-UDA-1.0",
+    revision="14ebcac",
+    description="CoSQA: web queries paired with Python functions, 0/1 labelled QA pairs and a 6,267-code retrieval pool.",
+    citation="""@inproceedings{huang2021cosqa,
+  title = {{CoSQA}: 20,000+ Web Queries for Code Search and Question Answering},
+  author = {Huang, Junjie and Tang, Duyu and Shou, Linjun and Gong, Ming and Xu, Ke and Jiang, Daxin and Zhou, Ming and Duan, Nan},
+  booktitle = {Proceedings of the 59th Annual Meeting of the Association for Computational Linguistics and the 11th International Joint Conference on Natural Language Processing (Volume 1: Long Papers)},
+  pages = {5690--5700},
+  year = {2021}
+}""",
+)
+
+_QA = re.compile(r"^cosqa-(train|dev|all)\.json$")
+_RETRIEVAL = re.compile(r"^cosqa-retrieval-(train|dev|test)(?:-\d+)?\.json$")
+_POOL = "code_idx_map.txt"
+_IDX_SPLIT = re.compile(r"^cosqa-(train|dev|test)-\d+$")
+_SPLITS = {"train": "train", "dev": "valid", "test": "test"}
+
+
+def _kind_of(inp: Input) -> str | None:
+    name = inp.stem_name.lower()
+    if _QA.match(name):
+        return "qa"
+    if _RETRIEVAL.match(name) or name == _POOL:
+        return "retrieval"
+    return None
+
+
+def _accept(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1].lower().removesuffix(".gz")
+    return bool(_QA.match(base) or _RETRIEVAL.match(base) or base == _POOL)
+
+
+def _split_for(idx: Any, inp: Input) -> str:
+    """The file's split; for ``cosqa-all.json`` (train + dev in one list) the split named in ``idx``."""
+    name = inp.stem_name.lower()
+    m = _QA.match(name) or _RETRIEVAL.match(name)
+    split = m[1] if m else "train"
+    if split == "all":
+        hit = _IDX_SPLIT.match(idx) if isinstance(idx, str) else None
+        split = hit[1] if hit else "train"
+    return _SPLITS[split]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
+                        help="CoSQA files or folders: cosqa-{train,dev,all}.json, cosqa-retrieval-*.json, code_idx_map.txt")
+    parser.add_argument("--kind", choices=("auto", "qa", "retrieval"), default="auto",
+                        help="qa: labelled pairs; retrieval: queries + the code pool (split 'corpus'); "
+                             "auto: whichever the files are (default)")
+
+
+def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return build(args.out, path=args.path, kind=args.kind, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+
+
+def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str = "auto",
+          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
+    """Build CoSQA QA pairs or retrieval queries + pool into the pairs dir ``out``; returns the manifest."""
+    if kind not in ("auto", "qa", "retrieval"):
+        raise CodequarryError(f"--kind must be auto, qa or retrieval, not {kind!r}")
+    inputs, problems = discover(as_paths(path), accept=_accept)
+    by_kind: dict[str, list[Input]] = {"qa": [], "retrieval": []}
+    for inp in inputs:
+        k = _kind_of(inp)
+        if k is None:
+            raise CodequarryError(f"{inp.name}: not a CoSQA file (expected cosqa-{{train,dev,all}}.json, "
+                                  "cosqa-retrieval-{train,dev,test}-N.json or code_idx_map.txt)")
+        by_kind[k].append(inp)
+    if kind == "auto":
+        present = [k for k, v in by_kind.items() if v]
+        if not present:
+            raise CodequarryError(f"no CoSQA files found under {', '.join(map(str, as_paths(path)))}")
+        if len(present) > 1:
+            raise CodequarryError("the paths hold both QA files (cosqa-*.json) and retrieval files "
+                                  "(cosqa-retrieval-*.json, code_idx_map.txt); choose --kind qa or --kind retrieval "
+                                  "(each builds its own pairs dir)")
+        kind = present[0]
+    chosen = by_kind[kind]
+    other = sum(len(v) for k, v in by_kind.items() if k != kind)
+    if not chosen:
+        raise CodequarryError(f"no CoSQA {kind} files found under {', '.join(map(str, as_paths(path)))}")
+    params = {"path": [str(p) for p in as_paths(path)], "kind": kind}
+    with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
+        for item in problems:
+            sink.bad(item)
+        if other:
+            sink.note("ignored_files", {"reason": f"not {kind} files (--kind {kind})", "count": other})
+        pool_ids: set[int] | None = None
+        pools = [i for i in chosen if i.stem_name.lower() == _POOL]
+        for inp in pools:
+            sink.note_input(inp, kind="pool")
+            pool_ids = (pool_ids or set()) | _read_pool(inp, sink)
+        for inp in chosen:
+            if inp in pools:
+                continue
+            sink.note_input(inp, kind=kind)
+            _read_pairs(inp, sink, retrieval=kind == "retrieval", pool_ids=pool_ids)
+        return sink.close()
+
+
+def _read_pool(inp: Input, sink: Sink) -> set[int]:
+    data = load_json_value(inp)
+    if not isinstance(data, dict):
+        raise CodequarryError(f"{inp.name}: expected one JSON object {{code: retrieval_idx}}, got {type(data).__name__}")
+    seen: set[int] = set()
+    for n, (code, idx) in enumerate(data.items()):
+        where = f"{inp.name}#{n}"
+        if isinstance(idx, bool) or not isinstance(idx, int):
+            sink.exclude("wrong_type", locator=where, detail=f"retrieval_idx must be an integer, got {idx!r:.60}",
+                         raw=str(code)[:2000], split="corpus")
+            continue
+        row = base_row(INFO.name)
+        row.update(id=make_id(INFO.name, "pool", idx), code=code, language="python", meta={"retrieval_idx": idx})
+        if sink.add(row, "corpus"):
+            seen.add(idx)
+    return seen
+
+
+def _read_pairs(inp: Input, sink: Sink, *, retrieval: bool, pool_ids: set[int] | None) -> None:
+    for item in iter_json(inp):
+        if isinstance(item, Bad):
+            sink.bad(item)
+            continue
+        where, rec = item
+        result = _pair_row(rec, inp, where, retrieval)
+        if isinstance(result, Bad):
+            sink.bad(result)
+            continue
+        row, split = result
+        if retrieval and pool_ids is not None and row["meta"]["retrieval_idx"] not in pool_ids:
+            sink.exclude("retrieval_idx_not_in_pool", locator=where, row=row, split=split,
+                         detail=f"retrieval_idx {row['meta']['retrieval_idx']} is not an index of the code pool")
+            continue
+        sink.add(row, split)
+
+
+def _pair_row(rec: Any, inp: Input, where: str, retrieval: bool) -> tuple[dict[str, Any], str] | Bad:
+    if not isinstance(rec, dict):
+        return Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000])
+    need = ["idx", "doc", "code"] + (["retrieval_idx"] if retrieval else [])
+    missing = [k for k in need if k not in rec]
+    if missing:
+        return Bad("missing_field", where, f"missing {', '.join(missing)}", repr(rec)[:2000])
+    for key in ("idx", "doc", "code"):
+        if not isinstance(rec[key], str):
+            return Bad("wrong_type", where, f"{key} must be a string, got {rec[key]!r:.60}")
+    for key in ("code_tokens", "docstring_tokens"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            return Bad("wrong_type", where, f"{key} must be a space-joined string, got {type(rec[key]).__name__}")
+    label = rec.get("label")
+    if label is not None and (isinstance(label, bool) or label not in (0, 1)):
+        return Bad("bad_label", where, f"label must be 0 or 1, got {label!r:.60}")
+    meta: dict[str, Any] = {"idx": rec["idx"]}
+    if retrieval:
+        ridx = rec["retrieval_idx"]
+        if isinstance(ridx, bool) or not isinstance(ridx, int):
+            return Bad("wrong_type", where, f"retrieval_idx must be an integer, got {ridx!r:.60}")
+        meta["retrieval_idx"] = ridx
+    extra = {k: v for k, v in rec.items() if k not in ("idx", "doc", "code", "code_tokens", "docstring_tokens",
+                                                        "label", "retrieval_idx")}
+    meta.update(extra)
+    row = base_row(INFO.name)
+    row.update(id=make_id(INFO.name, rec["idx"]), query=rec["doc"], code=rec["code"], language="python",
+               label=label, query_tokens=space_tokens(rec.get("docstring_tokens")),
+               code_tokens=space_tokens(rec.get("code_tokens")), meta=meta)
+    return row, _split_for(rec["idx"], inp)

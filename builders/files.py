@@ -1,0 +1,114 @@
+"""Local files of query–code records — JSON Lines, JSON arrays, CSV/TSV, Parquet, Arrow — with a column mapping.
+
+Each ``--path`` is a file or a folder (walked, sorted; hidden entries skipped), optionally
+compressed (``.gz``, ``.bz2``, ``.xz``) or inside a zip/tar archive. Every record goes through
+the column mapping (``--query-col``, ``--code-col``, ``--language`` or ``--language-col``,
+``--id-col``, ``--label-col``, ``--split`` or ``--split-col``, ``--repo-col``, ``--path-col``,
+``--url-col``, ``--func-name-col`` …); unmapped columns go to ``meta``. The split is ``--split``,
+else the ``--split-col`` value, else the file name's split word (``train``, ``valid``/
+``validation``/``dev``, ``test``), else ``train``. Row ids hash ``--id-col`` when given, else the
+record's locator (file name and line, ``x.jsonl:12``, or row number, ``x.parquet#11``). A mapped column missing from a file stops the build with
+the file's columns listed; a bad record is an exclusion with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from codequarry.builders._io import RECORD_FORMATS, Bad, Input, as_paths, discover, iter_records
+from codequarry.builders._mapping import (
+    ColumnMap,
+    add_mapping_arguments,
+    map_record,
+    mapping_from_args,
+    mapping_options,
+)
+from codequarry.builders._sink import Sink
+from codequarry.builders._text import normalize_split
+from codequarry.errors import CodequarryError
+from codequarry.pairs import SourceInfo
+
+INFO = SourceInfo(
+    name="files",
+    url=None,
+    homepage="https://github.com/codequarry/codequarry",
+    license=None,
+    description="Local JSON Lines, JSON, CSV/TSV, Parquet or Arrow files with a column mapping.",
+    citation=None,
+)
+
+_SPLIT_WORD = re.compile(r"(?:^|[_\-./])(train|valid|validation|dev|test)(?=[_\-./]|$)")
+_FORMATS = sorted(set(RECORD_FORMATS.values()))
+
+
+def _readable(name: str) -> bool:
+    return Input(name, Path(name)).format is not None
+
+
+def split_from_name(name: str) -> str | None:
+    """The split word in a file name (``python_test_0.jsonl`` → test), or None."""
+    m = _SPLIT_WORD.search(name.lower().rsplit("/", 1)[-1])
+    return normalize_split(m[1]) if m else None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
+                        help="files or folders (.jsonl, .json, .csv, .tsv, .parquet, .arrow; also .gz/.bz2/.xz, or zip/tar)")
+    parser.add_argument("--format", choices=_FORMATS, help="read every file as this format (default: by extension)")
+    parser.add_argument("--split", help="split for every row (default: --split-col, else the file name's train/valid/test, else train)")
+    parser.add_argument("--source-name", default="files", help="name written in the rows' source column and ids (default: files)")
+    parser.add_argument("--license", help="license of the data (SPDX id), recorded in the manifest and card")
+    add_mapping_arguments(parser)
+
+
+def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return build(args.out, path=args.path, mapping=mapping_from_args(args), split=args.split, fmt=args.format,
+                 source_name=args.source_name, license=args.license, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+
+
+def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: ColumnMap | Mapping[str, Any] | None = None,
+          split: str | None = None, fmt: str | None = None, source_name: str = "files", license: str | None = None,
+          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
+    """Read local record files into the pairs dir ``out`` through a column mapping; returns the manifest."""
+    cmap = mapping_options(mapping)
+    if split is not None and cmap.split_col:
+        raise CodequarryError("give --split (one split for every row) or --split-col, not both")
+    if split is not None and not normalize_split(split):
+        raise CodequarryError(f"--split {split!r} is not a split name")
+    if fmt is not None and fmt not in _FORMATS:
+        raise CodequarryError(f"--format must be one of {', '.join(_FORMATS)}")
+    paths = as_paths(path)
+    inputs, problems = discover(paths, accept=None if fmt else _readable)
+    if not inputs:
+        raise CodequarryError(f"no readable files under {', '.join(map(str, paths))} "
+                              f"(expected {', '.join(sorted(RECORD_FORMATS))}, optionally compressed)")
+    source = SourceInfo(name=source_name, license=license, homepage=INFO.homepage,
+                        description=f"local files: {', '.join(p.name for p in paths)}")
+    params = {"path": [str(p) for p in paths], "format": fmt, "split": split, "source_name": source_name,
+              "license": license, "mapping": cmap.to_dict()}
+    with Sink(out, source=source, params=params, overwrite=overwrite, created_by=created_by) as sink:
+        for item in problems:
+            sink.bad(item)
+        for inp in inputs:
+            sink.note_input(inp)
+            default_split = normalize_split(split) if split else (split_from_name(inp.stem_name) or "train")
+            checked = False
+            for item in iter_records(inp, fmt):
+                if isinstance(item, Bad):
+                    sink.bad(item, split=default_split)
+                    continue
+                where, rec = item
+                if not checked and isinstance(rec, Mapping):
+                    cmap.check(list(rec), inp.name)
+                    checked = True
+                result = map_record(rec, cmap, source=source_name, locator=where, fallback_id=(where,),
+                                    default_split=default_split)
+                if isinstance(result, Bad):
+                    sink.bad(result, split=default_split)
+                else:
+                    sink.add(*result)
+        return sink.close()

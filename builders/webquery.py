@@ -1,0 +1,144 @@
+"""CodeXGLUE WebQueryTest: 1,046 Bing queries paired with CodeSearchNet Python functions (Lu et al., 2021).
+
+``test_webquery.json`` is a JSON list of ``{idx: "webquery-test-N", doc, code}`` with no labels
+(CodeXGLUE keeps the answers private). Answer files in the evaluator's format — one
+``idx<TAB>0|1`` per line — attach 0/1 ``label``s when given (``--answers``); pairs without an
+answer keep ``label`` null and are counted in the manifest (``answers.unlabelled``), as are answer
+lines whose idx is not in the data (``answers.unmatched``). A malformed answer line, or one idx
+answered twice with different labels, is an error: wrong labels must never pass silently.
+
+Rows: ``query`` = doc, ``code`` = code, language python, split ``test`` (or the split named in the
+file name: train/dev/valid/test), id ``make_id("webquery", idx)``, ``meta.idx``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, iter_lines
+from codequarry.builders._sink import Sink, base_row
+from codequarry.errors import CodequarryError
+from codequarry.pairs import SourceInfo
+from codequarry.schema import make_id
+
+INFO = SourceInfo(
+    name="webquery",
+    url="https://github.com/microsoft/CodeXGLUE/tree/main/Text-Code/NL-code-search-WebQuery",
+    homepage="https://microsoft.github.io/CodeXGLUE/",
+    license="C-UDA-1.0",
+    revision="ac74a62",
+    description="CodeXGLUE WebQueryTest: 1,046 web queries paired with Python functions; labels from answer files.",
+    citation="""@article{lu2021codexglue,
+  title = {{CodeXGLUE}: A Machine Learning Benchmark Dataset for Code Understanding and Generation},
+  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and Svyatkovskiy, Alexey and Blanco, Ambrosio and Clement, Colin and Drain, Dawn and Jiang, Daxin and Tang, Duyu and Li, Ge and Zhou, Lidong and Shou, Linjun and Zhou, Long and Tufano, Michele and Gong, Ming and Zhou, Ming and Duan, Nan and Sundaresan, Neel and Deng, Shao Kun and Fu, Shengyu and Liu, Shujie},
+  journal = {arXiv preprint arXiv:2102.04664},
+  year = {2021}
+}""",
+)
+
+_SPLIT_WORD = re.compile(r"(?:^|[_\-.])(train|dev|valid|test)(?:[_\-.]|$)")
+_ANSWER = re.compile(r"^(\S+)\t([01])$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
+                        help="test_webquery.json (JSON list of {idx, doc, code}) or a folder holding it")
+    parser.add_argument("--answers", nargs="+", metavar="FILE",
+                        help="answer files, one 'idx<TAB>0|1' per line (CodeXGLUE evaluator format), to attach labels")
+
+
+def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return build(args.out, path=args.path, answers=args.answers, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+
+
+def read_answers(paths: Sequence[Path]) -> dict[str, int]:
+    """idx → 0/1 from evaluator answer files; malformed lines and conflicting answers are errors."""
+    answers: dict[str, int] = {}
+    for path in paths:
+        inp = Input(path.name, path)
+        for item in iter_lines(inp):
+            if isinstance(item, Bad):
+                raise CodequarryError(f"{item.locator}: {item.detail}")
+            n, raw = item
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise CodequarryError(f"{path}:{n}: not valid UTF-8") from None
+            if not line.strip():
+                continue
+            m = _ANSWER.match(line)
+            if not m:
+                raise CodequarryError(f"{path}:{n}: expected 'idx<TAB>0' or 'idx<TAB>1', got {line[:80]!r}")
+            idx, label = m[1], int(m[2])
+            if answers.get(idx, label) != label:
+                raise CodequarryError(f"{path}:{n}: {idx} is answered both {answers[idx]} and {label}")
+            answers[idx] = label
+    return answers
+
+
+def _split_of(inp: Input) -> str:
+    m = _SPLIT_WORD.search(inp.stem_name.lower())
+    word = m[1] if m else "test"
+    return {"dev": "valid"}.get(word, word)
+
+
+def build(out: str | Path, *, path: str | Path | Sequence[str | Path], answers: str | Path | Sequence[str | Path] | None = None,
+          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
+    """Build WebQueryTest pairs (labelled when answer files are given) into ``out``; returns the manifest."""
+    paths = as_paths(path)
+    answer_paths = as_paths(answers, option="--answers")
+    inputs, problems = discover(paths, accept=lambda n: n.lower().endswith((".json", ".json.gz")))
+    if not inputs:
+        raise CodequarryError(f"no .json files found under {', '.join(map(str, paths))}")
+    labels = read_answers(answer_paths) if answer_paths else None
+    params = {"path": [str(p) for p in paths], "answers": [str(p) for p in answer_paths] or None}
+    used: set[str] = set()
+    unlabelled = 0
+    with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
+        for item in problems:
+            sink.bad(item)
+        for p in answer_paths:
+            sink.note_input(p, kind="answers")
+        for inp in inputs:
+            sink.note_input(inp, kind="pairs")
+            split = _split_of(inp)
+            for item in iter_json(inp):
+                if isinstance(item, Bad):
+                    sink.bad(item, split=split)
+                    continue
+                where, rec = item
+                result = _row(rec, where)
+                if isinstance(result, Bad):
+                    sink.bad(result, split=split)
+                    continue
+                idx = rec["idx"]
+                if labels is not None:
+                    if idx in labels:
+                        result["label"] = labels[idx]
+                        used.add(idx)
+                    else:
+                        unlabelled += 1
+                sink.add(result, split)
+        if labels is not None:
+            sink.note("answers", {"lines": len(labels), "matched": len(used), "unmatched": len(set(labels) - used),
+                                  "unlabelled": unlabelled})
+        return sink.close()
+
+
+def _row(rec: Any, where: str) -> dict[str, Any] | Bad:
+    if not isinstance(rec, dict):
+        return Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000])
+    missing = [k for k in ("idx", "doc", "code") if k not in rec]
+    if missing:
+        return Bad("missing_field", where, f"missing {', '.join(missing)}", repr(rec)[:2000])
+    for key in ("idx", "doc", "code"):
+        if not isinstance(rec[key], str):
+            return Bad("wrong_type", where, f"{key} must be a string, got {rec[key]!r:.60}")
+    row = base_row(INFO.name)
+    meta = {k: v for k, v in rec.items() if k not in ("doc", "code")}
+    row.update(id=make_id(INFO.name, rec["idx"]), query=rec["doc"], code=rec["code"], language="python", meta=meta)
+    return row
