@@ -1,0 +1,111 @@
+"""Helpers shared by the MinHash-based global steps (near_dedup, leakage, decontaminate)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from codequarry.cleaners.minhash import MinHashConfig, MinHasher
+from codequarry.errors import CodequarryError
+
+HASH_NAME = "xxh3-affine32"  # the one hash family this version implements (see cleaners/minhash.py)
+_WS = re.compile(r"\s+")
+
+
+def minhash_config(params: Any) -> MinHashConfig:
+    """The MinHashConfig named by a step's parameters (num_perm, ngram, threshold, seed, bands, rows, lowercase)."""
+    try:
+        return MinHashConfig(num_perm=params.num_perm, ngram=params.ngram, threshold=params.threshold,
+                             seed=params.seed, bands=params.bands, rows=params.rows, lowercase=params.lowercase)
+    except CodequarryError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def fill_lsh(params: Any) -> None:
+    """Validate a frozen Params' MinHash fields and fill bands/rows derived from the threshold when unset,
+    so the recorded recipe names the bands and rows actually used."""
+    config = minhash_config(params)
+    if params.bands is None:
+        bands, rows = config.lsh
+        object.__setattr__(params, "bands", bands)
+        object.__setattr__(params, "rows", rows)
+
+
+@lru_cache(maxsize=16)
+def hasher(config: MinHashConfig) -> MinHasher:
+    """One MinHasher per configuration and process."""
+    return MinHasher(config)
+
+
+def bands_column(bands: np.ndarray) -> pa.Array:
+    """rows × bands uint64 → a fixed-size-list Arrow column."""
+    n, b = bands.shape
+    return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(bands).reshape(-1), pa.uint64()), b)
+
+
+def bands_matrix(tables: list[pa.Table], width: int, name: str = "bands") -> np.ndarray:
+    """The band hashes of several mapped tables stacked into one rows × bands array."""
+    parts = []
+    for t in tables:
+        for chunk in t.column(name).chunks:
+            flat = chunk.flatten().to_numpy(zero_copy_only=False)
+            parts.append(flat.reshape(-1, width))
+    if not parts:
+        return np.zeros((0, width), np.uint64)
+    return np.concatenate(parts).astype(np.uint64, copy=False)
+
+
+def list_column(values: list[np.ndarray], typ: pa.DataType) -> pa.Array:
+    """A list<typ> column from per-row numpy arrays."""
+    offsets = np.zeros(len(values) + 1, np.int32)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    flat = np.concatenate(values) if values else np.zeros(0)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, typ))
+
+
+def list_values(tables: list[pa.Table], name: str) -> list[np.ndarray]:
+    """Per-row numpy arrays of a list column across several tables."""
+    out = []
+    for t in tables:
+        for chunk in t.column(name).chunks:
+            offsets = chunk.offsets.to_numpy()
+            values = chunk.values.to_numpy(zero_copy_only=False)
+            out.extend(values[offsets[i]:offsets[i + 1]] for i in range(len(chunk)))
+    return out
+
+
+def code_key(code: str | None, language: str | None, normalize: bool = True) -> bytes | None:
+    """128-bit key of normalized code: tree-sitter tokens without comments when the language is known,
+    otherwise whitespace collapsed (same rule as ``exact_dedup``)."""
+    if code is None:
+        return None
+    norm = None
+    if normalize and language:
+        from codequarry.cleaners.step_utils import lang_spec
+
+        spec = lang_spec(language)
+        if spec is not None:
+            from codequarry.languages import normalize_code
+
+            norm = normalize_code(code, spec)
+    if norm is None:
+        norm = _WS.sub(" ", code).strip()
+    if not norm:
+        return None
+    return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def check_ids(ids: list[str], step: str) -> None:
+    """Global steps key decisions by id: refuse duplicate ids with a message that says what to do."""
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        raise CodequarryError(
+            f"step {step!r}: row id {dup!r} occurs more than once; ids must be unique "
+            "(rebuild the pairs dir, or run exact_dedup first if the rows are copies)"
+        )

@@ -1,0 +1,235 @@
+"""Global step ``near_dedup``: MinHash-LSH (BigCode defaults) or the Allamanis/CodeSearchNet identifier test.
+
+``map`` turns each row into band hashes (minhash) or an identifier multiset (identifiers), keyed by
+id and split; ``resolve`` sorts every row by the shared keep rule (``keep_order_key``: most held-out
+split first, then smallest id), finds candidate pairs, clusters them with union-find and keeps the
+first row of each cluster; ``apply`` drops the others (reason ``near_duplicate``, detail naming the
+kept id) or, with ``annotate_only``, adds ``dup_cluster`` (the kept row's id) and ``dup_cluster_size``.
+Rows with fewer than ``min_tokens`` tokens take no part (and are dropped as ``too_few_tokens`` when
+``drop_short`` is on, as CodeSearchNet's dedup_split.py does with its 10-identifier minimum).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from codequarry.cleaners import minhash as mh
+from codequarry.cleaners._identifiers import duplicate_pairs, identifier_bag
+from codequarry.cleaners._lsh import (
+    bands_column,
+    bands_matrix,
+    check_ids,
+    fill_lsh,
+    hasher,
+    list_column,
+    list_values,
+    minhash_config,
+)
+from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.keep_rule import keep_order_key
+from codequarry.cleaners.step_utils import column, lang_spec, with_column
+
+DEFAULT_MIN_TOKENS = {"minhash": 5, "identifiers": 10}  # BigCode's min n-gram size; CodeSearchNet's dedup_split
+
+
+@dataclass(frozen=True)
+class Params:
+    method: Literal["minhash", "identifiers"] = "minhash"
+    column: str = "code"
+    num_perm: int = 256
+    ngram: int = 5
+    threshold: float = 0.7
+    bands: int | None = None
+    rows: int | None = None
+    seed: int = 1
+    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
+    lowercase: bool = False
+    verify: bool = False
+    set_threshold: float = 0.8
+    multiset_threshold: float = 0.7
+    min_tokens: int | None = None
+    drop_short: bool = False
+    annotate_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_tokens is None:
+            object.__setattr__(self, "min_tokens", DEFAULT_MIN_TOKENS[self.method])
+        if self.min_tokens < 0:
+            raise ValueError(f"min_tokens must be ≥ 0, got {self.min_tokens}")
+        for name in ("set_threshold", "multiset_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.method == "minhash":
+            fill_lsh(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Rows in clusters of two or more: id → (kept id, cluster size); plus rows too short to compare."""
+
+    members: dict[str, tuple[str, int]]
+    short: frozenset[str]
+    stats: dict[str, Any]
+
+
+DUP_FIELDS = (pa.field("dup_cluster", pa.string()), pa.field("dup_cluster_size", pa.int32()))
+
+
+class NearDedup(GlobalStep):
+    """Near-duplicate removal; every parameter (and the derived bands/rows) goes into the recipe and card."""
+
+    name = "near_dedup"
+    description = ("exclude near-duplicates: MinHash-LSH over code 5-grams (BigCode: 256 perms, threshold 0.7) "
+                   "or the Allamanis/CodeSearchNet identifier Jaccard test; deterministic keep rule")
+    Params = Params
+
+    @property
+    def map_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        cols = ["id", self.params.column, "language"]
+        if self.params.method == "identifiers":
+            cols.append("code_tokens")
+        return tuple(dict.fromkeys(cols))
+
+    # map ---------------------------------------------------------------------------------
+    def map(self, batch: pa.Table) -> pa.Table:
+        ids = batch.column("id")
+        split = batch.column("split") if "split" in batch.column_names else pa.nulls(batch.num_rows, pa.string())
+        texts = column(batch, self.params.column)
+        if self.params.method == "minhash":
+            h = hasher(minhash_config(self.params))
+            sig, counts = h.signatures(texts)
+            cols: dict[str, Any] = {"id": ids, "split": split, "ntok": pa.array(counts, pa.int32()),
+                                    "bands": bands_column(h.band_hashes(sig))}
+            if self.params.verify:
+                hashed, offsets, _ = h.shingles(texts)
+                sets = [np.unique(hashed[offsets[i]:offsets[i + 1]]) for i in range(len(texts))]
+                cols["shingles"] = list_column(sets, pa.uint32())
+            return pa.table(cols)
+        toks, cnts, ntok = identifier_columns(texts, column(batch, "code_tokens"), column(batch, "language"),
+                                              self.params.column == "code")
+        return pa.table({"id": ids, "split": split, "ntok": pa.array(ntok, pa.int32()),
+                         "tok": list_column(toks, pa.uint64()), "cnt": list_column(cnts, pa.int32())})
+
+    # resolve -----------------------------------------------------------------------------
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
+        tables = [t for t in mapped if t.num_rows]
+        ids = [i for t in tables for i in t.column("id").to_pylist()]
+        splits = [s for t in tables for s in t.column("split").to_pylist()]
+        check_ids(ids, self.name)
+        n = len(ids)
+        order = sorted(range(n), key=lambda i: keep_order_key(splits[i], ids[i]))
+        perm = np.asarray(order, dtype=np.int64).reshape(-1)
+        ntok = np.concatenate([t.column("ntok").to_numpy() for t in tables]) if tables else np.zeros(0, np.int32)
+        ntok = ntok[perm] if n else ntok
+        active = ntok >= max(1, self.params.min_tokens)
+        stats: dict[str, Any] = {"rows": n, "compared": int(active.sum())}
+        if self.params.method == "minhash":
+            stats["minhash"] = minhash_config(self.params).describe()
+        if self.params.method == "minhash":
+            cfg = minhash_config(self.params)
+            bands, _ = cfg.lsh
+            matrix = bands_matrix(tables, bands)[perm] if n else np.zeros((0, bands), np.uint64)
+            edges = mh.candidate_pairs(matrix, active)
+            stats["candidate_pairs"] = int(len(edges))
+            if self.params.verify and len(edges):
+                sets = list_values(tables, "shingles")
+                sets = [sets[i] for i in order]
+                edges = mh.verify_pairs(edges, sets, cfg.threshold)
+                stats["verified_pairs"] = int(len(edges))
+        else:
+            bags = _bags(tables)
+            bags = [bags[i] for i in order]
+            edges = duplicate_pairs(bags, self.params.set_threshold, self.params.multiset_threshold, active.tolist())
+            stats["duplicate_pairs"] = int(len(edges))
+        labels = mh.cluster_labels(n, edges)
+        sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, np.int64)
+        sorted_ids = [ids[i] for i in order]
+        members = {}
+        for pos in np.flatnonzero(sizes[labels] > 1).tolist():
+            members[sorted_ids[pos]] = (sorted_ids[labels[pos]], int(sizes[labels[pos]]))
+        short = frozenset(sorted_ids[p] for p in np.flatnonzero(~active).tolist()) if self.params.drop_short else frozenset()
+        stats.update(clusters=int(np.count_nonzero(sizes > 1)), rows_in_clusters=len(members),
+                     duplicates=sum(1 for k, (v, _) in members.items() if k != v), too_short=len(short))
+        return Decision(members=members, short=short, stats=stats)
+
+    def summary(self, decision: Decision) -> dict[str, Any]:
+        """Counts for the report: rows compared, candidate pairs, clusters, rows in clusters, duplicates."""
+        return dict(decision.stats)
+
+    # apply -------------------------------------------------------------------------------
+    def apply(self, batch: pa.Table, decision: Decision) -> StepOutput:
+        ids = column(batch, "id")
+        members = decision.members
+        if self.params.annotate_only:
+            info = [members.get(i, (i, 1)) for i in ids]
+            out = with_column(batch, DUP_FIELDS[0], [c for c, _ in info])
+            return StepOutput(kept=with_column(out, DUP_FIELDS[1], [s for _, s in info]))
+        keep, reasons, details = [], [], []
+        short = "too_few_identifiers" if self.params.method == "identifiers" else "too_few_tokens"
+        for i in ids:
+            if i in decision.short:
+                keep.append(False)
+                reasons.append(short)
+                details.append(json.dumps({"min_tokens": self.params.min_tokens}))
+            elif i in members and members[i][0] != i:
+                kept, size = members[i]
+                keep.append(False)
+                reasons.append("near_duplicate")
+                details.append(json.dumps({"kept": kept, "cluster_size": size}, ensure_ascii=False))
+            else:
+                keep.append(True)
+                reasons.append(None)
+                details.append(None)
+        return keep_mask(batch, keep, reasons, details)
+
+    def added_fields(self) -> list[pa.Field]:
+        return list(DUP_FIELDS) if self.params.annotate_only else []
+
+
+def identifier_columns(texts: list[str | None], code_tokens: list[list[str] | None], languages: list[str | None],
+                       use_code_tokens: bool) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Per row: xxh3 hashes of its distinct identifiers, their counts, and the identifier total.
+
+    Tokens are the row's ``code_tokens`` (what CodeSearchNet deduplicated) when present, otherwise
+    the tree-sitter tokens of the text; keywords of the row's language are removed.
+    """
+    import xxhash
+
+    toks_out, cnts_out, totals = [], [], []
+    for text, tokens, lang in zip(texts, code_tokens, languages):
+        spec = lang_spec(lang)
+        if not (use_code_tokens and tokens):
+            tokens = _tokens(text, spec)
+        bag = identifier_bag(tokens, spec.keywords if spec is not None else ())
+        keys = sorted(bag)
+        toks_out.append(np.fromiter((xxhash.xxh3_64_intdigest(k.encode("utf-8", "surrogatepass")) for k in keys),
+                                    np.uint64, len(keys)))
+        cnts_out.append(np.fromiter((bag[k] for k in keys), np.int32, len(keys)))
+        totals.append(sum(bag.values()))
+    return toks_out, cnts_out, totals
+
+
+def _tokens(text: str | None, spec: Any) -> list[str]:
+    if not text:
+        return []
+    if spec is None:
+        from codequarry.cleaners._identifiers import IDENTIFIER_RE
+
+        return IDENTIFIER_RE.findall(text)
+    from codequarry.languages import tokenize_code
+
+    return tokenize_code(text, spec)
+
+
+def _bags(tables: list[pa.Table]) -> list[Counter]:
+    toks = list_values(tables, "tok")
+    cnts = list_values(tables, "cnt")
+    return [Counter(dict(zip(t.tolist(), c.tolist()))) for t, c in zip(toks, cnts)]
