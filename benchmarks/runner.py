@@ -1,0 +1,169 @@
+"""``bench``: score models on tasks, one result JSON per model × task (per language for language families).
+
+Resuming: a finished result for the same model spec, model arguments, task and split is kept (``force``
+re-runs it); embeddings are cached per text, so an interrupted run re-encodes only what it had not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from codequarry.benchmarks.tasks.base import MissingTaskData
+from codequarry.errors import CodequarryError
+
+RESULTS_DIR = "results"
+
+
+def _data_key(data: Any) -> dict[str, str]:
+    """The ``--data`` inputs as absolute paths: part of what makes a finished result reusable."""
+    from codequarry.benchmarks.tasks import Inputs
+
+    return {name: str(path.resolve()) for name, path in sorted(Inputs.of(data).paths.items())}
+
+
+def _find_existing(out: Path, spec: str, model_args: Mapping[str, Any], task: str, split: str | None,
+                   data_key: dict[str, str]) -> Path | None:
+    """A finished result in ``out`` for this model spec + args, task, split and data (None: not run yet)."""
+    if not out.is_dir():
+        return None
+    want_args = {k: str(v) for k, v in model_args.items()}
+    for path in sorted(out.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(data, dict) or data.get("kind") != "codequarry-result":
+            continue
+        t, m = data.get("task") or {}, data.get("model") or {}
+        if t.get("name") != task or m.get("spec") != spec or (m.get("args") or {}) != want_args:
+            continue
+        if (t.get("data_inputs") or {}) != data_key:
+            continue
+        if split and t.get("split") != split:
+            continue
+        return path
+    return None
+
+
+def _expected_split(task: Any, split: str | None) -> str | None:
+    """The split a run will use, when it is known before loading (None: the data decides)."""
+    return split or task.default_split or None
+
+
+def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = None,
+          out: str | os.PathLike[str] = RESULTS_DIR, cache_dir: str | os.PathLike[str] | None = None,
+          batch_size: int | None = None, model_args: Mapping[str, Any] | None = None, resume: bool = True,
+          force: bool = False, command: str | None = None, model: Any = None) -> list[Path]:
+    """Score ``model_spec`` on ``task`` (a name, a family such as ``csn``, or a folder); return the result paths.
+
+    ``data`` is the task's ``--data`` (one path or ``{name: path}``); ``model_args`` are ``--model-arg`` values.
+    With ``resume`` a result already in ``out`` for the same model, arguments, task and split is kept
+    unless ``force``. ``model`` may pass a loaded model or a ``ModelHandle`` (several calls share one load).
+    """
+    from codequarry.benchmarks.results import make_result, provenance, save_result
+    from codequarry.benchmarks.tasks import resolve_tasks
+
+    out_dir = Path(out)
+    args = dict(model_args or {})
+    tasks = resolve_tasks(task)
+    paths: list[Path] = []
+    missing: list[str] = []
+    for t in tasks:
+        task_input = t.options.get("path") if data is None and t.options.get("path") else data
+        data_key = _data_key(task_input)
+        if resume and not force:
+            existing = _find_existing(out_dir, model_spec, args, t.name, _expected_split(t, split), data_key)
+            if existing is not None:
+                paths.append(existing)
+                continue
+        start = time.perf_counter()
+        try:
+            task_data = t.load(task_input, split)
+        except MissingTaskData as exc:
+            if len(tasks) == 1:
+                raise
+            missing.append(f"{t.name}: {exc}")  # a family run scores the languages it has data for
+            print(f"codequarry bench: skipped {t.name}: {exc}", file=sys.stderr)
+            continue
+        load_s = time.perf_counter() - start
+        if model is None:
+            model = ModelHandle(model_spec, args, cache_dir=cache_dir, batch_size=batch_size)
+        if isinstance(model, ModelHandle):
+            model = model.get()
+        t0 = time.perf_counter()
+        evaluation = t.evaluate(task_data, model)
+        eval_s = time.perf_counter() - t0
+        meta = task_data.meta
+        task_block = {
+            "name": t.name, "family": t.family, "language": t.language, "split": meta["split"],
+            "protocol": t.protocol, "main_score": t.main_score, "revision": meta.get("pairs_fingerprint") or t.revision,
+            "data_fingerprint": meta["fingerprint"], "citation": t.citation, "num_queries": evaluation.num_queries,
+            "num_docs": evaluation.num_docs, "query_averaging": t.query_averaging, "source": t.source,
+            "data_files": meta.get("files", []), "data_inputs": data_key, "details": _jsonable(evaluation.details),
+        }
+        model_block = dict(model.describe())
+        if model_block.get("spec") != model_spec:  # a py: factory may build a Model with its own spec string
+            model_block["resolved_spec"], model_block["spec"] = model_block.get("spec"), model_spec
+        model_block["args"] = {k: str(v) for k, v in args.items()}
+        model_block["name"] = variant_name(model_block["name"], args)
+        result = make_result(task=task_block, model=model_block, scores=evaluation.scores,
+                             per_query=evaluation.per_query,
+                             provenance=provenance(command=command, wall_time_s=time.perf_counter() - start,
+                                                   load_time_s=round(load_s, 3), eval_time_s=round(eval_s, 3)))
+        paths.append(save_result(result, out_dir))
+    if missing and not paths:
+        raise MissingTaskData(f"no task of {task!r} found its data:\n  " + "\n  ".join(missing))
+    return paths
+
+
+class ModelHandle:
+    """A model loaded on first use, so a fully resumed run never pays for loading it."""
+
+    def __init__(self, spec: str, model_args: Mapping[str, Any] | None = None, *,
+                 cache_dir: str | os.PathLike[str] | None = None, batch_size: int | None = None) -> None:
+        self.spec, self.args, self.cache_dir, self.batch_size = spec, dict(model_args or {}), cache_dir, batch_size
+        self._model: Any = None
+
+    def get(self) -> Any:
+        if self._model is None:
+            from codequarry.benchmarks.models import load_model
+
+            self._model = load_model(self.spec, self.args, cache_dir=self.cache_dir, batch_size=self.batch_size)
+        return self._model
+
+
+def bench_many(model_specs: Sequence[str], tasks: Sequence[Any], **kw: Any) -> list[Path]:
+    """``bench`` for every model × task; each model is loaded at most once, and only if a task needs it."""
+    if not model_specs:
+        raise CodequarryError("bench: give at least one --model")
+    if not tasks:
+        raise CodequarryError("bench: give at least one --task")
+    paths: list[Path] = []
+    for spec in model_specs:
+        handle = ModelHandle(spec, kw.get("model_args"), cache_dir=kw.get("cache_dir"), batch_size=kw.get("batch_size"))
+        for task in tasks:
+            paths += bench(spec, task, model=handle, **kw)
+    return paths
+
+
+def variant_name(name: str, model_args: Mapping[str, Any]) -> str:
+    """The model's name, tagged with its ``--model-arg`` values (unless ``name=`` was given) so variants differ."""
+    shown = {k: v for k, v in model_args.items() if k != "name"}
+    if "name" in model_args or not shown:
+        return name
+    tag = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
+    if len(tag) > 48:
+        import hashlib
+
+        tag = hashlib.sha256(tag.encode()).hexdigest()[:10]
+    return f"{name}[{tag}]"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o)))

@@ -1,0 +1,144 @@
+"""Benchmark tasks: a registry built from ``tasks.yaml`` (one entry per family), plus any pairs dir or BEIR folder.
+
+``load_task(name_or_dir, data=None, split=None) -> TaskData`` is the public loader (the cleaners'
+decontamination step imports it); ``resolve_tasks`` expands a family name (``csn``) to its per-language tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codequarry.benchmarks.tasks.base import Evaluation, Inputs, Task, TaskData, parse_data_arg
+from codequarry.errors import CodequarryError
+from codequarry.registry import Registry
+
+__all__ = ["TASKS", "Evaluation", "Inputs", "Task", "TaskData", "families", "get_task", "load_task",
+           "parse_data_arg", "resolve_tasks", "task_for_dir"]
+
+_PACKAGE = "codequarry.benchmarks.tasks"
+_FIELDS = ("title", "protocol", "main_score", "measures", "languages", "splits", "default_split", "source", "homepage",
+           "revision", "license", "citation", "data_source", "query_averaging", "description")
+
+
+@lru_cache(maxsize=1)
+def families() -> dict[str, dict[str, Any]]:
+    """Family key → its metadata block from ``tasks.yaml`` (the ``_citations`` anchors block left out)."""
+    with open(Path(__file__).with_name("tasks.yaml"), encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def _make(key: str, spec: dict[str, Any], *, name: str, languages: list[str], **options: Any) -> Task:
+    missing = [f for f in _FIELDS if f not in spec]
+    if missing:
+        raise ValueError(f"tasks.yaml: family {key!r} lacks {missing}")
+    fields = {f: spec[f] for f in _FIELDS}
+    if len(languages) == 1:
+        fields["data_source"] = str(spec["data_source"]).replace("{language}", languages[0])
+    fields.update(measures=tuple(spec["measures"]), languages=tuple(languages), splits=tuple(spec["splits"]),
+                  default_split=str(spec["default_split"]))
+    opts = dict(spec.get("options") or {})
+    opts.update(options)
+    return Task(name=name, family=spec.get("family", key), module=f"{_PACKAGE}.{spec['module']}", options=opts, **fields)
+
+
+def _build_registry() -> Registry[Task]:
+    reg: Registry[Task] = Registry("benchmark task")
+    for key, spec in families().items():
+        if spec.get("dynamic"):
+            continue
+        if spec.get("per_language"):
+            for lang in spec["languages"]:
+                reg.register(f"{key}/{lang}", _make(key, spec, name=f"{key}/{lang}", languages=[lang], language=lang))
+        else:
+            reg.register(key, _make(key, spec, name=key, languages=list(spec["languages"]),
+                                    language=spec["languages"][0] if len(spec["languages"]) == 1 else None))
+    return reg
+
+
+TASKS: Registry[Task] = _build_registry()
+
+
+def get_task(name: str) -> Task:
+    """One registered task by name (``csn/python``, ``cosqa`` …); unknown names get a did-you-mean error."""
+    if name in TASKS:
+        return TASKS.get(name)
+    members = _family_members(name)
+    if members:
+        raise CodequarryError(f"{name!r} is a family of {len(members)} tasks; name one of: {', '.join(members)}")
+    raise CodequarryError(_unknown(name))
+
+
+def _family_members(name: str) -> list[str]:
+    return [t for t in TASKS.names() if t.startswith(name.rstrip("/") + "/")]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "data"
+
+
+def task_for_dir(path: str | os.PathLike[str]) -> Task:
+    """A task for a folder: a pairs dir (``pairs-retrieval``) or a BEIR/CoIR folder (``coir-ndcg@10``)."""
+    from codequarry.benchmarks.tasks.beir import is_beir_dir
+    from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_configs
+
+    p = Path(path).expanduser()
+    name = _slug(p.resolve().name)
+    if is_pairs_dir(p):
+        spec = families()["pairs"]
+        langs = pairs_configs(p) or ["unknown"]
+        # each pairs dir is its own family: two datasets never share a leaderboard column
+        return _make("pairs", dict(spec, family=f"pairs/{name}"), name=f"pairs/{name}", languages=langs, path=str(p),
+                     language=langs[0] if len(langs) == 1 else None)
+    if is_beir_dir(p):
+        spec = families()["coir"]
+        langs = spec.get("coir_languages", {}).get(name.lower(), ["unknown"])
+        return _make("coir", spec, name=f"coir/{name}", languages=langs, path=str(p),
+                     language=langs[0] if len(langs) == 1 else None)
+    if p.is_dir():
+        raise CodequarryError(f"{p} is neither a pairs dir (codequarry.json) nor a BEIR/CoIR folder "
+                              "(corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)")
+    raise CodequarryError(f"{p}: no such folder")
+
+
+def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task) -> list[Task]:
+    """Tasks for a name, a family (``csn`` → the six ``csn/{lang}``) or a folder."""
+    if isinstance(name_or_dir, Task):
+        return [name_or_dir]
+    text = str(name_or_dir)
+    if text in TASKS:
+        return [TASKS.get(text)]
+    members = _family_members(text)
+    if members:
+        return [TASKS.get(m) for m in members]
+    if isinstance(name_or_dir, os.PathLike) or Path(text).expanduser().is_dir():
+        return [task_for_dir(text)]
+    raise CodequarryError(_unknown(text))
+
+
+def _unknown(name: str) -> str:
+    import difflib
+
+    fams = sorted({t.split("/", 1)[0] for t in TASKS.names() if "/" in t})
+    close = difflib.get_close_matches(name, fams + TASKS.names(), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (f"unknown benchmark task {name!r}.{hint} Families: {', '.join(fams)}; tasks: `codequarry tasks`. "
+            "A folder (pairs dir or BEIR/CoIR folder) also works as --task.")
+
+
+def load_task(name_or_dir: str | os.PathLike[str] | Task, data: Any = None, split: str | None = None) -> TaskData:
+    """Load one task's queries, corpus and graded qrels (``data``: a path or ``{name: path}``; see each family)."""
+    tasks = resolve_tasks(name_or_dir)
+    if len(tasks) > 1:
+        raise CodequarryError(f"{name_or_dir!r} is a family of {len(tasks)} tasks; load one of: "
+                              f"{', '.join(t.name for t in tasks)}")
+    task = tasks[0]
+    if task.options.get("path") and data is None:
+        data = task.options["path"]
+    return task.load(data, split)

@@ -1,0 +1,276 @@
+"""What a benchmark task is: metadata (from ``tasks.yaml``) + a family module that loads data and scores a model.
+
+A family module (``csn.py``, ``cosqa.py`` …) defines two functions:
+
+* ``load(task, inputs, split) -> TaskData`` reads the task's data from the user's ``--data`` inputs;
+* ``evaluate(task, data, model) -> Evaluation`` runs the protocol and returns the scores with per-query values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codequarry.errors import CodequarryError
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class MissingTaskData(CodequarryError):
+    """The task's data is not where ``--data`` points (a family run skips such languages and says so)."""
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A loaded task: ``queries {qid: text}``, ``corpus {docid: text}``, graded ``qrels {qid: {docid: int}}``.
+
+    ``meta`` carries the protocol id, languages, split, revision, data fingerprint and sizes; ``extra``
+    carries what a protocol needs beyond qrels (batch order, mean relevances, calibration pairs …).
+    """
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    meta: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A protocol's output: mean scores, per-query values (for CIs and significance) and run details."""
+
+    scores: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    num_queries: int
+    num_docs: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A registered benchmark task: metadata plus the family module that implements it."""
+
+    name: str
+    family: str
+    title: str
+    protocol: str
+    main_score: str
+    measures: tuple[str, ...]
+    languages: tuple[str, ...]
+    splits: tuple[str, ...]
+    default_split: str
+    source: str
+    homepage: str
+    revision: str
+    license: str
+    citation: str
+    data_source: str
+    query_averaging: str
+    description: str
+    module: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        """The task's language column (``multi`` when it spans several)."""
+        return self.languages[0] if len(self.languages) == 1 else "multi"
+
+    @property
+    def slug(self) -> str:
+        """File-name form of the name (``csn/python`` → ``csn_python``)."""
+        return self.name.replace("/", "_")
+
+    def _impl(self):
+        return importlib.import_module(self.module)
+
+    def check_split(self, split: str | None) -> str:
+        """The split to load: the given one (checked against ``splits``) or the default ("" = the data decides)."""
+        split = split or self.default_split
+        if self.splits and split not in self.splits:
+            raise CodequarryError(f"task {self.name!r} has no split {split!r}; choose one of: {', '.join(self.splits)}")
+        return split
+
+    def load(self, data: Any = None, split: str | None = None) -> TaskData:
+        """Read this task's data (``data``: a path or named paths, see ``Inputs``)."""
+        split = self.check_split(split)
+        return self._impl().load(self, Inputs.of(data), split)
+
+    def evaluate(self, data: TaskData, model: Any) -> Evaluation:
+        """Run the task's protocol for ``model`` on loaded ``data`` (a predictions file is validated first)."""
+        prepare = getattr(model, "prepare", None)
+        if callable(prepare):
+            prepare(self, data)
+        return self._impl().evaluate(self, data, model)
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything a results file or the ``tasks`` table says about this task."""
+        return {"name": self.name, "family": self.family, "title": self.title, "protocol": self.protocol,
+                "main_score": self.main_score, "measures": list(self.measures), "languages": list(self.languages),
+                "splits": list(self.splits), "default_split": self.default_split, "source": self.source,
+                "homepage": self.homepage, "revision": self.revision, "license": self.license,
+                "citation": self.citation, "data_source": self.data_source,
+                "query_averaging": self.query_averaging, "description": self.description}
+
+
+# ---------------------------------------------------------------------------------------------
+# --data inputs
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The user's ``--data``: an unnamed primary path and/or named paths (``answers=FILE``)."""
+
+    paths: Mapping[str, Path]
+
+    @classmethod
+    def of(cls, data: Any) -> Inputs:
+        if data is None:
+            return cls({})
+        if isinstance(data, Inputs):
+            return data
+        if isinstance(data, (str, os.PathLike)):
+            items: Iterable[tuple[str, Any]] = [("", data)]
+        elif isinstance(data, Mapping):
+            items = data.items()
+        elif isinstance(data, (list, tuple)):
+            items = [parse_data_arg(str(d)) for d in data]
+        else:
+            raise CodequarryError(f"data must be a path or a mapping of names to paths, got {type(data).__name__}")
+        out: dict[str, Path] = {}
+        for name, path in items:
+            name = str(name or "")
+            if name in out:
+                raise CodequarryError(f"--data {name or '(unnamed)'} given twice")
+            p = Path(os.path.expanduser(str(path)))
+            if not p.exists():
+                label = f"{name}=" if name else ""
+                raise CodequarryError(f"--data {label}{path}: no such file or folder")
+            out[name] = p
+        return cls(out)
+
+    @property
+    def primary(self) -> Path | None:
+        return self.paths.get("")
+
+    def named(self, name: str) -> Path | None:
+        return self.paths.get(name)
+
+    def check_names(self, task: Task, allowed: Iterable[str]) -> None:
+        allowed = set(allowed)
+        unknown = [n for n in self.paths if n and n not in allowed]
+        if unknown:
+            raise CodequarryError(f"task {task.name!r} takes no --data {unknown[0]}=…; named inputs: "
+                                  f"{', '.join(sorted(allowed)) or 'none'}")
+
+    def find(self, name: str, *filenames: str, required: bool = False, task: Task | None = None) -> Path | None:
+        """The input ``name``: given as ``name=PATH``, or one of ``filenames`` inside the primary folder/its parents' listing."""
+        given = self.named(name)
+        if given is not None:
+            return given
+        primary = self.primary
+        if primary is not None:
+            if primary.is_file() and primary.name in filenames:
+                return primary
+            if primary.is_dir():
+                for fn in filenames:
+                    if (primary / fn).exists():
+                        return primary / fn
+        if required:
+            where = task.data_source if task else ""
+            raise MissingTaskData(f"{task.name if task else 'task'}: need {name} ({' or '.join(filenames)}); "
+                                  f"pass --data DIR holding it or --data {name}=PATH. {where}".strip())
+        return None
+
+
+def parse_data_arg(text: str) -> tuple[str, str]:
+    """``NAME=PATH`` → (NAME, PATH); a plain path (or one that exists as written) → ("", PATH)."""
+    if "=" in text and not Path(text).exists():
+        name, _, path = text.partition("=")
+        if _NAME_RE.match(name):
+            return name, path
+    return "", text
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by families
+
+
+def fingerprint(queries: Mapping[str, str], corpus: Mapping[str, str], qrels: Mapping[str, Mapping[str, Any]],
+                extra: Any = None) -> str:
+    """``sha256:`` over the canonical (sorted) queries, corpus, qrels and protocol extras."""
+    h = hashlib.sha256()
+    for label, mapping in (("queries", queries), ("corpus", corpus)):
+        h.update(label.encode())
+        for key in sorted(mapping):
+            h.update(b"\x1e" + str(key).encode("utf-8", "surrogatepass") + b"\x1f"
+                     + str(mapping[key]).encode("utf-8", "surrogatepass"))
+    h.update(b"qrels")
+    for q in sorted(qrels):
+        h.update(json.dumps([q, sorted((str(d), r) for d, r in qrels[q].items())], ensure_ascii=False).encode())
+    if extra is not None:
+        h.update(b"extra" + json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def make_task_data(task: Task, split: str, queries: dict[str, str], corpus: dict[str, str],
+                   qrels: dict[str, dict[str, int]], *, files: Iterable[Path | str] = (),
+                   extra: dict[str, Any] | None = None, fingerprint_extra: Any = None,
+                   **meta: Any) -> TaskData:
+    """Assemble a TaskData with the standard meta (protocol, languages, split, revision, fingerprint, sizes)."""
+    base = {"task": task.name, "family": task.family, "protocol": task.protocol, "main_score": task.main_score,
+            "languages": list(task.languages), "split": split, "revision": task.revision,
+            "fingerprint": fingerprint(queries, corpus, qrels, fingerprint_extra),
+            "num_queries": len(queries), "num_docs": len(corpus),
+            "files": [str(f) for f in files]}
+    base.update(meta)
+    return TaskData(queries=queries, corpus=corpus, qrels=qrels, meta=base, extra=dict(extra or {}))
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise CodequarryError(f"{path}: not valid JSON ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise CodequarryError(f"{path}: not UTF-8 text ({exc})") from exc
+
+
+def iter_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a .jsonl or .jsonl.gz file."""
+    import gzip
+
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CodequarryError(f"{path}:{i}: not valid JSON ({exc})") from exc
+            if not isinstance(obj, dict):
+                raise CodequarryError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
+            yield i, obj
+
+
+def require_keys(obj: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise CodequarryError(f"{where}: missing field(s) {', '.join(missing)}")
+
+
+def joined_tokens(value: Any) -> str:
+    """CodeBERT/UniXcoder's input text: a token list joined by spaces, a string re-split on whitespace."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return " ".join(str(t) for t in value)

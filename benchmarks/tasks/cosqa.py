@@ -1,0 +1,72 @@
+"""``cosqa``: CoSQA code retrieval (CoCLR ``data/search``; the UniXcoder and CodeT5+ setting).
+
+Data: ``code_idx_map.txt`` (one JSON object ``{code: retrieval_idx}``, the 6,267-code pool) and
+``cosqa-retrieval-{dev,test}-500.json`` (a JSON list of ``{idx, doc, code, code_tokens, docstring_tokens,
+label, retrieval_idx}``). Inputs as UniXcoder's ``run.py``: query = ``' '.join(doc.split())``, code =
+``' '.join(code.split())``. Query ids are the items' ``idx``; doc ids are the pool's ``retrieval_idx``.
+
+Protocol: every query ranks the whole pool (full rank, as CodeT5+ reports it); MRR, Recall@1/5/10 and
+nDCG@10 with trec_eval tie order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codequarry.benchmarks.tasks.base import (
+    Evaluation,
+    Inputs,
+    MissingTaskData,
+    Task,
+    TaskData,
+    make_task_data,
+    read_json,
+)
+from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
+from codequarry.errors import CodequarryError
+
+POOL_FILE = "code_idx_map.txt"
+
+
+def _split_file(split: str) -> str:
+    return f"cosqa-retrieval-{split}-500.json"
+
+
+def load(task: Task, inputs: Inputs, split: str) -> TaskData:
+    inputs.check_names(task, ("pool", "queries"))
+    pool_path = inputs.find("pool", POOL_FILE, required=True, task=task)
+    qfile = _split_file(split)
+    q_path = inputs.find("queries", qfile)
+    if q_path is None:
+        where = inputs.primary or pool_path.parent
+        raise MissingTaskData(f"task 'cosqa': {qfile} not found in {where}. {task.data_source}"
+                              + ("" if split == "dev" else " (or use --split dev)"))
+    pool = read_json(pool_path)
+    if not isinstance(pool, dict):
+        raise CodequarryError(f"{pool_path}: expected one JSON object {{code: retrieval_idx}}")
+    corpus: dict[str, str] = {}
+    for code, idx in pool.items():
+        key = str(idx)
+        if key in corpus:
+            raise CodequarryError(f"{pool_path}: retrieval_idx {idx} is used by two codes")
+        corpus[key] = " ".join(code.split())
+    items = read_json(q_path)
+    if not isinstance(items, list):
+        raise CodequarryError(f"{q_path}: expected a JSON list of query objects")
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for n, item in enumerate(items):
+        if not isinstance(item, dict) or not {"idx", "doc", "retrieval_idx"} <= set(item):
+            raise CodequarryError(f"{q_path}: item {n} needs idx, doc and retrieval_idx")
+        qid, target = str(item["idx"]), str(item["retrieval_idx"])
+        if qid in queries:
+            raise CodequarryError(f"{q_path}: query idx {qid!r} appears twice")
+        if target not in corpus:
+            raise CodequarryError(f"{q_path}: query {qid!r} points at retrieval_idx {target}, which is not in {pool_path.name}")
+        queries[qid] = " ".join(str(item["doc"]).split())
+        qrels[qid] = {target: 1}
+    return make_task_data(task, split, queries, corpus, qrels, files=[str(q_path), str(pool_path)])
+
+
+def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
+    return evaluate_retrieval(task, data, model, k=len(data.corpus), averaging="qrels-all-missing-zero")
