@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from codequarry.errors import CodequarryError, NotYetImplemented
+from codequarry.errors import CodequarryError
 
 MODEL_HELP = """\
 model SPECs:
@@ -40,10 +40,6 @@ examples:
   codequarry bench --model st:sentence-transformers/all-MiniLM-L6-v2 --task csn --data csn-release/ --out results
   codequarry bench --model run:predictions.jsonl --task advtest --data dataset/test.jsonl --out results
 """
-
-
-def _todo(args: argparse.Namespace) -> int:
-    raise NotYetImplemented(f"`codequarry {args.command}` is not implemented yet")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,12 +252,11 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    text = "fine-tune a code-search model on a pairs dir"
-    p = sub.add_parser("train", help=text, description=text[0].upper() + text[1:] + ".")
-    p.set_defaults(func=_todo)
+    from codequarry.benchmarks.train_cli import add_train
+
+    add_train(sub)
 
 
-#: the commands this module adds, in order (adding one = one function + one line)
 COMMANDS: tuple[tuple[str, Callable[[argparse._SubParsersAction], None]], ...] = (
     ("tasks", _add_tasks),
     ("bench", _add_bench),
