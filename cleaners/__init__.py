@@ -1,1 +1,62 @@
-"""Cleaners: steps (filters, annotators, dedup, split, decontamination, obfuscation), recipes and engines."""
+"""Cleaners: steps (filters, annotators, dedup, split, decontamination, obfuscation), recipes and engines.
+
+``clean(input, out, preset="default")`` is the library call behind ``codequarry clean``; this module
+stays import-light (heavy modules load inside the call).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("local", "ray")
+
+
+def clean(
+    input: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    recipe: Any = None,
+    preset: str | None = None,
+    engine: str = "local",
+    workers: int = 1,
+    overwrite: bool = False,
+    batch_rows: int | None = None,
+    timings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Clean the pairs dir ``input`` into ``out`` with a recipe (path, dict or Recipe) or a preset; return the manifest.
+
+    The ``local`` engine resumes an interrupted run of the same command; ``ray`` runs the same
+    recipe on Ray Data (``pip install 'codequarry[ray]'``). Both write the same rows and fingerprint.
+    ``timings`` (local engine), when a dict is given, receives seconds per pass, step, resolve and write.
+    With ``workers > 1`` the local engine starts worker processes (spawn): call it from a script under
+    ``if __name__ == "__main__":``.
+    """
+    from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS, check_input_schema
+    from codequarry.cleaners.recipe import load_recipe
+    from codequarry.errors import CodequarryError
+    from codequarry.pairs import PairsDir
+
+    if engine not in ENGINES:
+        raise CodequarryError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if not isinstance(workers, int) or workers < 1:
+        raise CodequarryError(f"workers must be a positive integer, got {workers!r}")
+    src, dst = Path(input).resolve(), Path(out).resolve()
+    if dst == src or src in dst.parents or dst in src.parents:
+        raise CodequarryError(f"--out {out} must be a folder outside the input {input} (and not contain it)")
+    pairs = PairsDir(input)
+    check_input_schema(pairs)
+    the_recipe = load_recipe(dict(recipe) if isinstance(recipe, Mapping) else recipe, preset)
+    rows = batch_rows or DEFAULT_BATCH_ROWS
+    if engine == "ray":
+        from codequarry.cleaners import ray_engine
+
+        return ray_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows)
+    from codequarry.cleaners import local_engine
+
+    return local_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
+                            timings=timings)
+
+
+__all__ = ["ENGINES", "clean"]

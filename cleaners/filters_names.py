@@ -1,0 +1,152 @@
+"""Filters on the function's name: ``test_functions``, ``blacklist`` (CodeSearchNet's lists) and
+``restated_name`` (the query only restates the name)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from codequarry.cleaners.base import Step, StepOutput, keep_mask
+from codequarry.cleaners.step_utils import column, lang_spec, short_name, subtokens
+
+
+@dataclass(frozen=True)
+class TestParams:
+    substring: str = "test"
+    case_sensitive: bool = False
+    qualified: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.substring:
+            raise ValueError("substring must not be empty")
+
+
+class TestFunctions(Step):
+    """CodeSearchNet: 'functions whose name contains test are dropped' (arXiv:1909.09436 §2)."""
+
+    name = "test_functions"
+    description = "exclude functions whose name contains 'test' (CodeSearchNet's rule; unqualified name, any case)"
+    kind = "filter"
+    Params = TestParams
+
+    def process(self, batch: pa.Table) -> StepOutput:
+        p = self.params
+        needle = p.substring if p.case_sensitive else p.substring.lower()
+        keep, reasons = [], []
+        for fn in column(batch, "func_name"):
+            name = fn if p.qualified else short_name(fn)
+            hay = (name or "") if p.case_sensitive else (name or "").lower()
+            hit = needle in hay
+            keep.append(not hit)
+            reasons.append("test_function" if hit else None)
+        return keep_mask(batch, keep, reasons)
+
+
+_CONSTRUCTOR_NAMES = {"python": {"__init__", "__new__"}, "javascript": {"constructor"}, "typescript": {"constructor"},
+                      "php": {"__construct"}, "ruby": {"initialize"}}
+_DUNDER = re.compile(r"^__\w+__$")
+
+
+@dataclass(frozen=True)
+class BlacklistParams:
+    names: bool = True
+    constructors: bool = False
+    dunder: bool = False
+    extra: tuple[str, ...] = ()
+
+
+class Blacklist(Step):
+    """CodeSearchNet's per-language blacklists of constructors and extension methods (function_parser).
+
+    ``names`` applies the lists in codequarry.languages (Java toString/hashCode/…, JS toString/valueOf/…,
+    PHP magic methods, Ruby initialize/==/…; Python and Go have none in the released parser).
+    ``constructors`` also drops constructors the lists miss (``Foo.Foo``, JS ``constructor``, Python
+    ``__init__``/``__new__``); ``dunder`` drops every Python ``__x__`` method (the paper's ``__str__`` rule,
+    which the released parser never applied); ``extra`` adds fnmatch patterns for any language.
+    """
+
+    name = "blacklist"
+    description = "exclude constructors and extension methods (CodeSearchNet's per-language name blacklists)"
+    kind = "filter"
+    Params = BlacklistParams
+
+    def process(self, batch: pa.Table) -> StepOutput:
+        keep, reasons, details = [], [], []
+        for fn, lang in zip(column(batch, "func_name"), column(batch, "language")):
+            why = self._why(fn, lang)
+            keep.append(why is None)
+            reasons.append(why and why[0])
+            details.append(why and why[1])
+        return keep_mask(batch, keep, reasons, details)
+
+    def _why(self, func_name: str | None, language: str | None) -> tuple[str, str] | None:
+        p = self.params
+        name = short_name(func_name)
+        if not name:
+            return None
+        spec = lang_spec(language)
+        lang = spec.dataset_language if spec is not None else (language or "")
+        if p.names and spec is not None and spec.is_blacklisted(name):
+            return "blacklisted_name", f"{lang} blacklist: {name}"
+        if p.constructors:
+            parts = [x for x in re.split(r"::|\.|#|->", func_name or "") if x]
+            if name in _CONSTRUCTOR_NAMES.get(lang, ()) or (len(parts) >= 2 and parts[-1] == parts[-2]):
+                return "constructor", f"constructor: {func_name}"
+        if p.dunder and lang == "python" and _DUNDER.match(name):
+            return "dunder_method", f"python special method: {name}"
+        for pattern in p.extra:
+            if fnmatch.fnmatchcase(name, pattern):
+                return "blacklisted_name", f"extra pattern {pattern!r}: {name}"
+        return None
+
+
+DEFAULT_STOPWORDS = ("a", "an", "the", "this", "that", "these", "of", "to", "for", "in", "on", "at", "by", "and",
+                     "or", "is", "are", "be", "it", "its", "with", "from", "as", "method", "function", "func", "def")
+
+
+@dataclass(frozen=True)
+class RestatedParams:
+    stopwords: tuple[str, ...] = DEFAULT_STOPWORDS
+    min_name_subtokens: int = 1
+
+
+class RestatedName(Step):
+    """Queries like 'Get user name.' for ``getUserName`` teach nothing a model cannot copy from the code.
+
+    The query's words are split into identifier subtokens (camelCase, snake_case), lower-cased,
+    stripped of a plural/3rd-person ``s`` and of stopwords; if nothing is left that is not a
+    subtoken of the function's own name, the row is excluded.
+    """
+
+    name = "restated_name"
+    description = "exclude queries that only restate the function name (identifier subtokens compared)"
+    kind = "filter"
+    Params = RestatedParams
+
+    def process(self, batch: pa.Table) -> StepOutput:
+        stop = {w.lower() for w in self.params.stopwords}
+        keep, reasons, details = [], [], []
+        for q, fn in zip(column(batch, "query"), column(batch, "func_name")):
+            name = short_name(fn)
+            hit = False
+            if q and name:
+                name_toks = {_stem(t) for t in subtokens(name)}
+                query_toks = [_stem(t) for t in subtokens(q)]
+                content = [t for t in query_toks if t not in stop]
+                hit = (len(name_toks) >= self.params.min_name_subtokens and bool(content)
+                       and all(t in name_toks for t in content))
+            keep.append(not hit)
+            reasons.append("restated_name" if hit else None)
+            details.append(f"query restates {name!r}" if hit else None)
+        return keep_mask(batch, keep, reasons, details)
+
+
+def _stem(token: str) -> str:
+    if len(token) > 3 and token.endswith("es") and token[-3] in "sxz":
+        return token[:-2]
+    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    return token

@@ -1,0 +1,355 @@
+"""The local engine: worker processes over input chunks, resumable after a crash or ``kill -9``.
+
+Work dir (inside the output folder, deleted when the clean finishes)::
+
+    .codequarry-work/
+      plan.json                       recipe, input fingerprint, batch size: a rerun must match it
+      pass-PP/cCCCCCC.kept.arrow      rows a pass kept for chunk C (Arrow IPC, lz4)
+      pass-PP/cCCCCCC.xSSS.arrow      rows step S excluded from chunk C
+      pass-PP/cCCCCCC.map.arrow       what the next global step mapped from chunk C
+      pass-PP/cCCCCCC.done            completion marker with the per-step counts (written last)
+      decision-SSS.pkl                a global step's resolved decision
+      final/ , final.done             the finished pairs dir before it is moved into place
+
+Every file is written to a temporary name and renamed, and a chunk counts as done only when its
+marker exists, so a rerun after a crash redoes exactly the unfinished chunks; the final write
+re-reads everything in input order, so the output bytes are those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from codequarry.cleaners.engine import (
+    DEFAULT_BATCH_ROWS,
+    Chunk,
+    OutputDir,
+    PassPlan,
+    decision_summary,
+    engine_steps,
+    pass_label,
+    plan_chunks,
+    plan_passes,
+    read_chunk,
+    run_pass,
+    run_signature,
+    write_output,
+)
+from codequarry.errors import CodequarryError
+
+_IPC_OPTIONS = None
+
+
+def _ipc_options() -> pa.ipc.IpcWriteOptions:
+    global _IPC_OPTIONS
+    if _IPC_OPTIONS is None:
+        _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+    return _IPC_OPTIONS
+
+
+def write_arrow(path: Path, table: pa.Table) -> None:
+    """Write an Arrow IPC file atomically (temporary name, then rename)."""
+    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=_ipc_options()) as w:
+        w.write_table(table)
+    os.replace(tmp, path)
+
+
+def read_arrow(path: Path) -> pa.Table:
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _Work:
+    """Paths and per-chunk work of one run; lives in the parent and (rebuilt) in every worker."""
+
+    def __init__(self, work: Path, recipe: Any, chunks: list[Chunk]) -> None:
+        self.work = work
+        self.recipe = recipe
+        self.steps = engine_steps(self.recipe.build())
+        self.passes = plan_passes(self.steps)
+        self.chunks = chunks
+        self._decisions: dict[int, Any] = {}
+
+    def pass_dir(self, k: int) -> Path:
+        return self.work / f"pass-{k:02d}"
+
+    def kept_path(self, k: int, c: int) -> Path:
+        return self.pass_dir(k) / f"c{c:06d}.kept.arrow"
+
+    def excl_path(self, k: int, c: int, step: int) -> Path:
+        return self.pass_dir(k) / f"c{c:06d}.x{step:03d}.arrow"
+
+    def map_path(self, k: int, c: int) -> Path:
+        return self.pass_dir(k) / f"c{c:06d}.map.arrow"
+
+    def marker(self, k: int, c: int) -> Path:
+        return self.pass_dir(k) / f"c{c:06d}.done"
+
+    def decision_path(self, step: int) -> Path:
+        return self.work / f"decision-{step:03d}.pkl"
+
+    def summary_path(self, step: int) -> Path:
+        return self.work / f"decision-{step:03d}.summary.json"
+
+    def summaries(self) -> dict[int, Any]:
+        out = {}
+        for plan in self.passes:
+            if plan.map is not None:
+                out[plan.map] = json.loads(self.summary_path(plan.map).read_text(encoding="utf-8"))["summary"]
+        return out
+
+    def source_pass(self, plan: PassPlan) -> int | None:
+        """The latest earlier pass that wrote rows (None: read the input)."""
+        for p in reversed(self.passes[: plan.index]):
+            if p.writes_rows:
+                return p.index
+        return None
+
+    def decision(self, step: int) -> Any:
+        if step not in self._decisions:
+            with open(self.decision_path(step), "rb") as fh:
+                self._decisions[step] = pickle.load(fh)
+        return self._decisions[step]
+
+    def read_source(self, plan: PassPlan, c: int) -> pa.Table:
+        src = self.source_pass(plan)
+        if src is not None:
+            return read_arrow(self.kept_path(src, c))
+        columns = None
+        if not plan.writes_rows and plan.map is not None:
+            wanted = getattr(self.steps[plan.map], "map_columns", None)
+            columns = list(wanted) if wanted is not None else None
+        return read_chunk(self.chunks[c], columns)
+
+    def run_chunk(self, k: int, c: int) -> dict[str, Any]:
+        """Run pass k on chunk c and write its files, marker last; return its counts."""
+        plan = self.passes[k]
+        batch = self.read_source(plan, c)
+        decision = self.decision(plan.apply) if plan.apply is not None else None
+        result = run_pass(self.steps, plan, batch, decision)
+        if plan.writes_rows:
+            write_arrow(self.kept_path(k, c), result.kept)
+        for idx, table in result.excluded.items():
+            write_arrow(self.excl_path(k, c, idx), table)
+        if result.mapped is not None:
+            write_arrow(self.map_path(k, c), result.mapped)
+        info = {"counts": {str(i): v for i, v in result.counts.items()}, "excluded": sorted(result.excluded),
+                "map_seconds": result.map_seconds}
+        _write_json(self.marker(k, c), info)
+        return info
+
+
+# -- worker processes ------------------------------------------------------------------------
+
+_WORKER: _Work | None = None
+
+
+def _init_worker(work: str, recipe: Any, chunks: list[Chunk], parent: int) -> None:
+    global _WORKER
+    os.environ.setdefault("CODEQUARRY_PROGRESS", "0")
+    _WORKER = _Work(Path(work), recipe, chunks)
+
+    def watchdog() -> None:  # an orphaned worker (its parent was killed) exits instead of writing on
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+
+
+def _run_in_worker(k: int, c: int) -> tuple[int, dict[str, Any]]:
+    if _WORKER is None:
+        raise RuntimeError("worker not initialised")
+    return c, _WORKER.run_chunk(k, c)
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+
+def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
+        batch_rows: int = DEFAULT_BATCH_ROWS, timings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Clean ``pairs`` into ``out_dir`` with ``recipe`` on ``workers`` processes; resumes an interrupted run.
+
+    ``timings``, when given, is filled with seconds per pass (wall), per step (summed over batches,
+    in whichever process ran them), per resolve, and for the final write.
+    """
+    from codequarry.pairs import MANIFEST_NAME
+
+    if workers < 1:
+        raise CodequarryError(f"--workers must be at least 1, got {workers}")
+    chunks = plan_chunks(pairs, batch_rows)
+    out = OutputDir(out_dir)
+    state = out.prepare(run_signature(recipe, pairs, batch_rows), overwrite=overwrite, resumable=True)
+    if state == "done":
+        return json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    try:
+        work = _Work(out.work, recipe, chunks)
+        if not (out.work / "final.done").exists():
+            _remove_tmp(out.work)
+            measured = _run_passes(work, workers, timings if timings is not None else {})
+            source = work.passes[-1].index
+            started = time.perf_counter()
+            manifest = write_output(
+                out.staging, pairs=pairs, recipe=recipe, steps=work.steps, input_rows=sum(c.length for c in chunks),
+                kept_tables=(read_arrow(work.kept_path(source, c.index)) for c in chunks),
+                excluded_tables=_iter_exclusions(work), measured=measured, summaries=work.summaries(),
+                batch_rows=batch_rows,
+                progress_total=len(chunks))
+            if timings is not None:
+                timings["write"] = time.perf_counter() - started
+        else:
+            manifest = None
+        out.publish()
+    finally:
+        out.release()
+    if manifest is None:
+        manifest = json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    return manifest
+
+
+def _remove_tmp(work: Path) -> None:
+    for p in work.rglob("*.tmp.*"):
+        p.unlink(missing_ok=True)
+
+
+def _run_passes(work: _Work, workers: int, timings: dict[str, Any]) -> dict[int, dict[str, int]]:
+    """Every pass, skipping finished chunks and decisions; returns the per-step counts summed over chunks."""
+    from codequarry.progress import progress
+
+    executor = None
+    timings.setdefault("passes", [])
+    timings.setdefault("resolve", {})
+    try:
+        for plan in work.passes:
+            started = time.perf_counter()
+            work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
+            todo = [c.index for c in work.chunks if not work.marker(plan.index, c.index).exists()]
+            if todo:
+                label = pass_label(work.steps, plan)
+                bar = progress(total=len(work.chunks), initial=len(work.chunks) - len(todo),
+                               desc=f"clean pass {plan.index + 1}/{len(work.passes)} [{label}]", unit="batch")
+                if workers == 1:
+                    for c in todo:
+                        work.run_chunk(plan.index, c)
+                        bar.update(1)
+                else:
+                    if executor is None:
+                        executor = _executor(work, workers)
+                    futures = [executor.submit(_run_in_worker, plan.index, c) for c in todo]
+                    try:
+                        from concurrent.futures import as_completed
+
+                        for fut in as_completed(futures):
+                            fut.result()
+                            bar.update(1)
+                    except BaseException:
+                        for f in futures:
+                            f.cancel()
+                        raise
+                bar.close()
+            timings["passes"].append({"pass": plan.index, "steps": pass_label(work.steps, plan),
+                                      "seconds": time.perf_counter() - started})
+            if plan.map is not None and not work.decision_path(plan.map).exists():
+                started = time.perf_counter()
+                _resolve(work, plan)
+                timings["resolve"][work.steps[plan.map].name] = time.perf_counter() - started
+            _collect_garbage(work, plan)
+    except Exception as exc:
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(exc, BrokenProcessPool):
+            raise CodequarryError(
+                "a worker process died (out of memory or killed); rerun the same command to resume, perhaps with "
+                "fewer --workers or a smaller --batch-rows. (Calling clean() from a script with workers > 1? Put the "
+                "call under `if __name__ == \"__main__\":`, as multiprocessing requires.)") from exc
+        raise
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+    measured: dict[int, dict[str, int]] = {}
+    step_seconds: dict[str, float] = {s.name: 0.0 for s in work.steps}
+    for plan in work.passes:
+        for c in work.chunks:
+            info = json.loads(work.marker(plan.index, c.index).read_text(encoding="utf-8"))
+            for i, cnt in info["counts"].items():
+                m = measured.setdefault(int(i), {"in": 0, "kept": 0, "excluded": 0})
+                for key in m:
+                    m[key] += cnt[key]
+                step_seconds[work.steps[int(i)].name] += cnt.get("seconds", 0.0)
+            if plan.map is not None:
+                step_seconds[work.steps[plan.map].name] += info.get("map_seconds", 0.0)
+    timings["steps"] = step_seconds
+    return measured
+
+
+def _executor(work: _Work, workers: int) -> Any:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = os.environ.get("CODEQUARRY_MP_START", "spawn")
+    ctx = multiprocessing.get_context(method)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(str(work.work), work.recipe, work.chunks, os.getpid()))
+
+
+def _resolve(work: _Work, plan: PassPlan) -> None:
+    from codequarry.progress import progress
+
+    if plan.map is None:
+        raise RuntimeError(f"pass {plan.index} maps no global step")
+    step = work.steps[plan.map]
+    scratch = work.work / f"resolve-{plan.map:03d}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+
+    def mapped() -> Iterator[pa.Table]:
+        for c in progress(work.chunks, desc=f"clean: {step.name} resolve", unit="batch"):
+            yield read_arrow(work.map_path(plan.index, c.index))
+
+    decision = step.resolve(mapped(), scratch)
+    _write_json(work.summary_path(plan.map), {"summary": decision_summary(step, decision)})
+    path = work.decision_path(plan.map)
+    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        pickle.dump(decision, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _collect_garbage(work: _Work, plan: PassPlan) -> None:
+    """Delete intermediate files no later pass needs (map files once decided, rows once re-read)."""
+    if plan.map is not None and work.decision_path(plan.map).exists():
+        for c in work.chunks:
+            work.map_path(plan.index, c.index).unlink(missing_ok=True)
+    src = work.source_pass(plan)
+    if src is not None and plan.writes_rows and all(work.marker(plan.index, c.index).exists() for c in work.chunks):
+        for c in work.chunks:
+            work.kept_path(src, c.index).unlink(missing_ok=True)
+
+
+def _iter_exclusions(work: _Work) -> Iterator[pa.Table]:
+    """Excluded rows in (step, input position) order."""
+    for plan in work.passes:
+        for idx in plan.step_indices:
+            for c in work.chunks:
+                path = work.excl_path(plan.index, c.index, idx)
+                if path.exists():
+                    yield read_arrow(path)

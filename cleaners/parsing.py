@@ -1,0 +1,98 @@
+"""Parse each code string once per batch: the tree-sitter views the steps need, from one cached parse.
+
+A recipe's steps run one after another over the same batch (parse check, CSN tokens, exact-dedup
+keys …); without a cache every step parses every row again. The cache holds the trees of the most
+recent rows, bounded by their total source size, so memory stays bounded whatever the rows are.
+Every function returns exactly what its ``codequarry.languages`` namesake returns (tested).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from codequarry.languages import get_language, parse
+from codequarry.languages.spec import as_bytes
+from codequarry.languages.tokens import (
+    IDENTIFIER_RE,
+    atomic_ids,
+    comment_ids,
+    layout_ids,
+    leaf_spans,
+    node_tokens,
+    tree_error_count,
+)
+
+CACHE_SOURCE_BYTES = 12 << 20  # ≈ 250 MB of trees at ~20 bytes of tree per byte of source
+CACHE_MAX_ENTRY = 1 << 20  # sources larger than this are parsed but not kept
+
+_CACHE: OrderedDict[tuple[str, str], tuple[bytes, Any]] = OrderedDict()
+_held = 0
+
+
+def parsed(code: str, language: Any) -> tuple[bytes, Any]:
+    """(UTF-8 source, tree) of ``code``; the last ~12 MB of sources parsed in this process are cached."""
+    global _held
+    spec = get_language(language)
+    key = (spec.name, code)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    src = as_bytes(code)
+    tree = parse(src, spec)
+    if len(src) <= CACHE_MAX_ENTRY:
+        _CACHE[key] = (src, tree)
+        _held += len(src)
+        while _held > CACHE_SOURCE_BYTES and _CACHE:
+            _, (old, _) = _CACHE.popitem(last=False)
+            _held -= len(old)
+    return src, tree
+
+
+def clear() -> None:
+    global _held
+    _CACHE.clear()
+    _held = 0
+
+
+def error_count(code: str, language: Any) -> int:
+    """ERROR + MISSING nodes (as ``codequarry.languages.error_count``)."""
+    return tree_error_count(parsed(code, language)[1].root_node)
+
+
+def tokenize_code(code: str, language: Any) -> list[str]:
+    """CodeSearchNet code tokens (as ``codequarry.languages.tokenize_code``)."""
+    spec = get_language(language)
+    src, tree = parsed(code, spec)
+    return node_tokens(tree.root_node, src, spec)
+
+
+def normalize_code(code: str, language: Any) -> str:
+    """Non-comment tokens joined by single spaces (as ``codequarry.languages.normalize_code``)."""
+    spec = get_language(language)
+    src, tree = parsed(code, spec)
+    ids = comment_ids(spec)
+    spans = leaf_spans(tree.root_node, atomic_ids(spec), layout=layout_ids(spec))
+    return " ".join(src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)
+
+
+def identifiers(code: str, language: Any) -> list[str]:
+    """Identifier tokens, keywords removed (as ``codequarry.languages.identifiers``)."""
+    spec = get_language(language)
+    match = IDENTIFIER_RE.match
+    return [t for t in tokenize_code(code, spec) if match(t) and t not in spec.keywords]
+
+
+def count_nodes(code: str, language: Any) -> int:
+    """Named nodes in the parse (as ``codequarry.languages.count_nodes``)."""
+    cursor = parsed(code, language)[1].walk()
+    count = 0
+    while True:
+        if cursor.node.is_named:
+            count += 1
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return count

@@ -1,0 +1,1 @@
+"""Recipe presets as data: one YAML file per preset (``csn``, ``codexglue``, ``default``)."""

@@ -1,0 +1,137 @@
+"""Fixtures for the cleaner tests: small hand-written rows in six languages and real stdlib functions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from codequarry.pairs import PairsDir, PairsWriter, SourceInfo
+from codequarry.schema import make_id, rows_to_table
+
+SAMPLE_CODE = {
+    "python": 'def add_numbers(a, b):\n    """Add two numbers and return the sum."""\n    # plain sum\n    return a + b\n',
+    "java": "public int addNumbers(int a, int b) {\n    // plain sum\n    int s = a + b;\n    return s;\n}",
+    "go": "func AddNumbers(a int, b int) int {\n\t// plain sum\n\ts := a + b\n\treturn s\n}",
+    "javascript": "function addNumbers(a, b) {\n  // plain sum\n  const s = a + b;\n  return s;\n}",
+    "ruby": "def add_numbers(a, b)\n  # plain sum\n  s = a + b\n  s\nend",
+    "php": "<?php\nfunction addNumbers($a, $b) {\n    // plain sum\n    $s = $a + $b;\n    return $s;\n}",
+}
+
+
+def row(i: int | str, **kw: Any) -> dict[str, Any]:
+    """A valid python pair; keyword arguments override columns."""
+    base = {
+        "id": f"row-{i}",
+        "query": "Add two numbers and return their sum.",
+        "code": SAMPLE_CODE["python"],
+        "language": "python",
+        "source": "test",
+        "repo": "org/repo",
+        "path": "pkg/math.py",
+        "func_name": "add_numbers",
+    }
+    base.update(kw)
+    return base
+
+
+def batch(rows: Sequence[Mapping[str, Any]], split: str | Sequence[str] = "train") -> pa.Table:
+    """A cleaning batch: pairs columns plus ``split``."""
+    table = rows_to_table(rows)
+    splits = [split] * table.num_rows if isinstance(split, str) else list(split)
+    return table.append_column("split", pa.array(splits, pa.string()))
+
+
+def write_pairs(path: Path, parts: Mapping[str, Sequence[Mapping[str, Any]]], *, max_shard_rows: int | None = None,
+                row_group_bytes: int | None = None) -> PairsDir:
+    """Write rows per split into a pairs dir and open it."""
+    kw: dict[str, Any] = {}
+    if max_shard_rows:
+        kw["max_shard_rows"] = max_shard_rows
+    if row_group_bytes:
+        kw["row_group_bytes"] = row_group_bytes
+    with PairsWriter(path, created_by="pytest", sources=[SourceInfo("test", license="MIT")], overwrite=True, **kw) as w:
+        for split, rows in parts.items():
+            w.write(list(rows), split=split)
+    return PairsDir(path)
+
+
+_STDLIB_MODULES = ("json", "email", "http", "urllib", "logging", "xml/dom", "importlib", "unittest", "asyncio",
+                   "concurrent/futures", "html", "csv.py", "textwrap.py", "string.py", "shlex.py", "argparse.py")
+
+
+def stdlib_rows(stdlib_dir: Path, limit: int) -> list[dict[str, Any]]:
+    """Real documented functions of the standard library (CodeSearchNet extraction rules), in a fixed order."""
+    from codequarry.languages import extract_functions
+
+    rows: list[dict[str, Any]] = []
+    for rel in _STDLIB_MODULES:
+        base = stdlib_dir / rel
+        files = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for f in files:
+            if "test" in f.as_posix().split("/")[-1]:
+                continue
+            src = f.read_text(encoding="utf-8", errors="replace")
+            rel_path = f.relative_to(stdlib_dir).as_posix()
+            for fn in extract_functions(src, "python"):
+                rows.append({
+                    "id": make_id("stdlib", rel_path, fn.qualified_name, fn.start_line),
+                    "query": fn.docstring, "code": fn.code, "language": "python", "source": "stdlib",
+                    "repo": "python/" + rel_path.split("/")[0].removesuffix(".py"), "path": rel_path,
+                    "func_name": fn.qualified_name,
+                })
+                if len(rows) >= limit:
+                    return rows
+    return rows
+
+
+def mutate(r: Mapping[str, Any], k: int) -> dict[str, Any]:
+    """A near-copy of a row: renamed first identifier occurrences and reformatted whitespace, new id/repo."""
+    code = r["code"].replace("self", "this_obj").replace("    ", "  ") + f"\n# copy {k}\n"
+    return {**r, "id": f"{r['id']}-m{k}", "code": code, "repo": f"fork{k}/{r['repo']}"}
+
+
+def split_of(i: int) -> str:
+    return ("train", "train", "train", "valid", "test")[int(hashlib.md5(str(i).encode()).hexdigest(), 16) % 5]
+
+
+@pytest.fixture
+def make_pairs(tmp_path: Path) -> Callable[..., PairsDir]:
+    """``make_pairs({"train": rows, ...}, name="in")`` writes a pairs dir under tmp_path."""
+
+    def make(parts: Mapping[str, Sequence[Mapping[str, Any]]], name: str = "in", **kw: Any) -> PairsDir:
+        return write_pairs(tmp_path / name, parts, **kw)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def stdlib_pairs(tmp_path_factory: pytest.TempPathFactory, stdlib_dir: Path) -> PairsDir:
+    """~600 real stdlib functions plus exact and near copies, a duplicate id and bad rows, in 3 splits."""
+    base = stdlib_rows(stdlib_dir, 500)
+    rows = list(base)
+    rows += [mutate(r, 1) for r in base[:60]]  # near duplicates
+    rows += [{**r, "id": r["id"] + "-exact", "repo": "mirror/" + r["repo"]} for r in base[60:100]]  # exact copies
+    rows += [dict(base[5]), dict(base[7])]  # duplicate ids
+    rows += [
+        row("null-q", query=None), row("empty-code", code="   "), row("bad-lang", language="cobol"),
+        row("broken", code="def broken(:\n    x = 1\n    return x\n", func_name="broken"),
+        row("url", query="See https://example.com for the full reference docs."),
+    ]
+    parts: dict[str, list[dict[str, Any]]] = {"train": [], "valid": [], "test": []}
+    for i, r in enumerate(rows):
+        parts[split_of(i)].append(r)
+    return write_pairs(tmp_path_factory.mktemp("stdlib") / "in", parts, max_shard_rows=150)
+
+
+@pytest.fixture(scope="session")
+def h() -> Any:
+    """The helpers above, for tests (conftest modules are not importable under --import-mode=importlib)."""
+    import types
+
+    return types.SimpleNamespace(row=row, batch=batch, write_pairs=write_pairs, stdlib_rows=stdlib_rows,
+                                 mutate=mutate, split_of=split_of, SAMPLE_CODE=SAMPLE_CODE)

@@ -1,0 +1,30 @@
+"""The per-batch parse cache gives exactly what codequarry.languages gives, and stays bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import codequarry.languages as L
+from codequarry.cleaners import parsing as P
+
+
+def test_cached_views_equal_the_languages_functions(h: Any, stdlib_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = [(code, lang) for lang, code in h.SAMPLE_CODE.items()]
+    samples += [(r["code"], "python") for r in h.stdlib_rows(stdlib_dir, 150)]
+    samples += [("def broken(:\n  return\n", "python"), ("", "go")]
+    monkeypatch.setattr(P, "CACHE_SOURCE_BYTES", 20_000)  # force evictions along the way
+    P.clear()
+    for _ in range(2):  # second round: hits and re-parses after eviction
+        for code, lang in samples:
+            assert P.error_count(code, lang) == L.error_count(code, lang)
+            assert P.tokenize_code(code, lang) == L.tokenize_code(code, lang)
+            assert P.normalize_code(code, lang) == L.normalize_code(code, lang)
+            assert P.identifiers(code, lang) == L.identifiers(code, lang)
+            assert P.count_nodes(code, lang) == L.count_nodes(code, lang)
+    assert P._held <= 20_000 + max(len(c.encode()) for c, _ in samples)
+    assert sum(len(src) for src, _ in P._CACHE.values()) == P._held
+    P.clear()
+    assert not P._CACHE and P._held == 0
