@@ -13,6 +13,7 @@ positive snippets.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,8 @@ def load(task: Task, inputs: Inputs, split: str | None) -> TaskData:
         queries, corpus, qrels, skipped = _own_code(rows)
     if not queries:
         raise CodequarryError(f"{path}: split {split!r} has no usable query rows")
+    if task.family != "staqc":
+        _warn_if_query_in_code(path, queries, corpus, qrels)
     return make_task_data(task, split, queries, corpus, qrels, files=[str(path)], pairs_fingerprint=pairs_fingerprint(path),
                           rows_skipped=skipped)
 
@@ -103,6 +106,18 @@ def _own_code(rows: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict
     queries = {rid: q for rid, q, _ in query_code}
     qrels = {rid: {code_doc[c]: 1} for rid, _, c in query_code}
     return queries, corpus, qrels, skipped
+
+
+def _warn_if_query_in_code(path: Path, queries: dict[str, str], corpus: dict[str, str],
+                           qrels: dict[str, dict[str, int]]) -> int:
+    """Docstring summaries left inside the code make retrieval trivial for lexical models: say so."""
+    inside = sum(1 for qid, q in queries.items() if q.strip() and q.strip() in corpus[next(iter(qrels[qid]))])
+    if inside > 0.5 * len(queries):
+        print(f"warning: {path}: {inside:,} of {len(queries):,} queries appear verbatim in their own code (the "
+              "docstring was kept in `code`), which makes retrieval trivial for lexical models; build with "
+              "`codequarry build repos --strip-docstring` or clean with the `strip_comments` step "
+              "(keep_docstring: false)", file=sys.stderr)
+    return inside
 
 
 def _staqc(rows: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]], dict[str, int]]:
