@@ -18,22 +18,28 @@ _WS = re.compile(r"\s+")
 
 
 def minhash_config(params: Any) -> MinHashConfig:
-    """The MinHashConfig named by a step's parameters (num_perm, ngram, threshold, seed, bands, rows, lowercase)."""
+    """The MinHashConfig named by a step's parameters (num_perm, ngram, threshold, seed, bands, rows, lowercase,
+    shingles, strip_comments, canonical_identifiers)."""
     try:
         return MinHashConfig(num_perm=params.num_perm, ngram=params.ngram, threshold=params.threshold,
-                             seed=params.seed, bands=params.bands, rows=params.rows, lowercase=params.lowercase)
+                             seed=params.seed, bands=params.bands, rows=params.rows, lowercase=params.lowercase,
+                             shingles=params.shingles, strip_comments=params.strip_comments,
+                             canonical_identifiers=params.canonical_identifiers)
     except CodequarryError as exc:
         raise ValueError(str(exc)) from exc
 
 
 def fill_lsh(params: Any) -> None:
-    """Validate a frozen Params' MinHash fields and fill bands/rows derived from the threshold when unset,
-    so the recorded recipe names the bands and rows actually used."""
+    """Validate a frozen Params' MinHash fields and fill what is derived when unset (bands/rows from the
+    threshold, strip_comments/canonical_identifiers from shingles), so the recorded recipe names the values
+    actually used."""
     config = minhash_config(params)
     if params.bands is None:
         bands, rows = config.lsh
         object.__setattr__(params, "bands", bands)
         object.__setattr__(params, "rows", rows)
+    object.__setattr__(params, "strip_comments", config.strip_comments)
+    object.__setattr__(params, "canonical_identifiers", config.canonical_identifiers)
 
 
 @lru_cache(maxsize=16)

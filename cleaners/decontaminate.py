@@ -7,8 +7,8 @@ A row is contaminated when
 * its code equals a benchmark code after normalization (``exact``: tree-sitter tokens without
   comments when the language is known on both sides, whitespace-collapsed text otherwise), or
 * its code near-matches one (``minhash``: the same shingles/permutations/bands as ``near_dedup``,
-  then the exact shingle Jaccard ≥ ``threshold`` when ``verify``; BigCode's near-match variant
-  also verifies), or
+  code-aware by default with each side's language, then the exact shingle Jaccard ≥ ``threshold``
+  when ``verify``; BigCode's near-match variant also verifies), or
 * its query equals a benchmark query after normalization (case folded, punctuation dropped), or
   their word ``query_ngram``-gram sets have Jaccard ≥ ``query_threshold`` (exact all-pairs with a
   prefix filter); queries shorter than ``min_query_words`` words are never matched.
@@ -59,6 +59,9 @@ class Params:
     seed: int = 1
     hash: Literal["xxh3-affine32"] = "xxh3-affine32"
     lowercase: bool = False
+    shingles: Literal["code", "bigcode"] = "code"
+    strip_comments: bool | None = None
+    canonical_identifiers: bool | None = None
     verify: bool = True
     min_tokens: int = 5
     query_ngram: int = 1
@@ -187,7 +190,7 @@ def build_index(p: Params) -> BenchmarkIndex:
                     idx.code_keys.setdefault(key, (name, rid))
         if h is not None and codes:
             texts = [c for _, c, _ in codes]
-            hashed, offsets, counts = h.shingles(texts)
+            hashed, offsets, counts = h.shingles(texts, [lang for _, _, lang in codes])
             sig = h.signatures_from_shingles(hashed, offsets)
             bands = h.band_hashes(sig)
             for i, (rid, _, _) in enumerate(codes):
@@ -265,7 +268,7 @@ class Decontaminate(GlobalStep):
             if todo:
                 h = hasher(minhash_config(p))
                 texts = [codes[i] for i in todo]
-                hashed, offsets, counts = h.shingles(texts)
+                hashed, offsets, counts = h.shingles(texts, [langs[i] for i in todo])
                 bands = h.band_hashes(h.signatures_from_shingles(hashed, offsets))
                 for k, i in enumerate(todo):
                     if counts[k] < max(1, p.min_tokens):

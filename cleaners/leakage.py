@@ -2,8 +2,8 @@
 
 A train row leaks when its normalized code equals a held-out row's (``exact``: tree-sitter tokens
 without comments, as ``exact_dedup``), or when it shares a MinHash-LSH band with one (``minhash``:
-the same shingles, permutations and bands as ``near_dedup``; ``verify`` adds the exact shingle
-Jaccard check). Only train rows are dropped (reason ``leak_<split>``, the detail naming the held-out
+the same shingles — code-aware by default, see ``near_dedup`` — permutations and bands as ``near_dedup``;
+``verify`` adds the exact shingle Jaccard check). Only train rows are dropped (reason ``leak_<split>``, the detail naming the held-out
 row); held-out rows are never touched, so evaluation sets stay as they are. When a train row matches
 several held-out rows, the one named is the first by the shared keep rule (test before valid, then
 smallest id), an exact match winning over a near one.
@@ -54,6 +54,9 @@ class Params:
     seed: int = 1
     hash: Literal["xxh3-affine32"] = "xxh3-affine32"
     lowercase: bool = False
+    shingles: Literal["code", "bigcode"] = "code"
+    strip_comments: bool | None = None
+    canonical_identifiers: bool | None = None
     verify: bool = False
     min_tokens: int = 5
 
@@ -107,11 +110,12 @@ class Leakage(GlobalStep):
         if self._near():
             h = hasher(minhash_config(self.params))
             texts = [c if ok else None for c, ok in zip(codes, in_scope)]
-            sig, counts = h.signatures(texts)
+            langs = column(batch, "language")
+            sig, counts = h.signatures(texts, langs)
             cols["ntok"] = pa.array(counts, pa.int32())
             cols["bands"] = bands_column(h.band_hashes(sig))
             if self.params.verify:
-                hashed, offsets, _ = h.shingles(texts)
+                hashed, offsets, _ = h.shingles(texts, langs)
                 cols["shingles"] = list_column([np.unique(hashed[offsets[i]:offsets[i + 1]]) for i in range(len(texts))],
                                                pa.uint32())
         return pa.table(cols)

@@ -7,6 +7,11 @@ first row of each cluster; ``apply`` drops the others (reason ``near_duplicate``
 kept id) or, with ``annotate_only``, adds ``dup_cluster`` (the kept row's id) and ``dup_cluster_size``.
 Rows with fewer than ``min_tokens`` tokens take no part (and are dropped as ``too_few_tokens`` when
 ``drop_short`` is on, as CodeSearchNet's dedup_split.py does with its 10-identifier minimum).
+
+MinHash shingles (``cleaners/minhash.py``): ``shingles: code`` (the default for the code column) removes
+comments in the row's language (``strip_comments``) and adds a rename-invariant view of the tokens
+(``canonical_identifiers``); ``shingles: bigcode`` is BigCode's raw-token 5-grams (the default for any
+other column, whose text is not code). The resolved values go into the recipe and the card.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class Params:
     seed: int = 1
     hash: Literal["xxh3-affine32"] = "xxh3-affine32"
     lowercase: bool = False
+    shingles: Literal["code", "bigcode"] | None = None
+    strip_comments: bool | None = None
+    canonical_identifiers: bool | None = None
     verify: bool = False
     set_threshold: float = 0.8
     multiset_threshold: float = 0.7
@@ -67,6 +75,10 @@ class Params:
         for name in ("set_threshold", "multiset_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.shingles is None:  # code-aware shingles for code, BigCode's raw tokens for any other column
+            object.__setattr__(self, "shingles", "code" if self.column == "code" else "bigcode")
+        if self.shingles == "code" and self.column != "code":
+            raise ValueError(f"shingles: code reads code (comments, names); column {self.column!r} needs shingles: bigcode")
         if self.method == "minhash":
             fill_lsh(self)
 
@@ -87,8 +99,9 @@ class NearDedup(GlobalStep):
     """Near-duplicate removal; every parameter (and the derived bands/rows) goes into the recipe and card."""
 
     name = "near_dedup"
-    description = ("exclude near-duplicates: MinHash-LSH over code 5-grams (BigCode: 256 perms, threshold 0.7) "
-                   "or the Allamanis/CodeSearchNet identifier Jaccard test; deterministic keep rule")
+    description = ("exclude near-duplicates: MinHash-LSH over code-aware 5-gram shingles (comments removed, raw "
+                   "and rename-invariant views; BigCode's 256 perms, threshold 0.7) or the Allamanis/CodeSearchNet "
+                   "identifier Jaccard test; deterministic keep rule")
     Params = Params
 
     @property
@@ -105,11 +118,12 @@ class NearDedup(GlobalStep):
         texts = column(batch, self.params.column)
         if self.params.method == "minhash":
             h = hasher(minhash_config(self.params))
-            sig, counts = h.signatures(texts)
+            langs = column(batch, "language") if self.params.column == "code" else None
+            sig, counts = h.signatures(texts, langs)
             cols: dict[str, Any] = {"id": ids, "split": split, "ntok": pa.array(counts, pa.int32()),
                                     "bands": bands_column(h.band_hashes(sig))}
             if self.params.verify:
-                hashed, offsets, _ = h.shingles(texts)
+                hashed, offsets, _ = h.shingles(texts, langs)
                 sets = [np.unique(hashed[offsets[i]:offsets[i + 1]]) for i in range(len(texts))]
                 cols["shingles"] = list_column(sets, pa.uint32())
             return pa.table(cols)

@@ -30,8 +30,10 @@ BENCH_CODE_2 = '''def is_palindrome(text):
 '''
 # the same function with comments and different formatting: equal after normalization
 EXACT_COPY = BENCH_CODE.replace("    result = []", "    # collect here\n    result   =   []")
-# one more statement: a near match
-NEAR_COPY = BENCH_CODE.replace("    return result", "    result.sort()\n    return result")
+# a local renamed consistently and a comment added: a near match for code shingles (exact union Jaccard 0.77),
+# not for BigCode's raw tokens (0.59)
+NEAR_COPY = BENCH_CODE.replace("item ", "element ").replace("(item)", "(element)").replace(
+    "    result = []", "    # collect the members here\n    result = []")
 UNRELATED = '''def read_config(path):
     with open(path) as fh:
         return json.load(fh)
@@ -96,6 +98,10 @@ def test_switches_and_other_split(bench_dir):
     only_code = Decontaminate.from_config({"dirs": [str(bench_dir)], "query": "none"})
     _, outs = run(only_code, [batch(ROWS)])
     assert sorted(outs[0].dropped.column("id").to_pylist()) == ["r1", "r2"]
+    bigcode = Decontaminate.from_config({"dirs": [str(bench_dir)], "query": "none", "shingles": "bigcode"})
+    assert (bigcode.params.strip_comments, bigcode.params.canonical_identifiers) == (False, False)
+    _, outs = run(bigcode, [batch(ROWS)])
+    assert outs[0].dropped.column("id").to_pylist() == ["r1"]  # the renamed copy needs code-aware shingles
     exact_code = Decontaminate.from_config({"dirs": [str(bench_dir)], "query": "none", "code": "exact"})
     _, outs = run(exact_code, [batch(ROWS)])
     assert outs[0].dropped.column("id").to_pylist() == ["r1"]

@@ -1,7 +1,8 @@
-"""MinHash library: signatures equal a plain-Python reference, Jaccard estimates, LSH parameters, clusters."""
+"""MinHash library: signatures equal a plain-Python reference, code-aware shingles, LSH parameters, clusters."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 import re
@@ -14,6 +15,7 @@ from codequarry.cleaners import minhash as mh
 from codequarry.errors import CodequarryError
 
 M64 = (1 << 64) - 1
+BIGCODE = mh.MinHashConfig(shingles="bigcode")
 
 
 def _fmix(h: int) -> int:
@@ -24,17 +26,21 @@ def _fmix(h: int) -> int:
     return h ^ (h >> 33)
 
 
-def reference_signature(text: str, hasher: mh.MinHasher) -> list[int]:
-    """The documented algorithm written out with Python ints, one shingle and one permutation at a time."""
+def _grams(tokens: list[str], hasher: mh.MinHasher, tag: int) -> set[int]:
+    """The documented n-gram hash, one shingle at a time with Python ints."""
     cfg = hasher.config
-    toks = re.findall(r"[A-Za-z_0-9]+", text)
-    th = [xxhash.xxh3_64_intdigest(t.encode(), cfg.seed) for t in toks]
+    th = [xxhash.xxh3_64_intdigest(t.encode(), cfg.seed) for t in tokens]
     m = [int(v) for v in hasher.m]
     n = cfg.ngram
     grams = [th[i:i + n] for i in range(len(th) - n + 1)] if len(th) >= n else ([th] if th else [])
-    shingles = {_fmix(sum(mk * hk for mk, hk in zip(m, g)) & M64) >> 32 for g in grams}
+    return {_fmix((sum(mk * hk for mk, hk in zip(m, g)) + tag) & M64) >> 32 for g in grams}
+
+
+def reference_signature(raw: list[str], canon: list[str] | None, hasher: mh.MinHasher) -> list[int]:
+    """Signature of the union of both views' shingles, one permutation at a time."""
+    shingles = _grams(raw, hasher, 0) | (_grams(canon, hasher, int(hasher.tag)) if canon is not None else set())
     if not shingles:
-        return [0xFFFFFFFF] * cfg.num_perm
+        return [0xFFFFFFFF] * hasher.config.num_perm
     return [min((int(a) * x + int(b)) & 0xFFFFFFFF for x in shingles) for a, b in zip(hasher.a, hasher.b)]
 
 
@@ -46,37 +52,198 @@ TEXTS = [
     "   ",
     "naïve café = résumé(x) + 2",  # non-ASCII letters separate tokens, as in the regex on str
     "for i in range(10): total += values[i] * weights[i]",
+    None,
+    "(leading paren) . trailing.",
 ]
 
 
-def test_signature_equals_reference_implementation():
-    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=16, ngram=3, seed=7))
+def test_bigcode_signature_equals_reference_implementation():
+    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=16, ngram=3, seed=7, shingles="bigcode"))
     sig, counts = hasher.signatures(TEXTS)
     for i, text in enumerate(TEXTS):
-        assert sig[i].tolist() == reference_signature(text, hasher), text
-        assert counts[i] == len(re.findall(r"[A-Za-z_0-9]+", text))
+        toks = re.findall(r"[A-Za-z_0-9]+", text or "")
+        assert sig[i].tolist() == reference_signature(toks, None, hasher), text
+        assert counts[i] == len(toks)
+
+
+CODE = [
+    ("def f(a, b):\n    x = a.y + b  # note\n    return len(x), x\n", "python"),
+    ('s = "total count"', "python"),
+    ('u = "http://a.b"; // c\nv = \'//\'', "javascript"),
+    ("int a/*c*/b;", "c"),
+    ("if x: # y", None),
+    ("x = 1\n=begin\nignored words\n=end\ny = x", "ruby"),
+    ("p->q = s::t(r) . u", "cpp"),
+    ("$a = $this->b; # c\n#[Attr]\n$d = 1;", "php"),
+    ("fn f<'a>(x: &'a str) -> char { '/' } // c", "rust"),
+    ('var s = @"C:\\"; // c', "c_sharp"),
+    ("", "python"),
+    ("x", "no-such-language"),
+]
+
+
+def test_token_views_by_hand():
+    h = mh.MinHasher()
+    views = {text: h.token_views(text, lang) for text, lang in CODE}
+    # names: "#", or "#d" for the same name d < 5 tokens back; keywords, called names (before "("),
+    # qualified names (after . -> ::), numbers and words in strings stay; comments go
+    assert views[CODE[0][0]] == (["def", "f", "a", "b", "x", "a", "y", "b", "return", "len", "x", "x"],
+                                 ["def", "f", "#", "#", "#", "#3", "y", "#4", "return", "len", "#", "#1"])
+    assert views[CODE[1][0]] == (["s", "total", "count"], ["#", "total", "count"])
+    assert views[CODE[2][0]] == (["u", "http", "a", "b", "v"], ["#", "http", "a", "b", "#"])  # "//" in strings stays
+    assert views[CODE[3][0]] == (["int", "a", "b"], ["int", "#", "#"])  # a block comment separates tokens
+    assert views[CODE[4][0]] == (["if", "x", "y"], ["if", "#", "#"])  # unknown language: comments kept
+    assert views[CODE[5][0]] == (["x", "1", "y", "x"], ["#", "1", "#", "#3"])  # ruby =begin … =end
+    assert views[CODE[6][0]] == (["p", "q", "s", "t", "r", "u"], ["#", "q", "#", "t", "#", "#"])  # "a . b": not qualified
+    assert views[CODE[7][0]] == (["a", "this", "b", "Attr", "d", "1"], ["#", "this", "b", "#", "#", "1"])  # php #[
+    assert views[CODE[8][0]][0] == ["fn", "f", "a", "x", "a", "str", "char"]  # a lifetime is not a char literal
+    assert views[CODE[9][0]][0] == ["var", "s", "C"]  # C# verbatim string ends at its quote
+    assert views[CODE[10][0]] == ([], [])
+    assert mh.MinHasher(BIGCODE).token_views(CODE[0][0], "python") == (
+        ["def", "f", "a", "b", "x", "a", "y", "b", "note", "return", "len", "x", "x"], None)
+
+
+@pytest.mark.parametrize("config", [mh.MinHashConfig(num_perm=16, ngram=3, seed=7),
+                                    mh.MinHashConfig(num_perm=16, strip_comments=False),
+                                    mh.MinHashConfig(num_perm=16, canonical_identifiers=False),
+                                    mh.MinHashConfig(num_perm=16, ngram=2, lowercase=True)],
+                         ids=["code", "comments-kept", "no-canonical", "lowercase"])
+def test_code_signature_equals_reference_implementation(config):
+    hasher = mh.MinHasher(config)
+    texts = [t for t, _ in CODE] + TEXTS
+    langs = [lang for _, lang in CODE] + ["python"] * len(TEXTS)
+    sig, counts = hasher.signatures(texts, langs)
+    for i, (text, lang) in enumerate(zip(texts, langs)):
+        raw, canon = hasher.token_views(text, lang)
+        assert (canon is None) == (not config.canonical_identifiers)
+        assert sig[i].tolist() == reference_signature(raw, canon, hasher), text
+        assert counts[i] == len(raw)
+
+
+@pytest.mark.parametrize("kind", ["bigcode", "code"])
+def test_signatures_do_not_depend_on_the_batch(kind):
+    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=32, shingles=kind))
+    texts = [t for t, _ in CODE]
+    langs = [lang for _, lang in CODE]
+    together, _ = hasher.signatures(texts, langs)
+    alone = np.concatenate([hasher.signatures([t], [lang])[0] for t, lang in zip(texts, langs)])
+    reversed_, _ = hasher.signatures(texts[::-1], langs[::-1])
+    assert (together == alone).all() and (together == reversed_[::-1]).all()
+    clone = pickle.loads(pickle.dumps(hasher))
+    assert (clone.signatures(texts, langs)[0] == together).all()
 
 
 def test_tokens_match_bigcode_split_without_empty_pieces():
-    hasher = mh.MinHasher()
-    text = "foo_bar(x1,  y)->Baz::qux  é ü"
+    hasher = mh.MinHasher(BIGCODE)
+    text = "foo_bar(x1,  y)->Baz::qux  é ü # not a comment for bigcode"
     assert hasher.tokens(text) == [t for t in re.split(r"[^A-Za-z_0-9]", text) if t]
-    assert mh.MinHasher(mh.MinHashConfig(lowercase=True)).tokens("Foo BAR") == ["foo", "bar"]
+    lower = mh.MinHasher(mh.MinHashConfig(shingles="bigcode", lowercase=True))
+    assert lower.tokens("Foo BAR") == ["foo", "bar"]
 
 
-def test_reformatting_keeps_the_signature_and_seed_changes_it():
-    hasher = mh.MinHasher()
-    a = "def f(x, y):\n    return x*y + 1\n"
-    b = "def f( x,y ):\n\n        return x * y+1"
-    sig, _ = hasher.signatures([a, b])
+# hand-written snippets in every language with comments, and comment markers inside strings
+STRIP_CASES = {
+    "python": 'def f(x):\n    """Doc # not a comment."""\n    s = "a # b" + \'#\'  # trailing\n    # own line\n    return s\n',
+    "java": 'class A {\n  /** Doc. */\n  int f() { String s = "// no"; char c = \'/\'; // yes\n    return 1; /* b */ }\n}\n',
+    "javascript": 'function f(a) {\n  // c1\n  const s = `x // y ${a}`; /* c2 */ return "/*" + s;\n}\n',
+    "typescript": 'function f(a: number): string {\n  // c1\n  return "http://x" + a; /* c2 */\n}\n',
+    "go": 'func f() string {\n\t// c\n\ts := `raw // x`\n\treturn s + "/* y */" /* z */\n}\n',
+    "rust": 'fn f<\'a>(x: &\'a str) -> &\'a str {\n    // c\n    let s = "// no"; /* b */\n    x\n}\n',
+    "c": 'int f(int a) {\n  /* c */ char *s = "// no"; // yes\n  return a;\n}\n',
+    "cpp": 'int f(int a) {\n  // c\n  auto s = std::string("/* no */"); return a; /* d */\n}\n',
+    "c_sharp": 'class A {\n  /// <summary>Doc</summary>\n  string F() { var s = @"C:\\dir"; return s + "//"; } // c\n}\n',
+    "php": '<?php\nfunction f($a) {\n  # c1\n  // c2\n  $s = "# no // no"; /* c3 */\n  return $s;\n}\n',
+    "ruby": 'def f(a)\n  # c1\n  s = "# no #{a}" # c2\n  s\nend\n',
+}
+
+
+@pytest.mark.parametrize("language", sorted(STRIP_CASES))
+def test_fast_comment_stripper_matches_tree_sitter(language):
+    from codequarry.languages import strip_comments
+
+    code = STRIP_CASES[language]
+    tokens = re.compile(r"[A-Za-z_0-9]+").findall
+    fast = tokens(mh.strip_comments_fast(code, language))
+    assert fast == tokens(strip_comments(code, language))
+    assert fast != tokens(code)  # there was something to remove
+
+
+def test_fast_comment_stripper_on_real_python(shared_data):
+    from codequarry.languages import strip_comments
+
+    rows = json.loads((shared_data / "cosqa" / "cosqa-dev.json").read_text(encoding="utf-8"))
+    tokens = re.compile(r"[A-Za-z_0-9]+").findall
+    codes = [r["code"] for r in rows if "#" in r["code"]][:200]
+    assert len(codes) >= 20
+    for code in codes:
+        assert tokens(mh.strip_comments_fast(code, "python")) == tokens(strip_comments(code, "python")), code
+
+
+BASE = '''def merge_intervals(intervals, tolerance=0):
+    """Merge overlapping closed ranges, sorted by their lower bound."""
+    if not intervals:
+        return []
+    ordered = sorted(intervals, key=lambda pair: pair[0])
+    merged = [list(ordered[0])]
+    for start, end in ordered[1:]:
+        last = merged[-1]
+        if start <= last[1] + tolerance:
+            last[1] = max(last[1], end)
+        else:
+            merged.append([start, end])
+    return [tuple(item) for item in merged]
+'''
+RENAMED = BASE.replace("ordered", "by_start")  # one local, used three times, renamed consistently
+LOCALS = {"intervals": "events", "tolerance": "gap", "ordered": "queue", "pair": "ev", "merged": "groups",
+          "start": "begin", "end": "finish", "last": "tail", "item": "g"}
+APIS = {"sorted": "reversed", "list": "set", "max": "min", "append": "add", "tuple": "frozenset"}
+
+
+def _sub(text: str, table: dict[str, str]) -> str:
+    return re.sub(r"\b(" + "|".join(table) + r")\b", lambda m: table[m.group(1)], text)
+
+
+def test_consistent_rename_is_a_near_duplicate_with_code_shingles():
+    code, bigcode = mh.MinHasher(), mh.MinHasher(BIGCODE)
+    raw = bigcode.shingle_sets([BASE, RENAMED])
+    union = code.shingle_sets([BASE, RENAMED], ["python", "python"])
+    assert mh.jaccard(*raw) < 0.6  # 3 of 62 tokens renamed: 15 of BigCode's 58 shingles change
+    assert code.token_views(BASE, "python")[1] == code.token_views(RENAMED, "python")[1]
+    assert mh.jaccard(*union) >= 0.75  # (1+3j)/(3+j) with the canonical views identical
+    assert mh.cluster_texts([BASE, RENAMED], languages=["python"] * 2).tolist() == [0, 0]
+    assert mh.cluster_texts([BASE, RENAMED], BIGCODE).tolist() == [0, 1]
+
+
+def test_unrelated_same_structure_pair_stays_apart():
+    code = mh.MinHasher()
+    other = _sub(_sub(BASE, LOCALS), APIS)  # every name and every call/method differs, the shape is the same
+    views = [code.token_views(t, "python")[1] for t in (BASE, other)]
+    assert views[0] != views[1] and len(views[0]) == len(views[1])
+    assert mh.jaccard(*code.shingle_sets([BASE, other], ["python"] * 2)) < 0.3
+    assert mh.cluster_texts([BASE, other], languages=["python"] * 2).tolist() == [0, 1]
+    # renaming every local keeps the canonical view, but a total rename alone is not a near-duplicate
+    # (raw Jaccard ≈ 0 gives a union Jaccard near 1/3): the canonical view complements the raw one
+    renamed = _sub(BASE, LOCALS)
+    assert code.token_views(renamed, "python")[1] == views[0]
+    assert 0.3 < mh.jaccard(*code.shingle_sets([BASE, renamed], ["python"] * 2)) < 0.5
+
+
+def test_comments_and_reformatting_are_ignored():
+    base = BASE
+    noisy = base.replace("    merged = [", "    # the first interval\n    merged  =  [").replace(
+        "    return [", '    """not a comment: a string"""\n    return  [  # done\n       ')
+    h = mh.MinHasher()
+    sig, _ = h.signatures([base, noisy.replace('    """not a comment: a string"""\n', "")], ["python"] * 2)
     assert (sig[0] == sig[1]).all()
-    other, _ = mh.MinHasher(mh.MinHashConfig(seed=2)).signatures([a])
+    kept, _ = mh.MinHasher(mh.MinHashConfig(strip_comments=False)).signatures([base, noisy], ["python"] * 2)
+    assert not (kept[0] == kept[1]).all()
+    other, _ = mh.MinHasher(mh.MinHashConfig(seed=2)).signatures([base], ["python"])
     assert not (other[0] == sig[0]).all()
 
 
 def test_jaccard_estimates_track_true_jaccard():
     rng = random.Random(0)
-    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=256, ngram=1))
+    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=256, ngram=1, shingles="bigcode"))
     vocab = [f"w{i}" for i in range(2000)]
     errors = []
     for target in (0.2, 0.5, 0.8):
@@ -97,16 +264,31 @@ def test_lsh_parameters_match_datasketch_and_bigcode():
     for threshold in (0.5, 0.7, 0.85):
         for num_perm in (64, 128, 256):
             assert mh.optimal_lsh_params(threshold, num_perm) == lsh._optimal_param(threshold, num_perm, 0.5, 0.5)
-    cfg = mh.MinHashConfig()
-    assert cfg.describe()["bands"] == 25 and cfg.describe()["rows"] == 10
+    desc = mh.MinHashConfig().describe()
+    assert desc["bands"] == 25 and desc["rows"] == 10
+    assert (desc["shingles"], desc["strip_comments"], desc["canonical_identifiers"]) == ("code", True, True)
     assert mh.candidate_probability(0.9, 25, 10) > 0.99 > 0.05 > mh.candidate_probability(0.4, 25, 10)
 
 
+def test_shingle_options_resolve_and_conflict():
+    assert (BIGCODE.strip_comments, BIGCODE.canonical_identifiers) == (False, False)
+    partial = mh.MinHashConfig(canonical_identifiers=False)
+    assert (partial.strip_comments, partial.canonical_identifiers) == (True, False)
+    with pytest.raises(CodequarryError, match="needs shingles: code"):
+        mh.MinHashConfig(shingles="bigcode", strip_comments=True)
+
+
 @pytest.mark.parametrize("kwargs", [{"num_perm": 1}, {"ngram": 0}, {"threshold": 1.0}, {"bands": 5},
-                                    {"bands": 30, "rows": 10}])
+                                    {"bands": 30, "rows": 10}, {"shingles": "words"},
+                                    {"shingles": "bigcode", "canonical_identifiers": True}])
 def test_bad_config_is_a_clear_error(kwargs):
     with pytest.raises(CodequarryError):
         mh.MinHashConfig(**kwargs)
+
+
+def test_languages_must_match_texts():
+    with pytest.raises(CodequarryError, match="languages"):
+        mh.MinHasher().signatures(["a", "b"], ["python"])
 
 
 def test_candidate_pairs_are_star_edges_to_the_first_row():
@@ -147,14 +329,8 @@ def test_cluster_texts_groups_near_duplicates_and_verify_prunes():
     base = "def compute_total(values, weights):\n    total = 0\n    for v, w in zip(values, weights):\n        total += v * w\n    return total\n"
     near = base.replace("return total", "return total  # done")
     other = "class Parser:\n    def parse(self, text):\n        return [tok for tok in text.split() if tok]\n"
-    labels = mh.cluster_texts([other, base, near, base])
-    assert labels.tolist() == [0, 1, 1, 1]
-    assert mh.cluster_texts([base, near], verify=True).tolist() == [0, 0]
-
-
-def test_hasher_pickles_and_keeps_results():
-    hasher = mh.MinHasher(mh.MinHashConfig(num_perm=32))
-    clone = pickle.loads(pickle.dumps(hasher))
-    a, _ = hasher.signatures(TEXTS)
-    b, _ = clone.signatures(TEXTS)
-    assert (a == b).all()
+    for config in (None, BIGCODE):
+        labels = mh.cluster_texts([other, base, near, base], config, languages=["python"] * 4)
+        assert labels.tolist() == [0, 1, 1, 1]
+    assert mh.cluster_texts([base, near], verify=True, languages=["python"] * 2).tolist() == [0, 0]
+    assert mh.cluster_texts([]).tolist() == []

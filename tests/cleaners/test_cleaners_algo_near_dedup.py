@@ -166,3 +166,55 @@ def test_registered_steps_build_and_round_trip(name):
     desc = cls.describe()
     assert desc["name"] == name and desc["description"]
     assert cls.from_config(step.param_dict()).param_dict() == step.param_dict()
+
+
+PAIRS = '''def parse_pairs(text, sep="=", strip=True):
+    """Parse key/value lines into a dict, skipping blanks and comments."""
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if strip:
+            line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, found, value = line.partition(sep)
+        if not found:
+            raise ValueError(f"line {number}: no {sep!r} in {line!r}")
+        result[key.strip()] = value.strip()
+    return result
+'''
+# one local renamed consistently, a comment added: exact Jaccard 0.84 with code shingles, 0.59 with BigCode's
+PAIRS_RENAMED = PAIRS.replace("result", "pairs").replace("    if strip:", "    # normalise first\n    if strip:")
+
+
+@pytest.mark.parametrize(("shingles", "dropped"), [("code", {"p2": "p1"}), ("bigcode", {})])
+def test_near_dedup_code_shingles_catch_a_consistent_rename(shingles, dropped):
+    step = NearDedup.from_config({"shingles": shingles})
+    decision, outs = run(step, [make_batch([("p1", "train", PAIRS), ("p2", "train", PAIRS_RENAMED),
+                                            ("d", "train", OTHER)])])
+    got = {i: json.loads(d)["kept"] for o in outs if o.dropped is not None
+           for i, d in zip(o.dropped.column("id").to_pylist(), o.details)}
+    assert got == dropped
+    assert decision.stats["minhash"]["shingles"] == shingles
+
+
+def test_shingle_params_resolve_and_are_recorded():
+    params = NearDedup.from_config({}).param_dict()
+    assert (params["shingles"], params["strip_comments"], params["canonical_identifiers"]) == ("code", True, True)
+    assert NearDedup.from_config(params).param_dict() == params
+    query = NearDedup.from_config({"column": "query"}).param_dict()  # words, not code: BigCode's raw tokens
+    assert (query["shingles"], query["strip_comments"], query["canonical_identifiers"]) == ("bigcode", False, False)
+    partial = NearDedup.from_config({"canonical_identifiers": False}).param_dict()
+    assert (partial["shingles"], partial["strip_comments"], partial["canonical_identifiers"]) == ("code", True, False)
+    with pytest.raises(CodequarryError, match="needs shingles: bigcode"):
+        NearDedup.from_config({"column": "query", "shingles": "code"})
+    with pytest.raises(CodequarryError, match="needs shingles: code"):
+        NearDedup.from_config({"shingles": "bigcode", "strip_comments": True})
+    assert Leakage.from_config({}).param_dict()["canonical_identifiers"] is True
+    assert Leakage.from_config({"shingles": "bigcode"}).param_dict()["strip_comments"] is False
+
+
+@pytest.mark.parametrize(("shingles", "leaks"), [("code", ["t1"]), ("bigcode", [])])
+def test_leakage_uses_the_same_code_shingles(shingles, leaks):
+    step = Leakage.from_config({"method": "minhash", "shingles": shingles})
+    _, outs = run(step, [make_batch([("t1", "train", PAIRS_RENAMED), ("s1", "test", PAIRS), ("t2", "train", OTHER)])])
+    assert sorted(i for o in outs if o.dropped is not None for i in o.dropped.column("id").to_pylist()) == leaks
