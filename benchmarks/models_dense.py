@@ -41,11 +41,28 @@ OPTIONS: dict[str, dict[str, Option]] = {
 DEFAULT_BATCH = 32
 
 
+_SMALL_FILE = 64 << 20  # hashed whole; bigger files (weights) by size, first and last MiB
+
+
 def local_revision(path: Path) -> str:
-    """``local:`` + sha256 (16 hex) over the folder's relative file names and sizes (weights and configs)."""
+    """``local:`` + sha256 (16 hex) over the folder's files: names and contents (big weights sampled).
+
+    Content, not just names and sizes, so a model retrained into the same folder gets a new revision
+    and never reuses the embedding cache of the model it replaced.
+    """
     h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts):
-        h.update(f"{f.relative_to(path).as_posix()}\x1f{f.stat().st_size}\n".encode())
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts
+                    and "checkpoints" not in p.relative_to(path).parts):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(path).as_posix()}\x1f{size}\n".encode())
+        with open(f, "rb") as fh:
+            if size <= _SMALL_FILE:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            else:
+                h.update(fh.read(1 << 20))
+                fh.seek(size - (1 << 20))
+                h.update(fh.read(1 << 20))
     return "local:" + h.hexdigest()[:16]
 
 
@@ -113,10 +130,18 @@ class SentenceTransformerModel(EncoderModel):
                          batch_size=settings.get("batch_size") or batch_size or DEFAULT_BATCH)
 
     def _prompt(self, side: str) -> str | None:
+        """The explicit prompt, else the named stored prompt, else the model's stored ``query``/``document`` prompt
+        (as sentence-transformers' encode_query/encode_document do)."""
         if self.settings.get(f"{side}_prompt") is not None:
             return self.settings[f"{side}_prompt"]
+        stored = self.model.prompts or {}
         pname = self.settings.get(f"{side}_prompt_name")
-        return (self.model.prompts or {}).get(pname) if pname else None
+        if pname:
+            if pname not in stored:
+                raise CodequarryError(f"{self.spec}: no stored prompt named {pname!r}; the model has "
+                                      f"{sorted(stored) or 'none'}")
+            return stored[pname]
+        return stored.get(side) or None
 
     def embedding_settings(self, side: str) -> dict[str, Any]:
         return {"prompt": self._prompt(side), "max_length": self.model.max_seq_length,
