@@ -138,6 +138,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    help="embedding cache folder (default: $CODEQUARRY_CACHE or ~/.cache/codequarry)")
     p.add_argument("--force", action="store_true",
                    help="re-run tasks that already have a result in --out (default: keep them and resume)")
+    p.add_argument("--rerank", metavar="MODEL",
+                   help="second stage: rerank each --model's top --rerank-top with this cross-encoder (folder or Hub id, "
+                        "e.g. one written by `codequarry train --kind cross-encoder`)")
+    p.add_argument("--rerank-top", type=int, default=100, metavar="K",
+                   help="how many first-stage results the cross-encoder rescores (default: 100)")
     p.add_argument("--model-index", metavar="FILE", help="also write the results as a model-index YAML (one model)")
     p.add_argument("--eval-results", metavar="DIR", help="also write Hub .eval_results YAML files into DIR (one model)")
     p.set_defaults(func=_run_bench)
@@ -157,6 +162,35 @@ def _data_arg(items: Sequence[str] | None):
     return dict(parsed)
 
 
+RERANK_SPEC = "py:codequarry.benchmarks.rerank:Reranked"
+
+
+def rerank_specs(models: list[str], model_args: dict[str, str], reranker: str, top: int) -> list[tuple[str, dict[str, str]]]:
+    """``--rerank``: each first-stage model becomes a Reranked(first, cross-encoder, top) model spec."""
+    import json
+    from pathlib import Path
+
+    from codequarry.benchmarks.models import local_model_name, split_spec
+
+    if top < 1:
+        raise CodequarryError(f"--rerank-top must be at least 1, got {top}")
+    first_args = {k: v for k, v in model_args.items() if k != "name"}
+    out = []
+    for spec in models:
+        kind, target = split_spec(spec)
+        if model_args.get("name"):
+            name = model_args["name"]
+        elif not target:
+            name = kind
+        else:
+            name = local_model_name(Path(target))
+        ce_name = local_model_name(Path(reranker))
+        out.append((RERANK_SPEC, {"first": spec, "first_args": json.dumps(first_args, sort_keys=True),
+                                  "model": reranker, "top_k": str(top),
+                                  "name": f"{name}+{ce_name}@{top}"}))
+    return out
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from codequarry.benchmarks.models import parse_model_args
     from codequarry.benchmarks.results import load_result
@@ -167,9 +201,15 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise CodequarryError("--batch-size must be positive")
     command = " ".join(["codequarry", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("codequarry") else None
-    paths = bench_many(args.model, args.task, data=_data_arg(args.data), split=args.split, out=args.out,
-                       cache_dir=args.cache_dir, batch_size=args.batch_size, model_args=parse_model_args(args.model_arg),
-                       force=args.force, command=command)
+    common = dict(data=_data_arg(args.data), split=args.split, out=args.out, cache_dir=args.cache_dir,
+                  batch_size=args.batch_size, force=args.force, command=command)
+    model_args = parse_model_args(args.model_arg)
+    if args.rerank:
+        paths = []
+        for spec, rargs in rerank_specs(args.model, model_args, args.rerank, args.rerank_top):
+            paths += bench_many([spec], args.task, model_args=rargs, **common)
+    else:
+        paths = bench_many(args.model, args.task, model_args=model_args, **common)
     results = [load_result(p) for p in paths]
     rows = []
     for r in results:
