@@ -1,0 +1,160 @@
+"""The language registry: one ``LanguageSpec`` per language, read from data/languages.yaml.
+
+Grammars load on first use and each process keeps one parser per language, so importing this
+module costs no grammar loading and worker processes build their own parsers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from codequarry.errors import CodequarryError
+from codequarry.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import tree_sitter
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """Everything codequarry knows about one language: grammar, files, CodeSearchNet rules, token facts."""
+
+    name: str
+    dataset_language: str
+    extensions: tuple[str, ...]
+    grammar_module: str
+    grammar_function: str
+    extractor: str
+    skip_words: tuple[str, ...]
+    blacklist: frozenset[str]
+    blacklist_patterns: tuple[str, ...]
+    comment_types: frozenset[str]
+    string_types: frozenset[str]
+    keywords: frozenset[str]
+    layout_types: frozenset[str] = frozenset()
+    atomic_types: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "atomic_types", self.comment_types | self.string_types)
+
+    @cached_property
+    def language(self) -> tree_sitter.Language:
+        """The tree-sitter grammar (imported on first use)."""
+        import tree_sitter
+
+        try:
+            module = importlib.import_module(self.grammar_module)
+        except ImportError as exc:
+            package = self.grammar_module.replace("_", "-")
+            raise CodequarryError(
+                f"the {self.name} grammar is not installed; install it with: pip install {package}"
+            ) from exc
+        return tree_sitter.Language(getattr(module, self.grammar_function)())
+
+    def is_blacklisted(self, name: str) -> bool:
+        """CodeSearchNet's per-language blacklist (exact names, plus fnmatch patterns for a few extras)."""
+        return name in self.blacklist or any(fnmatch.fnmatchcase(name, p) for p in self.blacklist_patterns)
+
+    def skip_word(self, path: str, words: tuple[str, ...] | None = None) -> str | None:
+        """The first skip word found in the lower-cased path (CodeSearchNet's substring rule), or None."""
+        low = path.lower()
+        for word in self.skip_words if words is None else words:
+            if word in low:
+                return word
+        return None
+
+
+# tree_sitter.Language objects are not picklable; specs are compared and pickled by name.
+def _reduce(spec: LanguageSpec) -> tuple[Any, tuple[str]]:
+    return get_language, (spec.name,)
+
+
+LanguageSpec.__reduce__ = _reduce  # type: ignore[method-assign,assignment]
+
+
+def _load_registry() -> Registry[LanguageSpec]:
+    import yaml
+
+    text = resources.files("codequarry.languages").joinpath("data/languages.yaml").read_text(encoding="utf-8")
+    registry: Registry[LanguageSpec] = Registry("language")
+    for name, entry in yaml.safe_load(text).items():
+        blacklist = [str(b) for b in entry.get("blacklist", [])]
+        registry.register(
+            name,
+            LanguageSpec(
+                name=name,
+                dataset_language=entry["dataset_language"],
+                extensions=tuple(entry["extensions"]),
+                grammar_module=entry["grammar"]["module"],
+                grammar_function=entry["grammar"]["function"],
+                extractor=entry["extractor"],
+                skip_words=tuple(entry.get("skip_words", [])),
+                blacklist=frozenset(b for b in blacklist if "*" not in b),
+                blacklist_patterns=tuple(b for b in blacklist if "*" in b),
+                comment_types=frozenset(entry["comment_types"]),
+                string_types=frozenset(entry["string_types"]),
+                keywords=frozenset(str(k) for k in entry["keywords"]),
+                layout_types=frozenset(entry.get("layout_types", [])),
+            ),
+        )
+    return registry
+
+
+LANGUAGES: Registry[LanguageSpec] = _load_registry()
+_BY_EXTENSION: dict[str, str] = {ext: name for name, spec in LANGUAGES.items() for ext in spec.extensions}
+_PARSERS: dict[str, tree_sitter.Parser] = {}
+
+
+def get_language(language: str | LanguageSpec) -> LanguageSpec:
+    """The spec of a registered language (unknown names raise CodequarryError with a did-you-mean)."""
+    if isinstance(language, LanguageSpec):
+        return language
+    if not isinstance(language, str):
+        raise CodequarryError(f"a language name is a string, got {language!r}")
+    key = language.strip().lower()
+    key = {"c#": "c_sharp", "csharp": "c_sharp", "c++": "cpp", "js": "javascript", "ts": "typescript",
+           "py": "python", "rb": "ruby"}.get(key, key)
+    return LANGUAGES.get(key)
+
+
+def language_for_path(path: str | PurePath) -> str | None:
+    """The registered language of a file by its extension (``.tsx`` → ``tsx``, a TypeScript dialect), or None."""
+    ext = os.path.splitext(os.path.basename(os.fspath(path)).lower())[1]  # ".py" alone is a name, not an extension
+    return _BY_EXTENSION.get(ext) if ext else None
+
+
+def get_parser(language: str | LanguageSpec) -> tree_sitter.Parser:
+    """This process's cached parser for a language (grammar loaded on first call)."""
+    spec = get_language(language)
+    parser = _PARSERS.get(spec.name)
+    if parser is None:
+        import tree_sitter
+
+        parser = _PARSERS[spec.name] = tree_sitter.Parser(spec.language)
+    return parser
+
+
+def as_bytes(code: str | bytes) -> bytes:
+    """Source as UTF-8 bytes (tree-sitter works on bytes; lone surrogates become U+FFFD)."""
+    if isinstance(code, bytes):
+        return code
+    if isinstance(code, (bytearray, memoryview)):
+        return bytes(code)
+    if not isinstance(code, str):
+        raise CodequarryError(f"code must be str or bytes, got {type(code).__name__}")
+    return code.encode("utf-8", "replace")
+
+
+def parse(code: str | bytes, language: str | LanguageSpec) -> tree_sitter.Tree:
+    """Parse source with the language's grammar (str is encoded as UTF-8)."""
+    tree = get_parser(language).parse(as_bytes(code))
+    if tree is None:  # only on cancellation/timeouts, which codequarry never sets
+        raise CodequarryError(f"tree-sitter returned no tree for this {get_language(language).name} source")
+    return tree

@@ -1,0 +1,129 @@
+"""The language registry: names, extensions, lazy grammars, and one check per registered language."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from codequarry.errors import CodequarryError
+from codequarry.languages import (
+    LANGUAGES,
+    count_nodes,
+    error_count,
+    extract_file,
+    get_language,
+    identifiers,
+    language_for_path,
+    normalize_code,
+    parse,
+    strip_comments,
+    tokenize_code,
+)
+
+# One documented function per language, its expected func_name and summary, and a string literal
+# that must come out as a single code token.
+SAMPLES = {
+    "python": ('class Box:\n    def area(self, w):\n        """Area of the box.\n\n        More."""\n'
+               '        return w * "x y"  # note\n', "Box.area", "Area of the box.", '"x y"'),
+    "java": ('public class Box {\n    /**\n     * Area of the box.\n     * @param w width\n     */\n'
+             '    public int area(int w) {\n        return w + "x y".length();\n    }\n}\n', "Box.area",
+             "Area of the box.", '"x y"'),
+    "go": ('package box\n\n// Area of the box.\nfunc Area(w int) string {\n\treturn "x y"\n}\n', "Area",
+           "Area of the box.", '"x y"'),
+    "javascript": ('/** Area of the box. */\nfunction area(w) {\n  return w + "x y";\n}\n', "area",
+                   "Area of the box.", '"x y"'),
+    "php": ('<?php\nclass Box {\n    /**\n     * Area of the box.\n     */\n    public function area($w) {\n'
+            '        return $w . \'x y\';\n    }\n}\n', "Box.area", "Area of the box.", "'x y'"),
+    "ruby": ('module Shapes\n  class Box\n    # Area of the box.\n    def area(w)\n      w.to_s + "x y"\n'
+             '    end\n  end\nend\n', "Shapes.Box.area", "Area of the box.", '"x y"'),
+    "typescript": ('/** Area of the box. */\nexport function area(w: number): string {\n  return w + "x y";\n}\n',
+                   "area", "Area of the box.", '"x y"'),
+    "tsx": ('/** Area of the box. */\nexport function Area(p: Props) {\n  return <div title="x y">{p.w}</div>;\n}\n',
+            "Area", "Area of the box.", '"x y"'),
+    "rust": ('/// Area of the box.\npub fn area(w: u32) -> String {\n    format!("{}", w) + "x y"\n}\n', "area",
+             "Area of the box.", '"x y"'),
+    "c": ('/* Area of the box. */\nconst char *area(int w) {\n    return "x y";\n}\n', "area", "Area of the box.",
+          '"x y"'),
+    "cpp": ('class Box {\n public:\n  /// Area of the box.\n  std::string area(int w) {\n    return "x y";\n  }\n};\n',
+            "Box.area", "Area of the box.", '"x y"'),
+    "c_sharp": ('namespace Shapes {\n  public class Box {\n    /// <summary>Area of the box.</summary>\n'
+                '    public string Area(int w) {\n      return "x y";\n    }\n  }\n}\n', "Box.Area", "Area of the box.",
+                '"x y"'),
+}
+
+
+def test_registry_lists_the_required_languages():
+    assert set(LANGUAGES.names()) >= {"python", "java", "go", "javascript", "php", "ruby", "typescript", "rust", "c",
+                                      "cpp", "c_sharp"}
+    assert set(SAMPLES) == set(LANGUAGES.names()), "every registered language needs a sample in this test"
+
+
+def test_unknown_language_suggests_a_name():
+    with pytest.raises(CodequarryError, match="did you mean 'python'|Did you mean 'python'"):
+        get_language("pyhton")
+    assert get_language("C#").name == "c_sharp" and get_language("js").name == "javascript"
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("a/b.py", "python"), ("X.java", "java"), ("m.go", "go"), ("a.js", "javascript"), ("a.jsx", "javascript"),
+    ("a.mjs", "javascript"), ("a.cjs", "javascript"), ("i.php", "php"), ("r.rb", "ruby"), ("t.ts", "typescript"),
+    ("t.tsx", "tsx"), ("l.rs", "rust"), ("x.c", "c"), ("x.h", "c"), ("x.cc", "cpp"), ("x.cpp", "cpp"),
+    ("x.cxx", "cpp"), ("x.hpp", "cpp"), ("x.hh", "cpp"), ("P.cs", "c_sharp"), ("A.PY", "python"),
+    ("README.md", None), ("Makefile", None), (".py", None), ("archive.tar.gz", None),
+])
+def test_language_for_path(path, expected):
+    assert language_for_path(path) == expected
+
+
+def test_grammars_load_lazily_and_specs_pickle_by_name():
+    code = ("import sys, codequarry.languages as L\n"
+            "assert not any(m.startswith('tree_sitter_') for m in sys.modules), sorted(sys.modules)\n"
+            "L.parse('x = 1', 'python')\n"
+            "loaded = sorted(m for m in sys.modules if m.startswith('tree_sitter_') and '.' not in m)\n"
+            "print(loaded)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['tree_sitter_python']"
+    spec = get_language("rust")
+    assert pickle.loads(pickle.dumps(spec)) is spec
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_language_end_to_end(name):
+    code, func_name, summary, literal = SAMPLES[name]
+    spec = get_language(name)
+    tree = parse(code, name)
+    assert tree.root_node.type and error_count(code, name) == 0, tree.root_node
+    functions = extract_file(code, name).functions
+    assert [f.qualified_name for f in functions] == [func_name]
+    f = functions[0]
+    assert f.summary == summary and f.language == name
+    lines = code.split("\n")
+    code_lines = f.code.split("\n")
+    # the code is the exact source at its line range: it starts on start_line and ends on end_line
+    assert code.encode()[f.start_byte:f.end_byte].decode() == f.code
+    assert len(code_lines) == f.end_line - f.start_line + 1
+    assert lines[f.start_line - 1].endswith(code_lines[0]) and lines[f.end_line - 1].startswith(code_lines[-1])
+    assert literal in f.code_tokens, f.code_tokens  # a string literal is one token
+    assert "".join(f.code_tokens).replace(" ", "") == "".join(f.code.split()).replace(" ", "").replace(
+        "".join(f.raw_docstring.split()) if name == "python" else "\0", "")
+    toks = tokenize_code(code, name)
+    assert literal in toks and len(toks) > 5
+    ids = identifiers(code, name)
+    assert ids and not set(ids) & spec.keywords and all(i[0].isalpha() or i[0] == "_" for i in ids)
+    assert count_nodes(code, name) > 5
+    assert normalize_code(code + "\n\n", name) == normalize_code(code, name)
+    stripped = strip_comments(code, name)
+    assert "Area of the box" not in stripped or name == "python"
+    assert error_count(stripped, name) == 0
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_broken_code_counts_errors_without_crashing(name):
+    code = SAMPLES[name][0]
+    broken = code[: len(code) // 2] + " ) ( } { ] [ "
+    assert error_count(broken, name) >= 1
+    extract_file(broken, name)  # whatever it finds, it must not raise
