@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BARE = ("builders", "cleaners", "benchmarks", "leaderboard", "dataset_cards")
@@ -95,7 +99,7 @@ def test_wheel_contents_and_fresh_venv_install(tmp_path):
     site = next((venv / "lib").glob("python*/site-packages"))
     for name in BARE:
         assert not (site / name).exists(), f"bare top-level package {name} installed"
-    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(n) for n in %r))" % (BARE,)
+    probe = f"import importlib.util as u, sys; sys.exit(any(u.find_spec(n) for n in {BARE!r}))"
     assert subprocess.run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, env=env).returncode == 0
     imp = "import codequarry.builders, codequarry.cleaners.base, codequarry.benchmarks, codequarry.leaderboard, codequarry.dataset_cards"
     subprocess.run([str(venv / "bin" / "python"), "-c", imp], check=True, cwd=tmp_path, env=env)
