@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from codequarry.languages import get_language, parse
-from codequarry.languages.spec import as_bytes
+from codequarry.languages import get_language
+from codequarry.languages.spec import Snippet, parse_snippet
 from codequarry.languages.tokens import (
     IDENTIFIER_RE,
     atomic_ids,
@@ -20,18 +20,19 @@ from codequarry.languages.tokens import (
     layout_ids,
     leaf_spans,
     node_tokens,
+    snippet_node_count,
     tree_error_count,
 )
 
 CACHE_SOURCE_BYTES = 12 << 20  # ≈ 250 MB of trees at ~20 bytes of tree per byte of source
 CACHE_MAX_ENTRY = 1 << 20  # sources larger than this are parsed but not kept
 
-_CACHE: OrderedDict[tuple[str, str], tuple[bytes, Any]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], Snippet] = OrderedDict()
 _held = 0
 
 
-def parsed(code: str, language: Any) -> tuple[bytes, Any]:
-    """(UTF-8 source, tree) of ``code``; the last ~12 MB of sources parsed in this process are cached."""
+def parsed(code: str, language: Any) -> Snippet:
+    """The snippet parse of ``code`` (``parse_snippet``); the last ~12 MB of sources parsed here are cached."""
     global _held
     spec = get_language(language)
     key = (spec.name, code)
@@ -39,15 +40,14 @@ def parsed(code: str, language: Any) -> tuple[bytes, Any]:
     if hit is not None:
         _CACHE.move_to_end(key)
         return hit
-    src = as_bytes(code)
-    tree = parse(src, spec)
-    if len(src) <= CACHE_MAX_ENTRY:
-        _CACHE[key] = (src, tree)
-        _held += len(src)
+    snip = parse_snippet(code, spec)
+    if len(snip.src) <= CACHE_MAX_ENTRY:
+        _CACHE[key] = snip
+        _held += len(snip.src)
         while _held > CACHE_SOURCE_BYTES and _CACHE:
-            _, (old, _) = _CACHE.popitem(last=False)
-            _held -= len(old)
-    return src, tree
+            _, old = _CACHE.popitem(last=False)
+            _held -= len(old.src)
+    return snip
 
 
 def clear() -> None:
@@ -58,23 +58,23 @@ def clear() -> None:
 
 def error_count(code: str, language: Any) -> int:
     """ERROR + MISSING nodes (as ``codequarry.languages.error_count``)."""
-    return tree_error_count(parsed(code, language)[1].root_node)
+    return tree_error_count(parsed(code, language).tree.root_node)
 
 
 def tokenize_code(code: str, language: Any) -> list[str]:
     """CodeSearchNet code tokens (as ``codequarry.languages.tokenize_code``)."""
     spec = get_language(language)
-    src, tree = parsed(code, spec)
-    return node_tokens(tree.root_node, src, spec)
+    snip = parsed(code, spec)
+    return node_tokens(snip.tree.root_node, snip.src, spec, window=(snip.lo, snip.hi) if snip.wrapped else None)
 
 
 def normalize_code(code: str, language: Any) -> str:
     """Non-comment tokens joined by single spaces (as ``codequarry.languages.normalize_code``)."""
     spec = get_language(language)
-    src, tree = parsed(code, spec)
+    snip = parsed(code, spec)
     ids = comment_ids(spec)
-    spans = leaf_spans(tree.root_node, atomic_ids(spec), layout=layout_ids(spec))
-    return " ".join(src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)
+    spans = leaf_spans(snip.tree.root_node, atomic_ids(spec), layout=layout_ids(spec), window=(snip.lo, snip.hi))
+    return " ".join(snip.src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)
 
 
 def identifiers(code: str, language: Any) -> list[str]:
@@ -86,13 +86,4 @@ def identifiers(code: str, language: Any) -> list[str]:
 
 def count_nodes(code: str, language: Any) -> int:
     """Named nodes in the parse (as ``codequarry.languages.count_nodes``)."""
-    cursor = parsed(code, language)[1].walk()
-    count = 0
-    while True:
-        if cursor.node.is_named:
-            count += 1
-        if cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return count
+    return snippet_node_count(parsed(code, language))

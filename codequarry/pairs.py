@@ -414,6 +414,8 @@ class ExclusionWriter:
         self.flush_rows = flush_rows
         self._rows: list[dict[str, Any]] = []
         self._tables: list[pa.Table] = []  # bulk additions (add_arrow), kept in insertion order with _rows
+        self._table_rows = 0
+        self._table_bytes = 0
         self._files: list[Path] = []
         self.reasons: Counter[str] = Counter()
         self.total = 0
@@ -462,7 +464,7 @@ class ExclusionWriter:
             if name not in table.column_names or table.column(name).null_count:
                 raise ValueError(f"add_arrow needs a non-null {name!r} column")
         if self._rows:  # keep insertion order with earlier single adds
-            self._tables.append(pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA))
+            self._push(pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA))
             self._rows = []
         n = table.num_rows
         arrays = []
@@ -479,9 +481,14 @@ class ExclusionWriter:
         for (step, reason), k in Counter(zip(part.column("step").to_pylist(), part.column("reason").to_pylist())).items():
             self.reasons[f"{step}/{reason}"] += k
         self.total += n
-        self._tables.append(part)
-        if sum(t.num_rows for t in self._tables) >= self.flush_rows or sum(t.nbytes for t in self._tables) >= 128 << 20:
+        self._push(part)
+        if self._table_rows >= self.flush_rows or self._table_bytes >= 128 << 20:
             self._flush()
+
+    def _push(self, table: pa.Table) -> None:
+        self._tables.append(table)
+        self._table_rows += table.num_rows
+        self._table_bytes += table.nbytes
 
     def _flush(self) -> None:
         if not self._rows and not self._tables:
@@ -496,6 +503,7 @@ class ExclusionWriter:
         self._files.append(path)
         self._rows = []
         self._tables = []
+        self._table_rows = self._table_bytes = 0
 
     def close(self) -> list[dict[str, Any]]:
         self._flush()

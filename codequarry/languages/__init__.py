@@ -31,6 +31,7 @@ from codequarry.languages.spec import (
     get_parser,
     language_for_path,
     parse,
+    parse_snippet,
 )
 from codequarry.languages.tokens import (
     count_nodes,
@@ -60,6 +61,7 @@ __all__ = [
     "language_for_path",
     "normalize_code",
     "parse",
+    "parse_snippet",
     "strip_comments",
     "tokenize_code",
     "tokenize_docstring",

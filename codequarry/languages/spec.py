@@ -39,6 +39,10 @@ class LanguageSpec:
     string_types: frozenset[str]
     keywords: frozenset[str]
     layout_types: frozenset[str] = frozenset()
+    #: (prefix, suffix) pairs a code snippet is parsed inside, tried in order (PHP methods need `<?php` and a class)
+    snippet_wrappers: tuple[tuple[str, str], ...] = ()
+    #: a snippet that already starts with this (after whitespace) is parsed as it is
+    snippet_unless_prefix: str | None = None
     atomic_types: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +106,8 @@ def _load_registry() -> Registry[LanguageSpec]:
                 string_types=frozenset(entry["string_types"]),
                 keywords=frozenset(str(k) for k in entry["keywords"]),
                 layout_types=frozenset(entry.get("layout_types", [])),
+                snippet_wrappers=tuple((str(a), str(b)) for a, b in entry.get("snippet_wrappers", [])),
+                snippet_unless_prefix=entry.get("snippet_unless_prefix"),
             ),
         )
     return registry
@@ -158,3 +164,48 @@ def parse(code: str | bytes, language: str | LanguageSpec) -> tree_sitter.Tree:
     if tree is None:  # only on cancellation/timeouts, which codequarry never sets
         raise CodequarryError(f"tree-sitter returned no tree for this {get_language(language).name} source")
     return tree
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A code snippet's parse: the bytes parsed, the tree, and the window [lo, hi) that is the snippet itself.
+
+    For most languages the bytes are the snippet and the window is all of it; a language whose snippets
+    need context to parse (PHP methods: ``<?php`` and a class around them) is parsed wrapped, and every
+    view of the snippet (tokens, comments, node counts) looks only inside the window.
+    """
+
+    src: bytes
+    tree: tree_sitter.Tree
+    lo: int
+    hi: int
+
+    @property
+    def code(self) -> bytes:
+        return self.src[self.lo:self.hi]
+
+    @property
+    def wrapped(self) -> bool:
+        return self.lo > 0 or self.hi < len(self.src)
+
+
+def parse_snippet(code: str | bytes, language: str | LanguageSpec) -> Snippet:
+    """Parse a code snippet (a row's code, not a whole file) as its language's snippet rules say."""
+    from codequarry.languages.tokens import tree_error_count
+
+    spec = get_language(language)
+    src = as_bytes(code)
+    wrappers = spec.snippet_wrappers
+    if not wrappers or (spec.snippet_unless_prefix and src.lstrip().startswith(spec.snippet_unless_prefix.encode())):
+        return Snippet(src, parse(src, spec), 0, len(src))
+    best, best_errors = None, -1
+    for prefix, suffix in wrappers:
+        pre, post = prefix.encode(), suffix.encode()
+        data = pre + src + post
+        snippet = Snippet(data, parse(data, spec), len(pre), len(pre) + len(src))
+        errors = tree_error_count(snippet.tree.root_node)
+        if best is None or errors < best_errors:
+            best, best_errors = snippet, errors
+        if errors == 0:
+            break
+    return best

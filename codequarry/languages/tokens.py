@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
-from codequarry.languages.spec import LanguageSpec, as_bytes, get_language, parse
+from codequarry.languages.spec import LanguageSpec, Snippet, get_language, parse_snippet
 
 if TYPE_CHECKING:  # pragma: no cover
     import tree_sitter
@@ -57,13 +57,14 @@ def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 
 def leaf_spans(node: tree_sitter.Node, atomic: frozenset[int], exclude: tuple[int, int] | None = None,
-               layout: frozenset[int] = frozenset()) -> list[tuple[int, int, int]]:
+               layout: frozenset[int] = frozenset(), window: tuple[int, int] | None = None) -> list[tuple[int, int, int]]:
     """(start_byte, end_byte, kind_id) of the CSN token leaves under ``node``; ``exclude`` drops one atomic span.
 
     Hot path of extraction: one cursor step and one Node per visited node, nothing else.
     """
     out: list[tuple[int, int, int]] = []
     append = out.append
+    lo, hi = window if window is not None else (0, 1 << 62)
     cursor = node.walk()
     first, following, up = cursor.goto_first_child, cursor.goto_next_sibling, cursor.goto_parent
     while True:
@@ -71,7 +72,7 @@ def leaf_spans(node: tree_sitter.Node, atomic: frozenset[int], exclude: tuple[in
         kind = n.kind_id
         if kind in atomic or not first():
             s, e = n.start_byte, n.end_byte
-            if e > s and (exclude is None or (s, e) != exclude) and kind not in layout:
+            if e > s and (exclude is None or (s, e) != exclude) and kind not in layout and lo <= s and e <= hi:
                 append((s, e, kind))
         else:
             continue
@@ -81,12 +82,15 @@ def leaf_spans(node: tree_sitter.Node, atomic: frozenset[int], exclude: tuple[in
 
 
 def node_tokens(node: tree_sitter.Node, src: bytes, spec: LanguageSpec,
-                exclude: tuple[int, int] | None = None) -> list[str]:
+                exclude: tuple[int, int] | None = None, window: tuple[int, int] | None = None) -> list[str]:
     """CSN code tokens of a node: tree-sitter leaves, strings and comments one token each (zero-width leaves dropped).
 
     The same walk as ``leaf_spans``, producing the strings directly (extraction's hot path): ASCII
     code is decoded once and sliced, other code decodes each token's bytes.
     """
+    if window is not None:  # a wrapped snippet: only the leaves inside the snippet itself
+        return [src[s:e].decode("utf-8", "replace")
+                for s, e, _ in leaf_spans(node, atomic_ids(spec), exclude, layout_ids(spec), window)]
     atomic = atomic_ids(spec)
     layout = layout_ids(spec)
     base = node.start_byte
@@ -117,8 +121,8 @@ def node_tokens(node: tree_sitter.Node, src: bytes, spec: LanguageSpec,
 def tokenize_code(code: str | bytes, language: str | LanguageSpec) -> list[str]:
     """CodeSearchNet code_tokens of a snippet: the leaves of its parse, each string and comment one token."""
     spec = get_language(language)
-    src = as_bytes(code)
-    return node_tokens(parse(src, spec).root_node, src, spec)
+    snip = parse_snippet(code, spec)
+    return node_tokens(snip.tree.root_node, snip.src, spec, window=(snip.lo, snip.hi) if snip.wrapped else None)
 
 
 def identifiers(code: str | bytes, language: str | LanguageSpec) -> list[str]:
@@ -131,7 +135,7 @@ def identifiers(code: str | bytes, language: str | LanguageSpec) -> list[str]:
 
 def error_count(code: str | bytes, language: str | LanguageSpec) -> int:
     """Number of ERROR and MISSING nodes in the parse (0 for code that parses cleanly)."""
-    return tree_error_count(parse(code, language).root_node)
+    return tree_error_count(parse_snippet(code, language).tree.root_node)
 
 
 def tree_error_count(root: tree_sitter.Node) -> int:
@@ -153,10 +157,18 @@ def tree_error_count(root: tree_sitter.Node) -> int:
 
 def count_nodes(code: str | bytes, language: str | LanguageSpec) -> int:
     """Number of named AST nodes (a size measure that ignores punctuation and formatting)."""
-    cursor = parse(code, language).walk()
+    return snippet_node_count(parse_snippet(code, language))
+
+
+def snippet_node_count(snip: Snippet) -> int:
+    """Named nodes of a snippet's parse; for a wrapped snippet, those lying inside the snippet's window."""
+    cursor = snip.tree.walk()
+    lo, hi = snip.lo, snip.hi
+    whole = not snip.wrapped
     count = 0
     while True:
-        if cursor.node.is_named:
+        n = cursor.node
+        if n.is_named and (whole or (lo <= n.start_byte and n.end_byte <= hi)):
             count += 1
         if cursor.goto_first_child():
             continue
@@ -190,13 +202,14 @@ def strip_comments(code: str | bytes, language: str | LanguageSpec, keep_docstri
     strings, kept unless ``keep_docstring=False``; in other languages doc comments are comments.
     """
     spec = get_language(language)
-    src = as_bytes(code)
-    tree = parse(src, spec)
+    snip = parse_snippet(code, spec)
     ids = comment_ids(spec)
-    spans = [(s, e) for s, e, k in leaf_spans(tree.root_node, atomic_ids(spec)) if k in ids]
+    window = (snip.lo, snip.hi)
+    spans = [(s - snip.lo, e - snip.lo) for s, e, k in leaf_spans(snip.tree.root_node, atomic_ids(spec), window=window)
+             if k in ids]
     if not keep_docstring and spec.name == "python":
-        spans = sorted(spans + _python_docstring_spans(tree.root_node))
-    return _remove_spans(src, spans).decode("utf-8", "replace")
+        spans = sorted(spans + _python_docstring_spans(snip.tree.root_node))
+    return _remove_spans(snip.code, spans).decode("utf-8", "replace")
 
 
 def _remove_spans(src: bytes, spans: list[tuple[int, int]]) -> bytes:
@@ -225,7 +238,7 @@ def _remove_spans(src: bytes, spans: list[tuple[int, int]]) -> bytes:
 def normalize_code(code: str | bytes, language: str | LanguageSpec) -> str:
     """Code without comments and whitespace differences: its non-comment tokens joined by single spaces."""
     spec = get_language(language)
-    src = as_bytes(code)
+    snip = parse_snippet(code, spec)
     ids = comment_ids(spec)
-    spans = leaf_spans(parse(src, spec).root_node, atomic_ids(spec), layout=layout_ids(spec))
-    return " ".join(src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)
+    spans = leaf_spans(snip.tree.root_node, atomic_ids(spec), layout=layout_ids(spec), window=(snip.lo, snip.hi))
+    return " ".join(snip.src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)

@@ -25,6 +25,6 @@ def test_cached_views_equal_the_languages_functions(h: Any, stdlib_dir: Path, mo
             assert P.identifiers(code, lang) == L.identifiers(code, lang)
             assert P.count_nodes(code, lang) == L.count_nodes(code, lang)
     assert P._held <= 20_000 + max(len(c.encode()) for c, _ in samples)
-    assert sum(len(src) for src, _ in P._CACHE.values()) == P._held
+    assert sum(len(snip.src) for snip in P._CACHE.values()) == P._held
     P.clear()
     assert not P._CACHE and P._held == 0
