@@ -175,6 +175,11 @@ def render_html(board: Board, plot_files: dict[str, Path] | None = None) -> str:
             "reported, and under which protocol.")
     fills = {"title": esc(board.title), "version": esc(board.version), "meta": esc(meta),
              "task_options": task_options, "column_options": column_options, "sections": "\n".join(sections),
-             "rules": "\n".join(f"    <li>{esc(r)}</li>" for r in RULES), "css": _asset("board.css"),
+             "rules": "\n".join(f"    <li>{_emphasis(esc(r))}</li>" for r in RULES), "css": _asset("board.css"),
              "js": _asset("board.js")}
     return _PLACEHOLDER.sub(lambda m: fills[m.group(1)], _asset("board.html"))  # one pass: values are not rescanned
+
+
+def _emphasis(escaped: str) -> str:
+    """The rules are written in Markdown: render their *emphasis* (text already escaped)."""
+    return re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", escaped)

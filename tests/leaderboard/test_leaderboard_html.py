@@ -68,6 +68,7 @@ def test_page_is_self_contained(tmp_path, write_result):
     assert "<style>" in page and "@import" not in page
     assert re.search(r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', page)
     assert "sortTable" in page and "applyFilters" in page
+    assert "<em>reproduced</em>" in page and "*reproduced*" not in page  # the rules' Markdown is rendered
 
 
 def test_escape_helpers():
