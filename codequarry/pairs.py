@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -92,6 +93,43 @@ def type_name(typ: pa.DataType) -> str:
     return str(typ)
 
 
+_B = pa.large_binary()
+
+
+def _field(values: pa.Array, lengths: pa.Array, tag: bytes) -> pa.Array:
+    """``tag + length + ':' + value`` per row (self-delimiting), ``N`` for nulls."""
+    n = pc.cast(pc.cast(lengths, pa.string()), _B)
+    joined = pc.binary_join_element_wise(pa.scalar(tag, _B), n, pa.scalar(b":", _B), values, pa.scalar(b"", _B))
+    return pc.coalesce(joined, pa.scalar(b"N", _B))
+
+
+def _encode(arr: pa.Array) -> pa.Array:
+    """One self-delimiting byte string per value, so concatenating columns can never be ambiguous."""
+    typ = arr.type
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        lengths = pc.list_value_length(arr)
+        items = _encode(pc.list_flatten(arr))
+        offsets = np.concatenate([[0], np.cumsum(lengths.fill_null(0).to_numpy(zero_copy_only=False))]).astype(np.int64)
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), items), pa.scalar(b"", _B))
+        return pc.if_else(pc.is_null(arr), pa.scalar(b"N", _B), _field(joined, lengths, b"L"))
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
+        data = pc.cast(arr, _B)
+    elif pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
+        data = pc.cast(pc.cast(arr, pa.string()), _B)
+    else:  # nested structs and the like: canonical JSON per value
+        data = pa.array([None if v is None else json.dumps(v, sort_keys=True, ensure_ascii=False, default=str).encode()
+                         for v in arr.to_pylist()], _B)
+    return _field(data, pc.binary_length(data), b"S")
+
+
+def canonical_rows(table: pa.Table) -> pa.Array:
+    """Each row as one canonical byte string: its columns in name order, each value self-delimiting."""
+    if table.num_rows == 0:
+        return pa.array([], _B)
+    fields = [_encode(table.column(name).combine_chunks()) for name in sorted(table.column_names)]
+    return pc.binary_join_element_wise(*fields, pa.scalar(b"", _B))
+
+
 class Fingerprinter:
     """Order-independent sha256 over canonical rows, grouped by (config, split).
 
@@ -108,14 +146,11 @@ class Fingerprinter:
     def update(self, table: pa.Table, *, config: str, split: str) -> None:
         for f in table.schema:
             self._columns.setdefault(f.name, type_name(f.type))
-        names = sorted(table.column_names)
         acc = self._acc.setdefault((config, split), [0, 0])
         total = acc[0]
         sha = hashlib.sha256
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        columns = [table.column(n).to_pylist() for n in names]
-        for values in zip(*columns):
-            total += int.from_bytes(sha(dumps(values).encode("utf-8", "surrogatepass")).digest(), "big")
+        for row in canonical_rows(table).to_pylist():
+            total += int.from_bytes(sha(row).digest(), "big")
         acc[0] = total % self._MOD
         acc[1] += table.num_rows
 

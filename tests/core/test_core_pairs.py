@@ -186,3 +186,18 @@ def test_empty_table_writes_nothing(tmp_path):
         w.write(pa.table({"id": pa.array([], pa.string())}), split="train")
     d = PairsDir(tmp_path / "out")
     assert d.num_rows() == 0 and d.files() == []
+
+
+def test_canonical_rows_are_unambiguous():
+    from codequarry.pairs import canonical_rows
+
+    t = pa.table({
+        "a": ["ab", "a", None, "", "x"],
+        "b": [["c"], ["bc"], [], None, [""]],
+        "n": pa.array([1, 1, None, 0, 10], pa.int32()),
+    })
+    rows = canonical_rows(t).to_pylist()
+    assert len(set(rows)) == 5  # "ab"+["c"] ≠ "a"+["bc"]; null ≠ "" ≠ []; [""] ≠ []
+    assert rows[0] == b"S2:abL1:S1:cS1:1"
+    again = canonical_rows(pa.concat_tables([t.slice(0, 2), t.slice(2)]).combine_chunks()).to_pylist()
+    assert again == rows
