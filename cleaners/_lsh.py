@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +16,27 @@ from codequarry.errors import CodequarryError
 
 HASH_NAME = "xxh3-affine32"  # the one hash family this version implements (see cleaners/minhash.py)
 _WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class MinHashParams:
+    """The MinHash-LSH parameters shared by near_dedup, leakage and decontaminate (flat keys in a recipe).
+
+    Each step's Params extends this; ``fill_lsh`` completes the derived values (bands/rows from the
+    threshold, the shingling flags from ``shingles``) so the recorded recipe names what was used.
+    """
+
+    num_perm: int = 256
+    ngram: int = 5
+    threshold: float = 0.7
+    bands: int | None = None
+    rows: int | None = None
+    seed: int = 1
+    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
+    lowercase: bool = False
+    shingles: Literal["code", "bigcode"] = "code"
+    strip_comments: bool | None = None
+    canonical_identifiers: bool | None = None
 
 
 def minhash_config(params: Any) -> MinHashConfig:

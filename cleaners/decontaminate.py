@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from codequarry.cleaners import minhash as mh
-from codequarry.cleaners._lsh import code_key, fill_lsh, hasher, minhash_config
+from codequarry.cleaners._lsh import MinHashParams, code_key, fill_lsh, hasher, minhash_config
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.step_utils import column, lang_spec
 from codequarry.errors import CodequarryError
@@ -43,7 +43,7 @@ _INDEXES: dict[str, BenchmarkIndex] = {}
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MinHashParams):
     tasks: tuple[str, ...] = ()
     task_data: dict[str, str] = field(default_factory=dict)
     task_split: str | None = None
@@ -51,17 +51,6 @@ class Params:
     dirs_split: str = "test"
     code: Literal["both", "exact", "minhash", "none"] = "both"
     query: Literal["both", "exact", "jaccard", "none"] = "both"
-    num_perm: int = 256
-    ngram: int = 5
-    threshold: float = 0.7
-    bands: int | None = None
-    rows: int | None = None
-    seed: int = 1
-    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
-    lowercase: bool = False
-    shingles: Literal["code", "bigcode"] = "code"
-    strip_comments: bool | None = None
-    canonical_identifiers: bool | None = None
     verify: bool = True
     min_tokens: int = 5
     query_ngram: int = 1

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._lsh import (
+    MinHashParams,
     bands_column,
     bands_matrix,
     check_ids,
@@ -41,22 +42,11 @@ _MAX_VERIFY = 64  # held-out rows checked per train row when verify is on (in ke
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MinHashParams):
     method: Literal["both", "minhash", "exact"] = "both"
     train_splits: tuple[str, ...] = ("train",)
     held_out_splits: tuple[str, ...] = ("valid", "test")
     normalize: bool = True
-    num_perm: int = 256
-    ngram: int = 5
-    threshold: float = 0.7
-    bands: int | None = None
-    rows: int | None = None
-    seed: int = 1
-    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
-    lowercase: bool = False
-    shingles: Literal["code", "bigcode"] = "code"
-    strip_comments: bool | None = None
-    canonical_identifiers: bool | None = None
     verify: bool = False
     min_tokens: int = 5
 

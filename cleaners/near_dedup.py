@@ -29,6 +29,7 @@ import pyarrow as pa
 from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._identifiers import duplicate_pairs, identifier_bag
 from codequarry.cleaners._lsh import (
+    MinHashParams,
     bands_column,
     bands_matrix,
     check_ids,
@@ -46,20 +47,10 @@ DEFAULT_MIN_TOKENS = {"minhash": 5, "identifiers": 10}  # BigCode's min n-gram s
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(MinHashParams):
     method: Literal["minhash", "identifiers"] = "minhash"
     column: str = "code"
-    num_perm: int = 256
-    ngram: int = 5
-    threshold: float = 0.7
-    bands: int | None = None
-    rows: int | None = None
-    seed: int = 1
-    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
-    lowercase: bool = False
-    shingles: Literal["code", "bigcode"] | None = None
-    strip_comments: bool | None = None
-    canonical_identifiers: bool | None = None
+    shingles: Literal["code", "bigcode"] | None = None  # None: code for the code column, else bigcode
     verify: bool = False
     set_threshold: float = 0.8
     multiset_threshold: float = 0.7
