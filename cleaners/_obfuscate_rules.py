@@ -14,22 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from codequarry.languages.tokens import walk
+
 if TYPE_CHECKING:  # pragma: no cover
     import tree_sitter
 
 Node = "tree_sitter.Node"
-
-
-def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    """Every node under ``node`` (itself included) in document order, iteratively."""
-    cursor = node.walk()
-    while True:
-        yield cursor.node
-        if cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return
 
 
 def field_of(node: tree_sitter.Node) -> str | None:

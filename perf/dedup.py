@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codequarry.languages.tokens import walk
+
 TOKEN = re.compile(r"[A-Za-z_0-9]+")
 COMMENTS = ["check the cached value first", "TODO handle the empty case", "see the notes above",
             "keep the original order here", "fast path for small inputs", "this mirrors the reference version"]
@@ -156,7 +158,7 @@ def _rename(code: str, rng: random.Random) -> str | None:
 
     src = code.encode("utf-8")
     root = parse(src, "python").root_node
-    fn = next((n for n in _walk(root) if n.type == "function_definition"), None)
+    fn = next((n for n in walk(root) if n.type == "function_definition"), None)
     if fn is None:
         return None
     bound, excluded = PYTHON.bindings(fn, src)
@@ -182,7 +184,7 @@ def _reformat(code: str, rng: random.Random) -> str:
 
     src = code.encode("utf-8")
     root = parse(src, "python").root_node
-    commas = [n.end_byte for n in _walk(root) if n.type == "," and n.child_count == 0]
+    commas = [n.end_byte for n in walk(root) if n.type == "," and n.child_count == 0]
     out, pos = bytearray(), 0
     for end in commas:
         out += src[pos:end] + b" "
@@ -198,7 +200,7 @@ def _comment(code: str, rng: random.Random) -> str:
 
     src = code.encode("utf-8")
     root = parse(src, "python").root_node
-    fn = next((n for n in _walk(root) if n.type == "function_definition"), None)
+    fn = next((n for n in walk(root) if n.type == "function_definition"), None)
     body = fn.child_by_field_name("body") if fn is not None else None
     stmts = [c for c in (body.named_children if body is not None else []) if c.start_point[0] > fn.start_point[0]]
     if not stmts:
@@ -212,17 +214,6 @@ def _comment(code: str, rng: random.Random) -> str:
         b = out.encode("utf-8")
         out = (b[:line_start] + f"{indent}# {rng.choice(COMMENTS)}\n".encode() + b[line_start:]).decode("utf-8")
     return out
-
-
-def _walk(node):
-    cursor = node.walk()
-    while True:
-        yield cursor.node
-        if cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return
 
 
 def plant(codes: list[str], labels: np.ndarray, k: int, seed: int = 0) -> list[tuple[int, str, str]]:
