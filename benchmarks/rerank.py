@@ -284,7 +284,14 @@ def _train_ce(cfg: RerankConfig, base: str, pairs_dir: Path, out: Path, provenan
     from transformers import get_scheduler
 
     from codequarry import __version__
-    from codequarry.benchmarks.train import LOG_NAME, TrainReport, _environment, epoch_batches, valid_task
+    from codequarry.benchmarks.train import (
+        LOG_NAME,
+        TrainReport,
+        _environment,
+        epoch_batches,
+        optimizer_step,
+        valid_task,
+    )
     from codequarry.benchmarks.train_card import plot_curves, write_card
     from codequarry.benchmarks.train_negatives import mine_hard_negatives, query_key
     from codequarry.progress import progress
@@ -338,17 +345,7 @@ def _train_ce(cfg: RerankConfig, base: str, pairs_dir: Path, out: Path, provenan
             for idx in epoch_batches(len(ex.ids), cfg.batch_size, cfg.seed, epoch, keys):
                 if step >= total:
                     break
-                loss = batch_loss(idx)
-                value = loss.detach().item()
-                if not math.isfinite(value):
-                    raise CodequarryError(f"train: the loss became {value} at step {step + 1}; lower the learning rate")
-                loss.backward()
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(ce.parameters(), cfg.max_grad_norm)
-                lr = scheduler.get_last_lr()[0]
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+                value, lr = optimizer_step(batch_loss(idx), ce, optimizer, scheduler, cfg.max_grad_norm, step + 1)
                 step += 1
                 history.append({"step": step, "epoch": round(step / per_epoch, 4), "loss": value, "lr": lr})
                 bar.update(1)

@@ -884,17 +884,7 @@ class _Run:
                 step = state["step"] + 1
                 epoch, pos = locate(step)
                 loss = self._loss(model, loss_fn, batches(epoch)[pos])
-                loss_value = loss.detach().item()
-                if not math.isfinite(loss_value):
-                    raise CodequarryError(f"train: the loss became {loss_value} at step {step}; lower the learning "
-                                          "rate (--learning-rate) or check the data")
-                loss.backward()
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                lr = scheduler.get_last_lr()[0]
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
+                loss_value, lr = optimizer_step(loss, model, optimizer, scheduler, cfg.max_grad_norm, step)
                 state["step"] = step
                 state["history"].append({"step": step, "epoch": round(epoch + (pos + 1) / len(batches(epoch)), 4),
                                          "loss": loss_value, "lr": lr})
@@ -958,3 +948,22 @@ class _Run:
 def iter_checkpoints(out: str | os.PathLike[str]) -> Iterator[Path]:
     """The step checkpoints kept in a training folder, oldest first."""
     yield from _checkpoint_dirs(Path(out))
+
+
+def optimizer_step(loss: Any, model: Any, optimizer: Any, scheduler: Any, max_grad_norm: float | None,
+                   step: int) -> tuple[float, float]:
+    """One optimisation step from ``loss`` (refusing a non-finite loss); returns (loss value, learning rate used)."""
+    import torch
+
+    value = loss.detach().item()
+    if not math.isfinite(value):
+        raise CodequarryError(f"train: the loss became {value} at step {step}; lower the learning rate "
+                              "(--learning-rate) or check the data")
+    loss.backward()
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    lr = scheduler.get_last_lr()[0]
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return value, lr
