@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from codequarry.benchmarks.models import Model, Option, Run, parse_options, topk_from_scores
+from codequarry.benchmarks.tasks.base import json_lines
 from codequarry.errors import CodequarryError
 
 FORMATS = ("trec", "codexglue", "csn-csv", "labels")
@@ -99,13 +99,7 @@ def parse_trec(path: Path) -> _Entries:
 def parse_codexglue(path: Path) -> _Entries:
     out = _Entries()
     with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CodequarryError(f"{path}:{n}: not valid JSON ({exc})") from exc
+        for n, obj in json_lines(fh, str(path)):
             if not isinstance(obj, dict) or "url" not in obj or not isinstance(obj.get("answers"), list):
                 raise CodequarryError(f"{path}:{n}: expected {{\"url\": …, \"answers\": [idx, …]}}")
             url = str(obj["url"])

@@ -13,7 +13,7 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,19 +243,24 @@ def read_json(path: Path) -> Any:
         raise CodequarryError(f"{path}: not UTF-8 text ({exc})") from exc
 
 
+def json_lines(lines: Iterable[str], where: str) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of JSON Lines text; bad JSON is an error naming where."""
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield i, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CodequarryError(f"{where}:{i}: not valid JSON ({exc})") from exc
+
+
 def iter_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a .jsonl or .jsonl.gz file."""
     import gzip
 
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CodequarryError(f"{path}:{i}: not valid JSON ({exc})") from exc
+        for i, obj in json_lines(fh, str(path)):
             if not isinstance(obj, dict):
                 raise CodequarryError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
             yield i, obj

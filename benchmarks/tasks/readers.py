@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from codequarry.benchmarks.tasks.base import MissingTaskData
+from codequarry.benchmarks.tasks.base import MissingTaskData, json_lines
 from codequarry.errors import CodequarryError
 
 MANIFEST = "codequarry.json"
@@ -122,13 +122,7 @@ def iter_csn_records(files: list[tuple[str, Any]]) -> Iterator[tuple[str, int, d
     """(file, line number, record) over CSN jsonl files in order."""
     for name, opener in files:
         with opener() as fh:
-            for i, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise CodequarryError(f"{name}:{i}: not valid JSON ({exc})") from exc
+            for i, obj in json_lines(fh, name):
                 if not isinstance(obj, dict):
                     raise CodequarryError(f"{name}:{i}: expected a JSON object")
                 yield name, i, obj
