@@ -26,6 +26,7 @@ from typing import Any
 from codequarry.builders._io import Bad, Input, as_paths, discover, iter_records
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import docstring_summary, normalize_language, parse_csn_url
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
@@ -37,12 +38,7 @@ INFO = SourceInfo(
     license="C-UDA-1.0",
     revision="ac74a62",
     description="CodeXGLUE AdvTest: CodeSearchNet Python pairs, filtered, with normalized identifiers in dev/test.",
-    citation="""@article{lu2021codexglue,
-  title = {{CodeXGLUE}: A Machine Learning Benchmark Dataset for Code Understanding and Generation},
-  author = {Lu, Shuai and Guo, Daya and Ren, Shuo and Huang, Junjie and Svyatkovskiy, Alexey and Blanco, Ambrosio and Clement, Colin and Drain, Dawn and Jiang, Daxin and Tang, Duyu and Li, Ge and Zhou, Lidong and Shou, Linjun and Zhou, Long and Tufano, Michele and Gong, Ming and Zhou, Ming and Duan, Nan and Sundaresan, Neel and Deng, Shao Kun and Fu, Shengyu and Liu, Shujie},
-  journal = {arXiv preprint arXiv:2102.04664},
-  year = {2021}
-}""",
+    citation=bibtex("codexglue"),
 )
 
 _FILE = re.compile(r"^(train|valid|validation|dev|test)\.(jsonl|parquet)$")

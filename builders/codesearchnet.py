@@ -52,6 +52,7 @@ from codequarry.builders._text import (
     normalize_split,
     parse_csn_url,
 )
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.pairs import SourceInfo
 from codequarry.schema import KNOWN_EXTRA_FIELDS, make_id
@@ -63,12 +64,7 @@ INFO = SourceInfo(
     license="other",
     revision="v2",
     description="CodeSearchNet: documented functions in Go, Java, JavaScript, PHP, Python, Ruby (code under each repo's own license).",
-    citation="""@article{husain2019codesearchnet,
-  title = {{CodeSearchNet} Challenge: Evaluating the State of Semantic Code Search},
-  author = {Husain, Hamel and Wu, Ho-Hsiang and Gazit, Tiferet and Allamanis, Miltiadis and Brockschmidt, Marc},
-  journal = {arXiv preprint arXiv:1909.09436},
-  year = {2019}
-}""",
+    citation=bibtex("codesearchnet"),
 )
 
 LANGUAGES = ("go", "java", "javascript", "php", "python", "ruby")

@@ -33,6 +33,7 @@ from typing import Any
 from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, load_json_value
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import space_tokens
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
@@ -44,13 +45,7 @@ INFO = SourceInfo(
     license="C-UDA-1.0",
     revision="14ebcac",
     description="CoSQA: web queries paired with Python functions, 0/1 labelled QA pairs and a 6,267-code retrieval pool.",
-    citation="""@inproceedings{huang2021cosqa,
-  title = {{CoSQA}: 20,000+ Web Queries for Code Search and Question Answering},
-  author = {Huang, Junjie and Tang, Duyu and Shou, Linjun and Gong, Ming and Xu, Ke and Jiang, Daxin and Zhou, Ming and Duan, Nan},
-  booktitle = {Proceedings of the 59th Annual Meeting of the Association for Computational Linguistics and the 11th International Joint Conference on Natural Language Processing (Volume 1: Long Papers)},
-  pages = {5690--5700},
-  year = {2021}
-}""",
+    citation=bibtex("cosqa"),
 )
 
 _QA = re.compile(r"^cosqa-(train|dev|all)\.json$")

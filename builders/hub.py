@@ -29,6 +29,7 @@ from codequarry.builders._mapping import (
 )
 from codequarry.builders._sink import Sink
 from codequarry.builders._text import csv_list, normalize_split
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError, require
 from codequarry.pairs import SourceInfo
 
@@ -38,13 +39,7 @@ INFO = SourceInfo(
     homepage="https://huggingface.co/docs/datasets",
     license=None,
     description="Any Hugging Face Hub dataset id (config, split, revision) or local dataset folder, with a column mapping.",
-    citation="""@inproceedings{lhoest2021datasets,
-  title = {Datasets: A Community Library for Natural Language Processing},
-  author = {Lhoest, Quentin and Villanova del Moral, Albert and Jernite, Yacine and Thakur, Abhishek and von Platen, Patrick and Patil, Suraj and Chaumond, Julien and Drame, Mariama and Plu, Julien and Tunstall, Lewis and others},
-  booktitle = {Proceedings of the 2021 Conference on Empirical Methods in Natural Language Processing: System Demonstrations},
-  pages = {175--184},
-  year = {2021}
-}""",
+    citation=bibtex("datasets"),
 )
 
 Loader = Callable[..., Any]

@@ -62,6 +62,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.pairs import SourceInfo
 
@@ -73,12 +74,7 @@ INFO = SourceInfo(
     revision=None,
     description=("Documented functions extracted with tree-sitter from local folders and git repositories, "
                  "following CodeSearchNet's function_parser rules (query = docstring summary)."),
-    citation="""@article{husain2019codesearchnet,
-  title = {{CodeSearchNet} Challenge: Evaluating the State of Semantic Code Search},
-  author = {Husain, Hamel and Wu, Ho-Hsiang and Gazit, Tiferet and Allamanis, Miltiadis and Brockschmidt, Marc},
-  journal = {arXiv preprint arXiv:1909.09436},
-  year = {2019}
-}""",
+    citation=bibtex("codesearchnet"),
 )
 
 SOURCE = "repos"

@@ -44,6 +44,7 @@ from codequarry.builders._io import Bad, Input, as_paths, discover, iter_lines
 from codequarry.builders._pickle import as_text, safe_load
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import csv_list
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
@@ -56,13 +57,7 @@ INFO = SourceInfo(
     license="CC-BY-4.0",
     revision="81b74af",
     description="StaQC: Stack Overflow question titles paired with Python/SQL answer code (snippets are CC BY-SA SO content).",
-    citation="""@inproceedings{yao2018staqc,
-  title = {{StaQC}: A Systematically Mined Question-Code Dataset from Stack Overflow},
-  author = {Yao, Ziyu and Weld, Daniel S. and Chen, Wei-Peng and Sun, Huan},
-  booktitle = {Proceedings of the 2018 World Wide Web Conference},
-  pages = {1693--1703},
-  year = {2018}
-}""",
+    citation=bibtex("staqc"),
 )
 
 LANGUAGES = ("python", "sql")

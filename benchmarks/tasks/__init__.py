@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from codequarry.benchmarks.tasks.base import Evaluation, Inputs, Task, TaskData, parse_data_arg
+from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.registry import Registry
 
@@ -28,7 +29,7 @@ _FIELDS = ("title", "protocol", "main_score", "measures", "languages", "splits",
 
 @lru_cache(maxsize=1)
 def families() -> dict[str, dict[str, Any]]:
-    """Family key → its metadata block from ``tasks.yaml`` (the ``_citations`` anchors block left out)."""
+    """Family key → its metadata block from ``tasks.yaml`` (keys starting with ``_`` left out)."""
     with open(Path(__file__).with_name("tasks.yaml"), encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     return {k: v for k, v in data.items() if not k.startswith("_")}
@@ -39,6 +40,7 @@ def _make(key: str, spec: dict[str, Any], *, name: str, languages: list[str], **
     if missing:
         raise ValueError(f"tasks.yaml: family {key!r} lacks {missing}")
     fields = {f: spec[f] for f in _FIELDS}
+    fields["citation"] = bibtex(spec["citation"])
     if len(languages) == 1:
         fields["data_source"] = str(spec["data_source"]).replace("{language}", languages[0])
     fields.update(measures=tuple(spec["measures"]), languages=tuple(languages), splits=tuple(spec["splits"]),

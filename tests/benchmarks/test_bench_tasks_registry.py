@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from codequarry.benchmarks.tasks import TASKS, families, get_task
+from codequarry.citations import bibtex
 
 FORMATS = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
 
@@ -51,7 +52,7 @@ def test_registered_task_metadata_is_complete(name):
 @pytest.mark.parametrize("key", [k for k, v in families().items() if v.get("dynamic")])
 def test_folder_families_metadata_is_complete(key):
     spec = families()[key]
-    _check(dict(spec, name=key))
+    _check(dict(spec, name=key, citation=bibtex(spec["citation"])))
 
 
 def test_leaderboard_main_metrics_match_protocols():
