@@ -137,3 +137,15 @@ def check_ids(ids: list[str], step: str) -> None:
             f"step {step!r}: row id {dup!r} occurs more than once; ids must be unique "
             "(rebuild the pairs dir, or run exact_dedup first if the rows are copies)"
         )
+
+
+def keep_ordered(tables: list[pa.Table], step: str) -> tuple[list[str], list[str], list[int]]:
+    """(ids, splits, order) of mapped rows: ``order`` sorts them by the keep rule, so what a resolve
+    decides never depends on how rows were batched; duplicate ids are refused."""
+    from codequarry.cleaners.keep_rule import keep_order_key
+
+    ids = [i for t in tables for i in t.column("id").to_pylist()]
+    splits = [s for t in tables for s in t.column("split").to_pylist()]
+    check_ids(ids, step)
+    order = sorted(range(len(ids)), key=lambda i: keep_order_key(splits[i], ids[i]))
+    return ids, splits, order

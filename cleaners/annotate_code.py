@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -12,6 +14,15 @@ from codequarry.cleaners.step_utils import column, lang_spec, with_column
 
 _FALLBACK_TOKEN = re.compile(r"\w+|[^\w\s]")
 
+
+
+def per_code(batch: pa.Table, fn: Callable[[str, Any], Any]) -> list[Any]:
+    """``fn(code, language spec)`` for each row; null where the code is null or the language unknown."""
+    out = []
+    for code, lang in zip(column(batch, "code"), column(batch, "language")):
+        spec = lang_spec(lang)
+        out.append(fn(code, spec) if code is not None and spec is not None else None)
+    return out
 
 class Identifiers(Step):
     """Identifier tokens of the code in order, keywords removed (the dpu-utils/CodeSearchNet dedup view);
@@ -29,11 +40,7 @@ class Identifiers(Step):
     def process(self, batch: pa.Table) -> StepOutput:
         from codequarry.cleaners.parsing import identifiers
 
-        values = []
-        for code, lang in zip(column(batch, "code"), column(batch, "language")):
-            spec = lang_spec(lang)
-            values.append(identifiers(code, spec) if code is not None and spec is not None else None)
-        return StepOutput(kept=with_column(batch, self.FIELD, values))
+        return StepOutput(kept=with_column(batch, self.FIELD, per_code(batch, identifiers)))
 
 
 LENGTH_FIELDS = (
@@ -101,8 +108,4 @@ class AstNodes(Step):
     def process(self, batch: pa.Table) -> StepOutput:
         from codequarry.cleaners.parsing import count_nodes
 
-        values = []
-        for code, lang in zip(column(batch, "code"), column(batch, "language")):
-            spec = lang_spec(lang)
-            values.append(count_nodes(code, spec) if code is not None and spec is not None else None)
-        return StepOutput(kept=with_column(batch, self.FIELD, values))
+        return StepOutput(kept=with_column(batch, self.FIELD, per_code(batch, count_nodes)))

@@ -25,16 +25,15 @@ from codequarry.cleaners._lsh import (
     MinHashParams,
     bands_column,
     bands_matrix,
-    check_ids,
     code_key,
     fill_lsh,
     hasher,
+    keep_ordered,
     list_column,
     list_values,
     minhash_config,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
-from codequarry.cleaners.keep_rule import keep_order_key
 from codequarry.cleaners.step_utils import column
 from codequarry.schema import check_split_name
 
@@ -112,12 +111,8 @@ class Leakage(GlobalStep):
 
     def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
         tables = [t for t in mapped if t.num_rows]
-        ids = [i for t in tables for i in t.column("id").to_pylist()]
-        splits = [s for t in tables for s in t.column("split").to_pylist()]
-        check_ids(ids, self.name)
+        ids, splits, order = keep_ordered(tables, self.name)  # canonical order: the keep rule
         n = len(ids)
-        # canonical order: the keep rule, so "first held-out match" never depends on batching
-        order = sorted(range(n), key=lambda i: keep_order_key(splits[i], ids[i]))
         ids = [ids[i] for i in order]
         splits = [splits[i] for i in order]
         train = np.array([s in self.params.train_splits for s in splits], dtype=bool)

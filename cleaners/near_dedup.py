@@ -32,15 +32,14 @@ from codequarry.cleaners._lsh import (
     MinHashParams,
     bands_column,
     bands_matrix,
-    check_ids,
     fill_lsh,
     hasher,
+    keep_ordered,
     list_column,
     list_values,
     minhash_config,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
-from codequarry.cleaners.keep_rule import keep_order_key
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
 
 DEFAULT_MIN_TOKENS = {"minhash": 5, "identifiers": 10}  # BigCode's min n-gram size; CodeSearchNet's dedup_split
@@ -126,11 +125,8 @@ class NearDedup(GlobalStep):
     # resolve -----------------------------------------------------------------------------
     def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
         tables = [t for t in mapped if t.num_rows]
-        ids = [i for t in tables for i in t.column("id").to_pylist()]
-        splits = [s for t in tables for s in t.column("split").to_pylist()]
-        check_ids(ids, self.name)
+        ids, splits, order = keep_ordered(tables, self.name)  # canonical order: the keep rule
         n = len(ids)
-        order = sorted(range(n), key=lambda i: keep_order_key(splits[i], ids[i]))
         perm = np.asarray(order, dtype=np.int64).reshape(-1)
         ntok = np.concatenate([t.column("ntok").to_numpy() for t in tables]) if tables else np.zeros(0, np.int32)
         ntok = ntok[perm] if n else ntok
