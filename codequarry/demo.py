@@ -136,24 +136,49 @@ def run_demo(
     echo("[4/4] leaderboard (Markdown and HTML)")
     t0 = time.perf_counter()
     written = build_leaderboard(result_paths, board_dir, formats=("md", "html"), include_reported=False,
-                                title="codequarry demo: held-out standard-library functions")
+                                title="codequarry demo: held-out standard-library functions",
+                                metrics=SUMMARY_METRICS[1:])
     timings["leaderboard"] = time.perf_counter() - t0
-    md_path = written["md"][0]
-    table = md_path.read_text(encoding="utf-8")
+    table = summary_table(result_paths)
     echo("")
-    echo(table.strip())
+    echo(f"Held-out test functions of the standard library ({pairs.num_rows(split='test'):,} queries, each "
+         "searching all test functions; 95% bootstrap CIs):")
+    echo("")
+    echo(table)
     echo("")
     echo("Everything the demo wrote:")
     echo(f"  built pairs      {built}")
     echo(f"  cleaned pairs    {cleaned}   (report: {cleaned / 'report.md'}; load with datasets.load_dataset)")
     echo(f"  results          {results_dir}")
     for kind, paths in written.items():
-        for p in paths:
-            echo(f"  leaderboard {kind:<6}{p}")
+        if kind == "plots":
+            echo(f"  leaderboard plots {len(paths)} charts in {paths[0].parent}")
+        else:
+            for p in paths:
+                echo(f"  leaderboard {kind:<6}{p}")
     total = sum(timings.values())
     echo(f"Total {total:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in timings.items())}).")
     return DemoReport(out=out, built=built, cleaned=cleaned, results=tuple(result_paths), leaderboard=written,
                       table=table, timings=timings, counts=counts)
+
+
+SUMMARY_METRICS = ("mrr", "recall@1", "recall@5", "recall@10")
+
+
+def summary_table(result_paths: Sequence[Path]) -> str:
+    """One Markdown row per model with MRR and Recall@k (95% CIs), best MRR first."""
+    from codequarry.benchmarks.results import load_result
+
+    results = sorted((load_result(p) for p in result_paths), key=lambda r: -r.scores["mrr"])
+    head = "| model | " + " | ".join(m.replace("recall", "Recall").replace("mrr", "MRR") for m in SUMMARY_METRICS) + " |"
+    lines = [head, "|---|" + "---:|" * len(SUMMARY_METRICS)]
+    for r in results:
+        cells = []
+        for m in SUMMARY_METRICS:
+            lo, hi = r.ci.get(m, (float("nan"), float("nan")))
+            cells.append(f"{r.scores[m]:.4f} [{lo:.3f}, {hi:.3f}]")
+        lines.append(f"| {r.model_name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -32,11 +32,13 @@ def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
 
 def prepare_board(result_paths: Sequence[str | Path], *, compare_reported: bool = False,
                   include_reported: bool = True, title: str | None = None, papers: str | Path | None = None,
-                  options: Options | None = None) -> Board:
-    """Load results and the registry and build the tables (and the comparison when asked)."""
+                  options: Options | None = None, metrics: Sequence[str] = ()) -> Board:
+    """Load results and the registry and build the tables (and the comparison when asked).
+
+    ``metrics`` (e.g. recall@1, recall@10) adds a table per extra metric for the results that report it."""
     from codequarry import __version__
 
-    results, skipped = collect_results(result_paths)
+    results, skipped = collect_results(result_paths, metrics)
     registry = load_papers(papers)
     if not results and not include_reported:
         raise CodequarryError("no result files found and --no-reported given: nothing to show; pass result JSON "
@@ -90,10 +92,10 @@ def write_board(board: Board, out_dir: str | Path, formats: str | Iterable[str] 
 def build_leaderboard(result_paths: Sequence[str | Path], out_dir: str | Path,
                       formats: str | Iterable[str] = FORMATS, compare_reported: bool = False, *,
                       include_reported: bool = True, title: str | None = None, papers: str | Path | None = None,
-                      unit: str | int = "auto") -> dict[str, list[Path]]:
+                      unit: str | int = "auto", metrics: Sequence[str] = ()) -> dict[str, list[Path]]:
     """Results (files or folders) + the papers registry → leaderboard files in out_dir; returns written paths
     by format ("md", "csv", "tex", "html", "json", and "plots")."""
     parse_formats(formats)  # fail before any work
     board = prepare_board(result_paths, compare_reported=compare_reported, include_reported=include_reported,
-                          title=title, papers=papers, options=Options(unit=unit))
+                          title=title, papers=papers, options=Options(unit=unit), metrics=metrics)
     return write_board(board, out_dir, formats)

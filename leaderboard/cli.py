@@ -27,7 +27,8 @@ def _run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     board = prepare_board(args.results, compare_reported=args.compare_reported,
                           include_reported=not args.no_reported, title=args.title, papers=args.papers,
-                          options=Options(unit=args.unit, alpha=args.alpha, resamples=args.resamples))
+                          options=Options(unit=args.unit, alpha=args.alpha, resamples=args.resamples),
+                          metrics=[m.strip() for m in args.metrics.split(",") if m.strip()])
     written = write_board(board, args.out, formats)
     for t in board.tables:
         print(f"## {table_heading(t)}\n\n{markdown_table(t)}\n")
@@ -54,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="add a section with reproduced − reported for models the papers registry also reports "
                         "under the same protocol, flagging deviations outside the 95%% CI")
     p.add_argument("--no-reported", action="store_true", help="show reproduced results only (no papers' rows)")
+    p.add_argument("--metrics", default="", metavar="LIST",
+                   help="also a table per extra metric the results report, e.g. recall@1,recall@10 (default: each "
+                        "task's main metric only)")
     p.add_argument("--title", default=None, help="page and document title (default: 'Code search leaderboard')")
     p.add_argument("--papers", default=None, metavar="FILE",
                    help="papers registry YAML to use instead of the packaged leaderboard/papers.yaml")

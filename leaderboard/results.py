@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,10 @@ def _optional_str(obj: dict, key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def parse_result(data: Any, path: Path) -> Result:
-    """Validate one decoded result JSON and return it as a Result (CodequarryError names file and key)."""
+def parse_result(data: Any, path: Path, metric: str | None = None) -> Result:
+    """Validate one decoded result JSON and return it as a Result (CodequarryError names file and key).
+
+    ``metric`` picks a score other than the task's main one (its own table, CI and per-query values)."""
     if not isinstance(data, dict) or data.get("kind") != RESULT_KIND:
         raise CodequarryError(f"{path}: not a codequarry result (expected \"kind\": {RESULT_KIND!r})")
     version = data.get("schema_version")
@@ -108,6 +110,10 @@ def parse_result(data: Any, path: Path) -> Result:
     score = _number(_need(data, "main_score", (int, float), "", path), "main_score", path)
     if abs(score - scores[main.lower()]) > 1e-9:
         raise CodequarryError(f"{path}: main_score {score} differs from scores[{main!r}] = {scores[main.lower()]}")
+    if metric is not None and metric.lower() != main.lower():
+        if metric.lower() not in scores:
+            raise CodequarryError(f"{path}: no score {metric!r} (it has {', '.join(scores)})")
+        main, score = metric.lower(), scores[metric.lower()]
     ci = _read_ci(data.get("ci"), main, path)
     per_query = _read_per_query(data.get("per_query"), main, path)
     provenance = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
@@ -149,25 +155,39 @@ def _read_per_query(per_query: Any, main: str, path: Path) -> dict[str, float] |
     return {str(q): _number(v, f"per_query.{main}[{q!r}]", path) for q, v in scores.items()}
 
 
-def load_result(path: str | Path) -> Result:
-    """Read and validate one result file."""
-    path = Path(path)
+def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CodequarryError(f"cannot read result file {path}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CodequarryError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return parse_result(data, path)
 
 
-def collect_results(paths: Iterable[str | Path]) -> tuple[list[Result], list[Skipped]]:
+def load_result(path: str | Path) -> Result:
+    """Read and validate one result file."""
+    path = Path(path)
+    return parse_result(_read_json(path), path)
+
+
+def _with_metrics(data: Any, path: Path, metrics: Sequence[str]) -> list[Result]:
+    """The result under its main metric, plus one Result per extra metric the file has."""
+    first = parse_result(data, path)
+    out = [first]
+    for metric in metrics:
+        if metric.lower() in first.scores and canonical_metric(metric, first.protocol) != first.metric:
+            out.append(parse_result(data, path, metric))
+    return out
+
+
+def collect_results(paths: Iterable[str | Path], metrics: Sequence[str] = ()) -> tuple[list[Result], list[Skipped]]:
     """Load result files and every ``*.json`` under result folders (recursively, in sorted order).
 
     A file named explicitly must be a result; a JSON file found inside a folder that is not a
     codequarry result (another tool's file) is returned in the skipped list with the reason.
+    ``metrics`` adds, for each result that has them, rows under those metrics too (their own tables).
     """
     results: list[Result] = []
     skipped: list[Skipped] = []
@@ -183,9 +203,9 @@ def collect_results(paths: Iterable[str | Path]) -> tuple[list[Result], list[Ski
                 if not isinstance(data, dict) or data.get("kind") != RESULT_KIND:
                     skipped.append(Skipped(file, f"not a codequarry result (no \"kind\": {RESULT_KIND!r})"))
                     continue
-                results.append(parse_result(data, file))
+                results += _with_metrics(data, file, metrics)
         elif path.is_file():
-            results.append(load_result(path))
+            results += _with_metrics(_read_json(path), path, metrics)
         else:
             raise CodequarryError(f"results path {path} does not exist; pass result JSON files or folders "
                                   "written by `codequarry bench`")

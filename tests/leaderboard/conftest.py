@@ -58,3 +58,9 @@ def write_result(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def make_result_dict() -> Callable[..., dict[str, Any]]:
+    """The result_dict factory, for tests that edit a result before writing it."""
+    return result_dict
