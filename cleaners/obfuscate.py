@@ -11,7 +11,11 @@ PHP superglobals. Code is rewritten by byte spans, so formatting, comments and s
 are (JS shorthand properties ``{a}`` become ``{a: arg_0}`` to keep the object's key). The result
 must parse with no more ERROR/MISSING nodes than the input, or the row is excluded.
 
-Per-language rules live in ``_obfuscate_rules.py`` (python, java, go, javascript, typescript, php, ruby).
+Per-language rules live in ``_obfuscate_rules.py``, one section per language, covering every
+registered language: python, java, go, javascript, typescript (+ tsx: a TypeScript row that only
+parses with the TSX grammar is obfuscated with it), php, ruby, c, cpp, c_sharp and rust. Each
+section's comment says what binds a local there and what keeps its name (C++ constructors,
+destructors and operators keep their names; a shadowed name keeps one placeholder).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Obfuscated:
     code: str
     mapping: dict[str, str] = field(default_factory=dict)
     tokens_code: str = ""  # the code to tokenize: without the Python docstring (CSN/AdvTest tokens omit it)
+    grammar: str = ""  # the registry language whose grammar parsed it (``tsx`` for a TypeScript row with JSX)
 
 
 def _rules(language: str | None) -> tuple[Rules, object]:
@@ -84,10 +89,12 @@ def _docstring_spans(fn: object, root: object, rules: Rules) -> list[tuple[int, 
         return []
     spans = []
     node = fn
-    while node is not None and node.parent is not None and node.prev_named_sibling is None \
-            and node.parent.type not in ("program", "source_file"):
-        node = node.parent  # a decorated/exported definition: look before its wrapper
+    while node is not None and node.parent is not None and node.parent.type not in ("program", "source_file") \
+            and (node.prev_named_sibling is None or node.parent.type == "template_declaration"):
+        node = node.parent  # a decorated/exported/template definition: look before its wrapper
     sib = node.prev_named_sibling if node is not None else None
+    while sib is not None and sib.type == "attribute_item":
+        sib = sib.prev_named_sibling  # Rust: `/// doc` then `#[inline]` then the fn
     while sib is not None and "comment" in sib.type:
         spans.append((sib.start_byte, sib.end_byte))
         sib = sib.prev_named_sibling
@@ -104,27 +111,23 @@ def obfuscate_code(code: str, language: str, keep_docstring: bool = True) -> Obf
         raise ObfuscationError("no_code", "the row has no code")
     rules, spec = _rules(language)
     body = as_bytes(code)
-    prefix = rules.prefix if rules.prefix and not body.lstrip().startswith(b"<?") else b""
-    suffix = b""
-    src = prefix + body
-    tree = parse(src, spec)
-    fn = _function(tree.root_node, rules)
-    if (fn is None or tree.root_node.has_error) and rules.wrap is not None:
-        # a method on its own: parse it inside a class and keep that if it parses better
-        w_prefix, w_suffix = prefix + rules.wrap[0], rules.wrap[1]
-        w_src = w_prefix + body + w_suffix
-        w_tree = parse(w_src, spec)
-        w_fn = _function(w_tree.root_node, rules)
-        if w_fn is not None and (fn is None or tree_error_count(w_tree.root_node) < tree_error_count(tree.root_node)):
-            prefix, suffix, src, tree, fn = w_prefix, w_suffix, w_src, w_tree, w_fn
+    prefix, suffix, src, tree, fn = _parse_function(body, rules, spec)
+    if (fn is None or tree.root_node.has_error) and rules.dialect is not None:
+        # a TypeScript row from a .tsx file (rows say `typescript`) parses only with the TSX grammar
+        d_rules, d_spec = _rules(rules.dialect)
+        d_parsed = _parse_function(body, d_rules, d_spec)
+        if d_parsed[4] is not None and (fn is None or tree_error_count(d_parsed[3].root_node)
+                                        < tree_error_count(tree.root_node)):
+            rules, spec = d_rules, d_spec
+            prefix, suffix, src, tree, fn = d_parsed
     root = tree.root_node
     if fn is None:
         raise ObfuscationError("no_function", f"no {spec.name} function definition found")
     name_node = rules.name_of(fn)
     func_name = src[name_node.start_byte:name_node.end_byte].decode("utf-8", "replace") if name_node is not None else None
     bound, excluded = rules.bindings(fn, src)
-    local = bound - excluded
-    occurrences = list(rules.occurrences(fn, src))
+    local = {b for b in bound - excluded if b}  # a MISSING identifier (error recovery) has no text
+    occurrences = [o for o in rules.occurrences(fn, src) if o.text and not o.node.is_missing]
     is_method = rules.is_method(fn, src)
     kept_names = {o.text for o in occurrences if o.text not in local}
     mapping: dict[str, str] = {}
@@ -143,18 +146,18 @@ def obfuscate_code(code: str, language: str, keep_docstring: bool = True) -> Obf
     if name_node is not None:
         edits[name_node.start_byte] = (name_node.start_byte, name_node.end_byte, FUNC.encode())
     for occ in occurrences:
-        n = occ.node
-        if n.start_byte in edits:
+        start, end = occ.start, occ.end
+        if start in edits:
             continue
         if occ.style == "func":
             if occ.text == func_name and func_name not in local:
-                edits[n.start_byte] = (n.start_byte, n.end_byte, FUNC.encode())
+                edits[start] = (start, end, FUNC.encode())
         elif occ.text in local:
             new = new_name(occ.text)
-            rep = f"{occ.text}: {new}" if occ.style == "shorthand" else new
-            edits[n.start_byte] = (n.start_byte, n.end_byte, rep.encode("utf-8"))
+            rep = f"{occ.text}: {new}" if occ.style == "shorthand" else occ.before + new
+            edits[start] = (start, end, rep.encode("utf-8"))
         elif occ.style == "plain" and occ.recursion and occ.text == func_name and not is_method:
-            edits[n.start_byte] = (n.start_byte, n.end_byte, FUNC.encode())
+            edits[start] = (start, end, FUNC.encode())
     if func_name is not None:
         mapping = {func_name: FUNC, **{k: v for k, v in mapping.items() if k != func_name}}
     doc = _docstring_spans(fn, root, rules)
@@ -172,7 +175,28 @@ def obfuscate_code(code: str, language: str, keep_docstring: bool = True) -> Obf
             s, e = _line_span(out, *spans[0])
             stripped = out[:s] + out[e:]
             tokens_code = stripped[len(prefix):len(stripped) - len(suffix)].decode("utf-8", "replace")
-    return Obfuscated(code=new_code, mapping=mapping, tokens_code=tokens_code)
+    return Obfuscated(code=new_code, mapping=mapping, tokens_code=tokens_code, grammar=spec.name)
+
+
+def _parse_function(body: bytes, rules: Rules, spec: object) -> tuple[bytes, bytes, bytes, object, object | None]:
+    """(prefix, suffix, parsed bytes, tree, function node) of a snippet: bare, or inside a class if that parses better."""
+    from codequarry.languages import parse
+    from codequarry.languages.tokens import tree_error_count
+
+    prefix = rules.prefix if rules.prefix and not body.lstrip().startswith(b"<?") else b""
+    suffix = b""
+    src = prefix + body
+    tree = parse(src, spec)
+    fn = _function(tree.root_node, rules)
+    if (fn is None or tree.root_node.has_error) and rules.wrap is not None:
+        # a method on its own: parse it inside a class and keep that if it parses better
+        w_prefix, w_suffix = prefix + rules.wrap[0], rules.wrap[1]
+        w_src = w_prefix + body + w_suffix
+        w_tree = parse(w_src, spec)
+        w_fn = _function(w_tree.root_node, rules)
+        if w_fn is not None and (fn is None or tree_error_count(w_tree.root_node) < tree_error_count(tree.root_node)):
+            prefix, suffix, src, tree, fn = w_prefix, w_suffix, w_src, w_tree, w_fn
+    return prefix, suffix, src, tree, fn
 
 
 def _function(root: object, rules: Rules) -> object | None:
@@ -197,7 +221,7 @@ def code_tokens(result: Obfuscated, language: str) -> list[str]:
     """CodeSearchNet code tokens of the obfuscated code (the Python docstring left out, as CSN does)."""
     from codequarry.languages import tokenize_code
 
-    rules, spec = _rules(language)
+    rules, spec = _rules(result.grammar or language)
     text = result.tokens_code or result.code
     if rules.prefix and not text.lstrip().startswith("<?"):
         toks = tokenize_code(rules.prefix.decode() + text, spec)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from codequarry.cleaners._obfuscate_rules import RULES
 from codequarry.cleaners.obfuscate import Obfuscate, obfuscate_code
-from codequarry.languages import error_count
+from codequarry.languages import LANGUAGES, error_count
 
 CASES = {
     "python": (
@@ -164,15 +165,43 @@ def test_existing_arg_names_are_not_reused():
 
 def test_step_rewrites_code_and_tokens_and_excludes_what_it_cannot():
     rows = {
-        "id": ["ok", "cpp", "none", "nofn", "nolang"],
-        "code": ["def f(a):\n    return a\n", "int f(int a) { return a; }", None, "x = 1\n", "def f(a): pass"],
-        "language": ["python", "cpp", "python", "python", None],
-        "code_tokens": [["old"], ["old"], None, ["x"], ["def"]],
-        "split": ["test"] * 5,
+        "id": ["ok", "cpp", "cobol", "none", "nofn", "nolang"],
+        "code": ["def f(a):\n    return a\n", "int f(int a) { return a; }", "PROCEDURE DIVISION.", None, "x = 1\n",
+                 "def f(a): pass"],
+        "language": ["python", "cpp", "cobol", "python", "python", None],
+        "code_tokens": [["old"], ["old"], ["old"], None, ["x"], ["def"]],
+        "split": ["test"] * 6,
     }
     batch = pa.table(rows)
     out = Obfuscate.from_config({}).process(batch)
-    assert out.kept.column("code").to_pylist() == ["def Func(arg_0):\n    return arg_0\n"]
-    assert out.kept.column("code_tokens").to_pylist() == [["def", "Func", "(", "arg_0", ")", ":", "return", "arg_0"]]
+    assert out.kept.column("code").to_pylist() == ["def Func(arg_0):\n    return arg_0\n", "int Func(int arg_0) { return arg_0; }"]
+    assert out.kept.column("code_tokens").to_pylist() == [
+        ["def", "Func", "(", "arg_0", ")", ":", "return", "arg_0"],
+        ["int", "Func", "(", "int", "arg_0", ")", "{", "return", "arg_0", ";", "}"]]
     assert out.reasons == ("unsupported_language", "no_code", "no_function", "unsupported_language")
-    assert out.dropped.column("code").to_pylist() == rows["code"][1:]  # excluded rows as they came in
+    assert out.dropped.column("code").to_pylist() == rows["code"][2:]  # excluded rows as they came in
+
+
+#: one small function per registered language: Func, one parameter, one local
+SAMPLES = {
+    "python": "def f(a):\n    b = a\n    return b\n",
+    "java": "int f(int a) { int b = a; return b; }",
+    "go": "func f(a int) int { b := a; return b }",
+    "javascript": "function f(a) { const b = a; return b; }",
+    "typescript": "function f(a: number): number { const b = a; return b; }",
+    "tsx": "function f(a: number) { const b = a; return <p>{b}</p>; }",
+    "php": "function f($a) { $b = $a; return $b; }",
+    "ruby": "def f(a)\n  b = a\n  b\nend",
+    "rust": "fn f(a: i32) -> i32 { let b = a; b }",
+    "c": "int f(int a) { int b = a; return b; }",
+    "cpp": "auto f(int a) -> int { auto b = a; return b; }",
+    "c_sharp": "int F(int a) { var b = a; return b; }",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES.names())
+def test_every_registered_language_is_supported(language):
+    assert language in RULES, f"obfuscate has no rules for registered language {language}"
+    result = obfuscate_code(SAMPLES[language], language)
+    assert list(result.mapping.values()) == ["Func", "arg_0", "arg_1"]
+    assert error_count(("<?php\n" if language == "php" else "") + result.code, language) == 0
