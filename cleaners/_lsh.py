@@ -11,11 +11,13 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from codequarry.cleaners.minhash import MinHashConfig, MinHasher
+from codequarry.cleaners.clusters import default_verify
+from codequarry.cleaners.signatures import MinHashConfig, MinHasher, view_sets
 from codequarry.errors import CodequarryError
 
 HASH_NAME = "xxh3-affine32"  # the one hash family this version implements (see cleaners/minhash.py)
 _WS = re.compile(r"\s+")
+VIEW_SETS = ("shingles", "canonical_shingles")  # mapped columns of each view's shingle set (verify)
 
 
 @dataclass(frozen=True)
@@ -37,24 +39,29 @@ class MinHashParams:
     shingles: Literal["code", "bigcode"] = "code"
     strip_comments: bool | None = None
     canonical_identifiers: bool | None = None
+    canonical_threshold: float | None = None
+    canonical_bands: int | None = None
+    canonical_rows: int | None = None
 
 
 def minhash_config(params: Any) -> MinHashConfig:
     """The MinHashConfig named by a step's parameters (num_perm, ngram, threshold, seed, bands, rows, lowercase,
-    shingles, strip_comments, canonical_identifiers)."""
+    shingles, strip_comments, canonical_identifiers and the canonical view's threshold, bands and rows)."""
     try:
         return MinHashConfig(num_perm=params.num_perm, ngram=params.ngram, threshold=params.threshold,
                              seed=params.seed, bands=params.bands, rows=params.rows, lowercase=params.lowercase,
                              shingles=params.shingles, strip_comments=params.strip_comments,
-                             canonical_identifiers=params.canonical_identifiers)
+                             canonical_identifiers=params.canonical_identifiers,
+                             canonical_threshold=params.canonical_threshold, canonical_bands=params.canonical_bands,
+                             canonical_rows=params.canonical_rows)
     except CodequarryError as exc:
         raise ValueError(str(exc)) from exc
 
 
 def fill_lsh(params: Any) -> None:
     """Validate a frozen Params' MinHash fields and fill what is derived when unset (bands/rows from the
-    threshold, strip_comments/canonical_identifiers from shingles), so the recorded recipe names the values
-    actually used."""
+    threshold, strip_comments/canonical_identifiers from shingles, the canonical view's threshold and
+    bands/rows), so the recorded recipe names the values actually used."""
     config = minhash_config(params)
     if params.bands is None:
         bands, rows = config.lsh
@@ -62,12 +69,41 @@ def fill_lsh(params: Any) -> None:
         object.__setattr__(params, "rows", rows)
     object.__setattr__(params, "strip_comments", config.strip_comments)
     object.__setattr__(params, "canonical_identifiers", config.canonical_identifiers)
+    canon = config.canonical_lsh
+    if canon is not None:
+        object.__setattr__(params, "canonical_threshold", config.canonical_threshold)
+        if params.canonical_bands is None:
+            object.__setattr__(params, "canonical_bands", canon[0])
+            object.__setattr__(params, "canonical_rows", canon[1])
+    if hasattr(params, "verify") and params.verify is None:
+        object.__setattr__(params, "verify", default_verify(config))
 
 
 @lru_cache(maxsize=16)
 def hasher(config: MinHashConfig) -> MinHasher:
     """One MinHasher per configuration and process."""
     return MinHasher(config)
+
+
+def view_columns(h: MinHasher, texts: list[str | None], langs: list[str | None] | None, verify: bool
+                 ) -> dict[str, pa.Array]:
+    """A mapped batch's MinHash columns: token counts, every view's bands side by side and, with ``verify``,
+    each view's sorted shingle set (``VIEW_SETS`` names the columns)."""
+    views, offsets, counts = h.view_shingles(texts, langs)
+    cols = {"ntok": pa.array(counts, pa.int32()), "bands": bands_column(h.band_matrix_from_shingles(views, offsets))}
+    if verify:
+        for name, hashed in zip(VIEW_SETS, views):
+            cols[name] = list_column(view_sets(hashed, offsets), pa.uint32())
+    return cols
+
+
+def view_set_lists(tables: list[pa.Table], views: int, order: list[int]) -> list[list[np.ndarray]]:
+    """Per view, the rows' shingle sets across mapped tables, in ``order``."""
+    out = []
+    for name in VIEW_SETS[:views]:
+        sets = list_values(tables, name)
+        out.append([sets[i] for i in order])
+    return out
 
 
 def bands_column(bands: np.ndarray) -> pa.Array:

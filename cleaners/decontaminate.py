@@ -7,8 +7,9 @@ A row is contaminated when
 * its code equals a benchmark code after normalization (``exact``: tree-sitter tokens without
   comments when the language is known on both sides, whitespace-collapsed text otherwise), or
 * its code near-matches one (``minhash``: the same shingles/permutations/bands as ``near_dedup``,
-  code-aware by default with each side's language, then the exact shingle Jaccard ≥ ``threshold``
-  when ``verify``; BigCode's near-match variant also verifies), or
+  code-aware by default with each side's language — raw and rename-invariant views, one index each —
+  then, when ``verify``, the exact shingle Jaccard of some view ≥ that view's threshold; BigCode's
+  near-match variant also verifies), or
 * its query equals a benchmark query after normalization (case folded, punctuation dropped), or
   their word ``query_ngram``-gram sets have Jaccard ≥ ``query_threshold`` (exact all-pairs with a
   prefix filter); queries shorter than ``min_query_words`` words are never matched.
@@ -118,7 +119,7 @@ class BenchmarkIndex:
     code_keys: dict[bytes, tuple[str, str]] = field(default_factory=dict)
     buckets: list[dict[int, list[int]]] = field(default_factory=list)
     code_rows: list[tuple[str, str]] = field(default_factory=list)
-    code_sets: list[np.ndarray] = field(default_factory=list)
+    code_sets: list[list[np.ndarray]] = field(default_factory=list)  # per view, per indexed code
     query_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     query_rows: list[tuple[str, str]] = field(default_factory=list)
     query_sets: list[frozenset[str]] = field(default_factory=list)
@@ -169,7 +170,8 @@ def build_index(p: Params) -> BenchmarkIndex:
     want_near = p.code in ("both", "minhash")
     h = hasher(minhash_config(p)) if want_near else None
     if h is not None:
-        idx.buckets = [{} for _ in range(h.bands)]
+        idx.buckets = [{} for _ in range(h.total_bands)]
+        idx.code_sets = [[] for _ in h.view_lsh]
     for name, codes, queries in _load_benchmarks(p):
         idx.sizes[name] = {"codes": len(codes), "queries": len(queries)}
         if want_exact:
@@ -179,15 +181,15 @@ def build_index(p: Params) -> BenchmarkIndex:
                     idx.code_keys.setdefault(key, (name, rid))
         if h is not None and codes:
             texts = [c for _, c, _ in codes]
-            hashed, offsets, counts = h.shingles(texts, [lang for _, _, lang in codes])
-            sig = h.signatures_from_shingles(hashed, offsets)
-            bands = h.band_hashes(sig)
+            views, offsets, counts = h.view_shingles(texts, [lang for _, _, lang in codes])
+            bands = h.band_matrix_from_shingles(views, offsets)
             for i, (rid, _, _) in enumerate(codes):
                 if counts[i] < max(1, p.min_tokens):
                     continue
                 pos = len(idx.code_rows)
                 idx.code_rows.append((name, rid))
-                idx.code_sets.append(np.unique(hashed[offsets[i]:offsets[i + 1]]))
+                for sets, hashed in zip(idx.code_sets, views):
+                    sets.append(np.unique(hashed[offsets[i]:offsets[i + 1]]))
                 for b, value in enumerate(bands[i].tolist()):
                     idx.buckets[b].setdefault(value, []).append(pos)
         for rid, q in queries:
@@ -256,21 +258,27 @@ class Decontaminate(GlobalStep):
             todo = [i for i in range(len(ids)) if out[i] is None and codes[i]]
             if todo:
                 h = hasher(minhash_config(p))
+                thresholds = h.config.thresholds
                 texts = [codes[i] for i in todo]
-                hashed, offsets, counts = h.shingles(texts, [langs[i] for i in todo])
-                bands = h.band_hashes(h.signatures_from_shingles(hashed, offsets))
+                views, offsets, counts = h.view_shingles(texts, [langs[i] for i in todo])
+                bands = h.band_matrix_from_shingles(views, offsets)
                 for k, i in enumerate(todo):
                     if counts[k] < max(1, p.min_tokens):
                         continue
                     cands = sorted({c for b, v in enumerate(bands[k].tolist()) for c in idx.buckets[b].get(v, ())})
                     if not cands:
                         continue
-                    mine = np.unique(hashed[offsets[k]:offsets[k + 1]]) if p.verify else None
+                    mine = [np.unique(v[offsets[k]:offsets[k + 1]]) for v in views] if p.verify else None
                     for c in cands:
-                        sim = mh.jaccard(mine, idx.code_sets[c]) if mine is not None else 1.0
-                        if not p.verify or sim >= p.threshold:
-                            out[i] = Match(*idx.code_rows[c], "code", "near", sim)
-                            break
+                        sim = 1.0
+                        if mine is not None:  # the similarity reported: the highest view Jaccard that passes
+                            sims = [mh.jaccard(m, sets[c]) for m, sets in zip(mine, idx.code_sets)]
+                            passed = [s for s, t in zip(sims, thresholds) if s >= t]
+                            if not passed:
+                                continue
+                            sim = max(passed)
+                        out[i] = Match(*idx.code_rows[c], "code", "near", sim)
+                        break
         if p.query != "none" and (idx.query_keys or idx.query_rows):
             for i, q in enumerate(queries):
                 if out[i] is not None:

@@ -1,9 +1,11 @@
 """Global step ``leakage``: after a split, drop training rows that (near-)duplicate a held-out row.
 
 A train row leaks when its normalized code equals a held-out row's (``exact``: tree-sitter tokens
-without comments, as ``exact_dedup``), or when it shares a MinHash-LSH band with one (``minhash``:
-the same shingles — code-aware by default, see ``near_dedup`` — permutations and bands as ``near_dedup``;
-``verify`` adds the exact shingle Jaccard check). Only train rows are dropped (reason ``leak_<split>``, the detail naming the held-out
+without comments, as ``exact_dedup``), or when it shares a MinHash-LSH band of any view with one
+(``minhash``: the same shingles — code-aware by default, raw and rename-invariant views each with its
+own index, see ``near_dedup`` — permutations and bands as ``near_dedup``; ``verify``, on by default for
+code shingles, keeps a match only when some view's exact shingle Jaccard reaches its threshold), so a
+renamed clone of a test function leaves train. Only train rows are dropped (reason ``leak_<split>``, the detail naming the held-out
 row); held-out rows are never touched, so evaluation sets stay as they are. When a train row matches
 several held-out rows, the one named is the first by the shared keep rule (test before valid, then
 smallest id), an exact match winning over a near one.
@@ -23,15 +25,14 @@ import pyarrow as pa
 from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._lsh import (
     MinHashParams,
-    bands_column,
     bands_matrix,
     code_key,
     fill_lsh,
     hasher,
     keep_ordered,
-    list_column,
-    list_values,
     minhash_config,
+    view_columns,
+    view_set_lists,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.step_utils import column
@@ -46,7 +47,7 @@ class Params(MinHashParams):
     train_splits: tuple[str, ...] = ("train",)
     held_out_splits: tuple[str, ...] = ("valid", "test")
     normalize: bool = True
-    verify: bool = False
+    verify: bool | None = None  # None: on with the canonical view (code shingles), off for bigcode
     min_tokens: int = 5
 
     def __post_init__(self) -> None:
@@ -100,13 +101,7 @@ class Leakage(GlobalStep):
             h = hasher(minhash_config(self.params))
             texts = [c if ok else None for c, ok in zip(codes, in_scope)]
             langs = column(batch, "language")
-            sig, counts = h.signatures(texts, langs)
-            cols["ntok"] = pa.array(counts, pa.int32())
-            cols["bands"] = bands_column(h.band_hashes(sig))
-            if self.params.verify:
-                hashed, offsets, _ = h.shingles(texts, langs)
-                cols["shingles"] = list_column([np.unique(hashed[offsets[i]:offsets[i + 1]]) for i in range(len(texts))],
-                                               pa.uint32())
+            cols.update(view_columns(h, texts, langs, bool(self.params.verify)))
         return pa.table(cols)
 
     def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
@@ -133,13 +128,10 @@ class Leakage(GlobalStep):
             perm = np.asarray(order, dtype=np.int64)
             ntok = np.concatenate([t.column("ntok").to_numpy() for t in tables])[perm]
             active = ntok >= max(1, self.params.min_tokens)
-            matrix = bands_matrix(tables, self.params.bands)[perm]
-            sets = None
-            if self.params.verify:
-                raw = list_values(tables, "shingles")
-                sets = [raw[i] for i in order]
-            for pos, hit in _near_matches(matrix, train & active, held & active, sets,
-                                           self.params.threshold).items():
+            cfg = minhash_config(self.params)
+            matrix = bands_matrix(tables, hasher(cfg).total_bands)[perm]
+            sets = view_set_lists(tables, len(cfg.thresholds), order) if self.params.verify else None
+            for pos, hit in _near_matches(matrix, train & active, held & active, sets, cfg.thresholds).items():
                 if pos not in leaks:
                     leaks[pos] = (hit, "near")
         out = {ids[p]: (ids[h], splits[h], kind) for p, (h, kind) in sorted(leaks.items())}
@@ -173,9 +165,10 @@ class Leakage(GlobalStep):
         return keep_mask(batch, keep, reasons, details)
 
 
-def _near_matches(matrix: np.ndarray, train: np.ndarray, held: np.ndarray, sets: list[np.ndarray] | None,
-                  threshold: float) -> dict[int, int]:
-    """Train row → first held-out row (smallest position) sharing a band with it (verified when ``sets`` is given)."""
+def _near_matches(matrix: np.ndarray, train: np.ndarray, held: np.ndarray, sets: list[list[np.ndarray]] | None,
+                  thresholds: tuple[float, ...]) -> dict[int, int]:
+    """Train row → first held-out row (smallest position) sharing a band of any view with it; with ``sets`` (per
+    view, every row's shingle set) the first whose exact Jaccard reaches some view's threshold."""
     held_idx = np.flatnonzero(held)
     train_idx = np.flatnonzero(train)
     if len(held_idx) == 0 or len(train_idx) == 0:
@@ -207,7 +200,7 @@ def _near_matches(matrix: np.ndarray, train: np.ndarray, held: np.ndarray, sets:
     for r, cands in candidates.items():
         t = int(train_idx[r])
         for h in sorted(cands)[:_MAX_VERIFY]:
-            if mh.jaccard(sets[t], sets[h]) >= threshold:
+            if mh.similar(t, h, sets, thresholds):
                 out[t] = h
                 break
     return out

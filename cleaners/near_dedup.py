@@ -10,7 +10,10 @@ Rows with fewer than ``min_tokens`` tokens take no part (and are dropped as ``to
 
 MinHash shingles (``cleaners/minhash.py``): ``shingles: code`` (the default for the code column) removes
 comments in the row's language (``strip_comments``) and adds a rename-invariant view of the tokens
-(``canonical_identifiers``); ``shingles: bigcode`` is BigCode's raw-token 5-grams (the default for any
+(``canonical_identifiers``) with its own LSH index and threshold (``canonical_threshold``), so a
+renamed clone (canonical view) and a reformatted or commented copy (raw view) are each caught; band
+matches are verified by exact per-view Jaccard (``verify``, on by default for code shingles);
+``shingles: bigcode`` is BigCode's raw-token 5-grams (the default for any
 other column, whose text is not code). The resolved values go into the recipe and the card.
 """
 
@@ -30,7 +33,6 @@ from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._identifiers import duplicate_pairs, identifier_bag
 from codequarry.cleaners._lsh import (
     MinHashParams,
-    bands_column,
     bands_matrix,
     fill_lsh,
     hasher,
@@ -38,6 +40,8 @@ from codequarry.cleaners._lsh import (
     list_column,
     list_values,
     minhash_config,
+    view_columns,
+    view_set_lists,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
@@ -50,7 +54,7 @@ class Params(MinHashParams):
     method: Literal["minhash", "identifiers"] = "minhash"
     column: str = "code"
     shingles: Literal["code", "bigcode"] | None = None  # None: code for the code column, else bigcode
-    verify: bool = False
+    verify: bool | None = None  # None: on with the canonical view (code shingles), off for bigcode
     set_threshold: float = 0.8
     multiset_threshold: float = 0.7
     min_tokens: int | None = None
@@ -109,13 +113,8 @@ class NearDedup(GlobalStep):
         if self.params.method == "minhash":
             h = hasher(minhash_config(self.params))
             langs = column(batch, "language") if self.params.column == "code" else None
-            sig, counts = h.signatures(texts, langs)
-            cols: dict[str, Any] = {"id": ids, "split": split, "ntok": pa.array(counts, pa.int32()),
-                                    "bands": bands_column(h.band_hashes(sig))}
-            if self.params.verify:
-                hashed, offsets, _ = h.shingles(texts, langs)
-                sets = [np.unique(hashed[offsets[i]:offsets[i + 1]]) for i in range(len(texts))]
-                cols["shingles"] = list_column(sets, pa.uint32())
+            cols: dict[str, Any] = {"id": ids, "split": split}
+            cols.update(view_columns(h, texts, langs, bool(self.params.verify)))
             return pa.table(cols)
         toks, cnts, ntok = identifier_columns(texts, column(batch, "code_tokens"), column(batch, "language"),
                                               self.params.column == "code")
@@ -136,14 +135,13 @@ class NearDedup(GlobalStep):
             stats["minhash"] = minhash_config(self.params).describe()
         if self.params.method == "minhash":
             cfg = minhash_config(self.params)
-            bands, _ = cfg.lsh
-            matrix = bands_matrix(tables, bands)[perm] if n else np.zeros((0, bands), np.uint64)
+            width = hasher(cfg).total_bands
+            matrix = bands_matrix(tables, width)[perm] if n else np.zeros((0, width), np.uint64)
             edges = mh.candidate_pairs(matrix, active)
             stats["candidate_pairs"] = int(len(edges))
             if self.params.verify and len(edges):
-                sets = list_values(tables, "shingles")
-                sets = [sets[i] for i in order]
-                edges = mh.verify_pairs(edges, sets, cfg.threshold)
+                sets = view_set_lists(tables, len(cfg.thresholds), order)
+                edges = mh.verify_pairs(edges, sets, cfg.thresholds)
                 stats["verified_pairs"] = int(len(edges))
         else:
             bags = _bags(tables)

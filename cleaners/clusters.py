@@ -1,0 +1,130 @@
+"""Candidate pairs, verification and clusters (step 8 of ``minhash``).
+
+Rows sharing a band hash in any band column (of any view) are candidates: star edges to each bucket's
+smallest row. With ``verify`` (the default when the canonical view is on) a candidate pair is kept when
+its exact shingle Jaccard reaches *some* view's threshold (the OR of the views). Clusters are the
+connected components of the kept pairs (``scipy.sparse.csgraph.connected_components``); each row's label
+is the smallest row of its component, so labels never depend on edge order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from codequarry.cleaners.signatures import MinHashConfig, MinHasher, view_sets
+from codequarry.errors import CodequarryError
+
+_ROWS_PER_PASS = 8192  # rows tokenized together by cluster_texts (bounds the flat token list)
+
+
+def candidate_pairs(band_hashes: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+    """Distinct pairs (i, j), i < j, of rows sharing a band hash; star edges to each bucket's smallest row.
+
+    ``active`` (bool per row) excludes rows from every bucket. Rows are indices into ``band_hashes``;
+    with rows in keep order, each edge points at the bucket member that would be kept.
+    """
+    n, nb = band_hashes.shape
+    idx = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
+    if len(idx) < 2:
+        return np.zeros((0, 2), np.int64)
+    edges = []
+    for band in range(nb):
+        keys = band_hashes[idx, band]
+        order = np.argsort(keys, kind="stable")
+        ks = keys[order]
+        same = ks[1:] == ks[:-1]
+        if not same.any():
+            continue
+        starts = np.concatenate([[True], ~same])
+        run = np.cumsum(starts) - 1
+        first = order[np.flatnonzero(starts)][run]
+        member = ~starts
+        edges.append(np.stack([idx[first[member]], idx[order[member]]], axis=1))
+    if not edges:
+        return np.zeros((0, 2), np.int64)
+    all_edges = np.concatenate(edges)
+    lo = np.minimum(all_edges[:, 0], all_edges[:, 1])
+    hi = np.maximum(all_edges[:, 0], all_edges[:, 1])
+    code = np.unique(lo * np.int64(n) + hi)
+    return np.stack([code // n, code % n], axis=1)
+
+
+def cluster_labels(n: int, edges: np.ndarray) -> np.ndarray:
+    """Connected components of the candidate graph: each row's label is the smallest row in its cluster."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if n == 0:
+        return np.zeros(0, np.int64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(edges), np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    smallest = np.full(int(comp.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(smallest, comp, np.arange(n, dtype=np.int64))
+    return smallest[comp]
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard similarity of two sorted distinct arrays."""
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+def similar(i: int, j: int, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[float]) -> bool:
+    """Whether rows i and j reach the threshold of at least one view (exact shingle Jaccard per view)."""
+    return any(jaccard(sets[i], sets[j]) >= t for sets, t in zip(views, thresholds))
+
+
+def verify_pairs(edges: np.ndarray, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[float]
+                 ) -> np.ndarray:
+    """Keep only candidate pairs whose exact shingle Jaccard reaches the threshold of some view.
+
+    ``views`` holds one list of per-row sorted shingle sets per view, ``thresholds`` one threshold each.
+    """
+    if len(views) != len(thresholds):
+        raise CodequarryError(f"got {len(views)} shingle views but {len(thresholds)} thresholds")
+    keep = [k for k, (i, j) in enumerate(edges.tolist()) if similar(i, j, views, thresholds)]
+    return edges[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, 2), np.int64)
+
+
+def default_verify(config: MinHashConfig) -> bool:
+    """Verification is on by default with the canonical view: its band matches are checked against each view's
+    threshold (raw-only BigCode shingles keep BigCode's choice, every LSH candidate a duplicate)."""
+    return bool(config.canonical_identifiers)
+
+
+def cluster_texts(texts: Sequence[str | None], config: MinHashConfig | None = None, *, min_tokens: int = 1,
+                  verify: bool | None = None, languages: Sequence[str | None] | None = None) -> np.ndarray:
+    """One-call near-dedup: cluster label (smallest member index) of each text, in input order.
+
+    ``languages`` (one per text) selects comment syntax and keywords for code shingles; rows are
+    hashed in slices of a few thousand, so memory stays bounded (results do not depend on the slicing).
+    ``verify`` None means :func:`default_verify`.
+    """
+    hasher = MinHasher(config)
+    cfg = hasher.config
+    if verify is None:
+        verify = default_verify(cfg)
+    if languages is not None and len(languages) != len(texts):
+        raise CodequarryError(f"got {len(texts)} texts but {len(languages)} languages")
+    bands, counts = [], []
+    sets: list[list[np.ndarray]] = [[] for _ in cfg.thresholds]
+    for s in range(0, len(texts), _ROWS_PER_PASS):
+        part = texts[s : s + _ROWS_PER_PASS]
+        views, offsets, cnt = hasher.view_shingles(part, None if languages is None else languages[s : s + _ROWS_PER_PASS])
+        bands.append(hasher.band_matrix_from_shingles(views, offsets))
+        counts.append(cnt)
+        if verify:
+            for k, v in enumerate(views):
+                sets[k].extend(view_sets(v, offsets))
+    if not bands:
+        return np.zeros(0, np.int64)
+    matrix = np.concatenate(bands)
+    edges = candidate_pairs(matrix, np.concatenate(counts) >= max(1, min_tokens))
+    if verify and len(edges):
+        edges = verify_pairs(edges, sets, cfg.thresholds)
+    return cluster_labels(len(texts), edges)
