@@ -8,7 +8,7 @@ Work dir (inside the output folder, deleted when the clean finishes)::
       pass-PP/cCCCCCC.xSSS.arrow      rows step S excluded from chunk C
       pass-PP/cCCCCCC.map.arrow       what the next global step mapped from chunk C
       pass-PP/cCCCCCC.done            completion marker with the per-step counts (written last)
-      decision-SSS.pkl                a global step's resolved decision
+      decision-SSS.json               a global step's resolved decision, as data (decision_store; never pickle)
       final/ , final.done             the finished pairs dir before it is moved into place
 
 Every file is written to a temporary name and renamed, and a chunk counts as done only when its
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import shutil
 import threading
 import time
@@ -30,6 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from codequarry.cleaners import decision_store
 from codequarry.cleaners.engine import (
     DEFAULT_BATCH_ROWS,
     Chunk,
@@ -66,8 +66,24 @@ def write_arrow(path: Path, table: pa.Table) -> None:
 
 
 def read_arrow(path: Path) -> pa.Table:
-    with pa.memory_map(str(path), "r") as source:
-        return pa.ipc.open_file(source).read_all()
+    """Read an Arrow IPC file of the work dir; a missing or damaged one is a clear error (start over)."""
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            return pa.ipc.open_file(source).read_all()
+    except FileNotFoundError:
+        problem = "is missing"
+    except (OSError, pa.ArrowException) as exc:
+        problem = f"is damaged ({exc})"
+    raise CodequarryError(f"{path}: this file of the unfinished clean {problem}; pass --overwrite to start over")
+
+
+def _read_json(path: Path) -> Any:
+    """Read a JSON file of the work dir; a missing or damaged one is a clear error (start over)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CodequarryError(f"{path}: this file of the unfinished clean cannot be read ({exc}); "
+                              "pass --overwrite to start over") from None
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -103,7 +119,7 @@ class _Work:
         return self.pass_dir(k) / f"c{c:06d}.done"
 
     def decision_path(self, step: int) -> Path:
-        return self.work / f"decision-{step:03d}.pkl"
+        return self.work / f"decision-{step:03d}.json"
 
     def summary_path(self, step: int) -> Path:
         return self.work / f"decision-{step:03d}.summary.json"
@@ -112,7 +128,11 @@ class _Work:
         out = {}
         for plan in self.passes:
             if plan.map is not None:
-                out[plan.map] = json.loads(self.summary_path(plan.map).read_text(encoding="utf-8"))["summary"]
+                data = _read_json(self.summary_path(plan.map))
+                if not isinstance(data, dict) or "summary" not in data:
+                    raise CodequarryError(f"{self.summary_path(plan.map)}: not a decision summary; "
+                                          "pass --overwrite to start over")
+                out[plan.map] = data["summary"]
         return out
 
     def source_pass(self, plan: PassPlan) -> int | None:
@@ -124,8 +144,7 @@ class _Work:
 
     def decision(self, step: int) -> Any:
         if step not in self._decisions:
-            with open(self.decision_path(step), "rb") as fh:
-                self._decisions[step] = pickle.load(fh)
+            self._decisions[step] = decision_store.load(self.decision_path(step), self.steps[step])
         return self._decisions[step]
 
     def read_source(self, plan: PassPlan, c: int) -> pa.Table:
@@ -288,14 +307,19 @@ def _run_passes(work: _Work, workers: int, timings: dict[str, Any]) -> dict[int,
     step_seconds: dict[str, float] = {s.name: 0.0 for s in work.steps}
     for plan in work.passes:
         for c in work.chunks:
-            info = json.loads(work.marker(plan.index, c.index).read_text(encoding="utf-8"))
-            for i, cnt in info["counts"].items():
-                m = measured.setdefault(int(i), {"in": 0, "kept": 0, "excluded": 0})
-                for key in m:
-                    m[key] += cnt[key]
-                step_seconds[work.steps[int(i)].name] += cnt.get("seconds", 0.0)
-            if plan.map is not None:
-                step_seconds[work.steps[plan.map].name] += info.get("map_seconds", 0.0)
+            path = work.marker(plan.index, c.index)
+            info = _read_json(path)
+            try:
+                for i, cnt in info["counts"].items():
+                    m = measured.setdefault(int(i), {"in": 0, "kept": 0, "excluded": 0})
+                    for key in m:
+                        m[key] += int(cnt[key])
+                    step_seconds[work.steps[int(i)].name] += float(cnt.get("seconds", 0.0))
+                if plan.map is not None:
+                    step_seconds[work.steps[plan.map].name] += float(info.get("map_seconds", 0.0))
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                raise CodequarryError(f"{path}: not a chunk marker of this clean ({type(exc).__name__}: {exc}); "
+                                      "pass --overwrite to start over") from None
     timings["steps"] = step_seconds
     return measured
 
@@ -326,11 +350,7 @@ def _resolve(work: _Work, plan: PassPlan) -> None:
 
     decision = step.resolve(mapped(), scratch)
     _write_json(work.summary_path(plan.map), {"summary": decision_summary(step, decision)})
-    path = work.decision_path(plan.map)
-    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        pickle.dump(decision, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    decision_store.save(work.decision_path(plan.map), step, decision)
     shutil.rmtree(scratch, ignore_errors=True)
 
 
