@@ -1,4 +1,4 @@
-"""CLI: ``codequarry tasks``, ``bench``, ``compare`` (and the ``train`` placeholder).
+"""CLI: ``codequarry tasks``, ``bench``, ``compare`` and ``train`` (its parser lives in ``train_cli``).
 
 Each command is one ``(name, add_parser)`` entry in ``COMMANDS``; ``register`` adds them all. Heavy
 modules are imported inside the command functions so ``codequarry --help`` stays fast.
@@ -21,9 +21,11 @@ model SPECs:
                              batch_size= normalize=true|false similarity=cos|dot device= revision= trust_remote_code=
   hf:NAME_OR_PATH      transformers AutoModel with pooling=mean|cls; args as st: (no *_prompt_name) plus pooling=
   py:MODULE:ATTR       any object with encode_queries/encode_corpus, search or score_pairs (MODULE: dotted
-                       name or a .py file; a class or factory ATTR is called with the --model-arg values)
+                       name or a .py file; a class or factory ATTR is called with the --model-arg values).
+                       This imports and RUNS that Python code, by design: use only code you trust
   run:FILE             predictions: TREC run, CodeXGLUE jsonl {url, answers}, CodeSearchNet model_predictions.csv,
                        or idx<TAB>0|1 lines for webquery/cosqa-qa; args: format=trec|codexglue|csn-csv|labels
+                       official=true (= --official: score a model_predictions.csv as relevanceeval.py does)
   every kind also takes name= (display name) and threshold= (pair-classification decision threshold)
 
 --data: a file or folder the task reads; NAME=PATH gives a named input (repeat --data), e.g.
@@ -143,6 +145,10 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                         "e.g. one written by `codequarry train --kind cross-encoder`)")
     p.add_argument("--rerank-top", type=int, default=100, metavar="K",
                    help="how many first-stage results the cross-encoder rescores (default: 100)")
+    p.add_argument("--official", action="store_true",
+                   help="csn-ndcg with run:model_predictions.csv: score as CodeSearchNet's relevanceeval.py does (a "
+                        "repeated url counts at each rank, queries not in queries.csv are ignored) instead of "
+                        "refusing such files (the default)")
     p.add_argument("--model-index", metavar="FILE", help="also write the results as a model-index YAML (one model)")
     p.add_argument("--eval-results", metavar="DIR", help="also write Hub .eval_results YAML files into DIR (one model)")
     p.set_defaults(func=_run_bench)
@@ -204,6 +210,11 @@ def _run_bench(args: argparse.Namespace) -> int:
     common = dict(data=_data_arg(args.data), split=args.split, out=args.out, cache_dir=args.cache_dir,
                   batch_size=args.batch_size, force=args.force, command=command)
     model_args = parse_model_args(args.model_arg)
+    if args.official:
+        not_runs = [m for m in args.model if not m.startswith("run:")]
+        if not_runs:
+            raise CodequarryError(f"--official scores prediction files (run:FILE); {not_runs[0]!r} is not one")
+        model_args["official"] = "true"
     if args.rerank:
         paths = []
         for spec, rargs in rerank_specs(args.model, model_args, args.rerank, args.rerank_top):

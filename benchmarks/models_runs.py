@@ -11,6 +11,11 @@ Formats (detected from the content; ``--model-arg format=…`` forces one):
 Validation, each a ``CodequarryError`` naming the first offenders (file line numbers where known):
 a query id or doc id the task does not have; a task query without predictions (allowed only where the
 protocol scores it 0: ``csn-ndcg``); the same doc twice for one query; a non-finite score.
+
+``official=true`` (``bench --official``) scores a ``model_predictions.csv`` as CodeSearchNet's
+``relevanceeval.py`` does instead of refusing it: a url repeated in one query's list counts at each of its
+ranks, and a query that is not among the task's queries is ignored (and counted in the result's details).
+A CSV may start with a UTF-8 byte order mark (pandas, which the script reads it with, skips one).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from codequarry.benchmarks.models import Model, Option, Run, parse_options, topk_from_scores
-from codequarry.benchmarks.tasks.base import json_lines
+from codequarry.benchmarks.tasks.base import MissingTaskData, json_lines
 from codequarry.errors import CodequarryError
 
 FORMATS = ("trec", "codexglue", "csn-csv", "labels")
@@ -33,7 +38,11 @@ OPTIONS: dict[str, dict[str, Option]] = {"run": {
     "format": Option(str, None, f"force the file format: {', '.join(FORMATS)} (default: detected)"),
     "name": Option(str, None, "display name in results (default: the file name)"),
     "threshold": Option(float, None, "unused for prediction files (decisions are given)"),
+    "official": Option(bool, False, "score a model_predictions.csv as relevanceeval.py: repeated urls count, "
+                                    "unknown queries are ignored (bench --official)"),
 }}
+OFFICIAL_HINT = ("CodeSearchNet's relevanceeval.py counts a repeated url at each rank and ignores queries it has no "
+                 "annotations for; pass --official (--model-arg official=true) to score the file as it does")
 _SHOW = 5
 
 
@@ -44,7 +53,7 @@ def _offenders(items: Sequence[Any]) -> str:
 
 
 def detect_format(path: Path) -> str:
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for line in fh:
             if line.strip():
                 first = line.strip()
@@ -112,7 +121,7 @@ def parse_codexglue(path: Path) -> _Entries:
 
 def parse_csn_csv(path: Path, language: str | None, cap: int | None) -> _Entries:
     out = _Entries()
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # a leading BOM is not part of the first column's name
         reader = csv.DictReader(fh)
         cols = {c.strip().lower(): c for c in reader.fieldnames or []}
         missing = [c for c in ("query", "language", "url") if c not in cols]
@@ -144,8 +153,13 @@ class RunModel(Model):
             raise CodequarryError(f"{spec}: format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         super().__init__(spec, settings.get("name") or path.name, f"sha256:{digest}", dict(settings, format=self.format))
+        self.official = bool(settings.get("official"))
+        if self.official and self.format != "csn-csv":
+            raise CodequarryError(f"{spec}: --official applies to CodeSearchNet model_predictions.csv files (csn-ndcg), "
+                                  f"not to a {self.format} file")
         self._run: Run | None = None
         self._lists: dict[str, list[str]] | None = None
+        self.ignored_queries: list[str] = []
 
     # -- task binding ----------------------------------------------------------------------------
     def prepare(self, task: Any, data: Any) -> None:
@@ -172,12 +186,20 @@ class RunModel(Model):
             from codequarry.benchmarks.protocols import CSN_MAX_URLS
 
             entries = parse_csn_csv(self.path, language, CSN_MAX_URLS)
-            if not entries.by_query:
-                raise CodequarryError(f"{self.path}: no rows for language {language!r} (the CodeSearchNet evaluator scores "
-                                      "only the languages present)")
+            if not entries.by_query:  # a family run skips this language and scores the others, as relevanceeval.py
+                raise MissingTaskData(f"{self.path}: no rows for language {language!r} (the CodeSearchNet evaluator "
+                                      "scores only the languages present)")
+        if self.official and task.family != "csn-ndcg":
+            raise CodequarryError(f"{self.path}: --official is the csn-ndcg evaluator's behaviour; task {task.name!r} "
+                                  "has no such mode")
         allow_missing = task.family == "csn-ndcg"
+        hint = OFFICIAL_HINT if self.format == "csn-csv" and task.family == "csn-ndcg" else ""
+        if self.official:
+            self.ignored_queries = sorted(q for q in entries.by_query if q not in data.queries)
+            for q in self.ignored_queries:
+                del entries.by_query[q]
         self._run, self._lists = build_run(entries, data.queries, data.corpus, source=str(self.path),
-                                           allow_missing=allow_missing)
+                                           allow_missing=allow_missing, allow_repeats=self.official, hint=hint)
 
     def _require(self) -> Run:
         if self._run is None:
@@ -241,13 +263,18 @@ def _line(n: int) -> str:
 
 
 def build_run(entries: _Entries, queries: Mapping[str, str], corpus: Mapping[str, str], *, source: str,
-              allow_missing: bool) -> tuple[Run, dict[str, list[str]]]:
-    """Validate parsed predictions against the task; return the run and each query's list in file order."""
+              allow_missing: bool, allow_repeats: bool = False, hint: str = "") -> tuple[Run, dict[str, list[str]]]:
+    """Validate parsed predictions against the task; return the run and each query's list in file order.
+
+    ``allow_repeats`` keeps a repeated doc in the file-order list (the run keeps its first score); ``hint``
+    ends the errors a lenient mode would not raise (repeats, unknown queries).
+    """
+    tail = f"; {hint}" if hint else ""
     if entries.bad_scores:
         raise CodequarryError(f"{source}: non-finite score(s) at {_offenders(entries.bad_scores)}")
     unknown_q = [f"{q!r}{_line(docs[0][2] if docs else 0)}" for q, docs in entries.by_query.items() if q not in queries]
     if unknown_q:
-        raise CodequarryError(f"{source}: query id(s) not in the task: {_offenders(unknown_q)}")
+        raise CodequarryError(f"{source}: query id(s) not in the task: {_offenders(unknown_q)}{tail}")
     run: Run = {}
     lists: dict[str, list[str]] = {}
     dupes: list[str] = []
@@ -256,7 +283,8 @@ def build_run(entries: _Entries, queries: Mapping[str, str], corpus: Mapping[str
         seen: dict[str, float] = {}
         for d, s, line in docs:
             if d in seen:
-                dupes.append(f"{q!r} doc {d!r}{_line(line)}")
+                if not allow_repeats:
+                    dupes.append(f"{q!r} doc {d!r}{_line(line)}")
                 continue
             if corpus and d not in corpus:
                 unknown_d.append(f"{d!r} (query {q!r}){_line(line)}")
@@ -264,7 +292,7 @@ def build_run(entries: _Entries, queries: Mapping[str, str], corpus: Mapping[str
         run[q] = seen
         lists[q] = [d for d, _, _ in docs]
     if dupes:
-        raise CodequarryError(f"{source}: the same doc twice for one query: {_offenders(dupes)}")
+        raise CodequarryError(f"{source}: the same doc twice for one query: {_offenders(dupes)}{tail}")
     if unknown_d:
         raise CodequarryError(f"{source}: doc id(s) not in the task's corpus: {_offenders(unknown_d)}")
     missing = [q for q in queries if q not in run]

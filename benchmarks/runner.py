@@ -97,7 +97,14 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
         if isinstance(model, ModelHandle):
             model = model.get()
         t0 = time.perf_counter()
-        evaluation = t.evaluate(task_data, model)
+        try:
+            evaluation = t.evaluate(task_data, model)
+        except MissingTaskData as exc:  # e.g. a predictions file without rows for this language
+            if len(tasks) == 1:
+                raise
+            missing.append(f"{t.name}: {exc}")
+            print(f"codequarry bench: skipped {t.name}: {exc}", file=sys.stderr)
+            continue
         eval_s = time.perf_counter() - t0
         meta = task_data.meta
         task_block = {
@@ -119,6 +126,9 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
         paths.append(save_result(result, out_dir))
     if missing and not paths:
         raise MissingTaskData(f"no task of {task!r} found its data:\n  " + "\n  ".join(missing))
+    if missing:
+        print(f"codequarry bench: {task}: scored {len(tasks) - len(missing)} of {len(tasks)} tasks; not scored (no data): "
+              f"{', '.join(m.split(':', 1)[0] for m in missing)}", file=sys.stderr)
     return paths
 
 

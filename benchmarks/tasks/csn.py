@@ -1,14 +1,21 @@
-"""``csn/{lang}``: CodeSearchNet's 1000-candidate MRR (protocols.md §1d), exactly.
+"""``csn/{lang}`` and ``csn-model-test/{lang}``: CodeSearchNet's 1000-candidate MRR (protocols.md §1d), exactly.
 
 Data: the test rows of one language, in file order — from the release (``{lang}.zip``, or a folder with
 ``{lang}_test_*.jsonl.gz`` anywhere below it, or one jsonl(.gz) file) or from a pairs dir written by
 ``codequarry build codesearchnet`` (config = language). Inputs are what CodeBERT feeds its model:
-query = ``' '.join(docstring_tokens)``, code = ``' '.join(code_tokens)`` (a pairs dir's ``query_tokens`` /
-``code_tokens``, falling back to ``query`` / ``code``).
+query = ``' '.join(docstring_tokens)``, code = the code tokens joined by spaces after CodeBERT's
+``process_data.format_str`` turned every ``\r\n``, ``\r`` and ``\n`` inside a token into a space (a pairs dir's
+``query_tokens`` / ``code_tokens``, falling back to ``query`` / ``code``).
 
 Protocol (``protocols.csn_batches`` / ``csn_ranks`` / ``csn_mrr``): seed-0 legacy shuffle of the row
-indices, chunks of 1000 with the last partial chunk dropped, query→code ranks with ties counted against
-the model, MRR per batch then averaged over batches.
+indices, chunks of 1000 with the last partial chunk dropped, ties counted against the model, MRR per
+batch then averaged over batches. Two published directions, two protocols (task option ``direction``):
+
+* ``query-to-code`` (``csn``, protocol ``csn-1000-mrr``): each query ranks the 1,000 codes of its batch
+  under the model's own score, as CodeBERT's ``codesearch/mrr.py``;
+* ``code-to-query`` (``csn-model-test``, protocol ``csn-model-test-mrr``): CodeSearchNet's own
+  ``src/model_test.py``: ``cdist(code_vecs, query_vecs, 'cosine')``, so each code ranks the 1,000 queries of
+  its batch by cosine distance whatever the model's similarity (float64, as scipy computes it).
 """
 
 from __future__ import annotations
@@ -36,6 +43,20 @@ from codequarry.benchmarks.tasks.readers import (
 )
 from codequarry.errors import CodequarryError
 
+DIRECTIONS = ("query-to-code", "code-to-query")
+
+
+def codebert_code_text(tokens: Any) -> str:
+    """CodeBERT's code input: each token with ``\r\n``/``\r``/``\n`` replaced by a space, joined by spaces.
+
+    A string (a pairs dir may store tokens as text) is re-split on whitespace first, as ``joined_tokens`` does.
+    """
+    if tokens is None:
+        return ""
+    if isinstance(tokens, str):
+        return joined_tokens(tokens)
+    return " ".join(str(t).replace("\r\n", " ").replace("\r", " ").replace("\n", " ") for t in tokens)
+
 
 def unique_id(base: str, seen: dict[str, int]) -> str:
     """``base``, or ``base#n`` for its n-th repeat (CSN urls are ids; a repeated url must stay distinguishable)."""
@@ -60,7 +81,7 @@ def read_rows(task: Task, inputs: Inputs, split: str, language: str) -> tuple[li
         for r in recs:
             rid = unique_id(r.get("url") or r["id"], seen)
             q = joined_tokens(r["query_tokens"]) if r.get("query_tokens") else (r.get("query") or "")
-            c = joined_tokens(r["code_tokens"]) if r.get("code_tokens") else (r.get("code") or "")
+            c = codebert_code_text(r["code_tokens"]) if r.get("code_tokens") else (r.get("code") or "")
             rows.append((rid, q, c))
         return rows, [str(path)], "pairs-dir"
     files = csn_files(path, language, split)
@@ -73,7 +94,7 @@ def read_rows(task: Task, inputs: Inputs, split: str, language: str) -> tuple[li
         if "docstring_tokens" not in obj or "code_tokens" not in obj:
             raise CodequarryError(f"{name}:{line}: a CodeSearchNet record needs docstring_tokens and code_tokens")
         rid = unique_id(str(obj.get("url") or f"{name.rsplit('/', 1)[-1]}:{line}"), seen)
-        rows.append((rid, joined_tokens(obj["docstring_tokens"]), joined_tokens(obj["code_tokens"])))
+        rows.append((rid, joined_tokens(obj["docstring_tokens"]), codebert_code_text(obj["code_tokens"])))
     if not rows:
         raise CodequarryError(f"{path}: no {language} rows in the {split} files {[n for n, _ in files][:3]}")
     return rows, [n for n, _ in files], "codesearchnet-jsonl"
@@ -107,6 +128,9 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
 
 def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
     order: list[str] = data.extra["order"]
+    direction = task.options.get("direction", "query-to-code")
+    if direction not in DIRECTIONS:
+        raise CodequarryError(f"task {task.name!r}: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     batches = csn_batches(len(order), CSN_BATCH_SIZE, CSN_SEED)
     batch_ranks: list[np.ndarray] = []
     per_query: dict[str, float] = {}
@@ -116,7 +140,13 @@ def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
         cv = embed([data.corpus[i] for i in order], side="document", desc=f"{task.name} code")
     for b in batches:
         ids = [order[i] for i in b]
-        if callable(embed):
+        if direction == "code-to-query":
+            if callable(embed):
+                scores = cosine_similarity(cv[b], qv[b])  # rows are codes: each code ranks the queries
+            else:
+                scores = np.asarray(model.score_matrix(ids, [data.queries[i] for i in ids], ids,
+                                                       [data.corpus[i] for i in ids])).T
+        elif callable(embed):
             scores = model.similarity_matrix(qv[b], cv[b])
         else:
             scores = model.score_matrix(ids, [data.queries[i] for i in ids], ids, [data.corpus[i] for i in ids])
@@ -124,8 +154,17 @@ def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
         batch_ranks.append(ranks)
         per_query.update({q: 1.0 / float(r) for q, r in zip(ids, ranks.tolist())})
     size = len(batches[0])
+    similarity = "cosine distance (scipy cdist)" if direction == "code-to-query" and callable(embed) else "the model's"
     return Evaluation(scores={"mrr": csn_mrr(batch_ranks)}, per_query={"mrr": per_query},
                       num_queries=len(per_query), num_docs=size,
                       details={"batch_size": size, "num_batches": len(batches), "seed": CSN_SEED,
-                               "dropped_rows": len(order) - size * len(batches), "direction": "query->code",
-                               "ties": "count against the model (>=)"})
+                               "dropped_rows": len(order) - size * len(batches),
+                               "direction": "query->code" if direction == "query-to-code" else "code->query",
+                               "similarity": similarity, "ties": "count against the model (>=)"})
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``-cdist(a, b, 'cosine')`` in float64 (scipy, as model_test.py): a larger value is a smaller distance."""
+    from scipy.spatial.distance import cdist
+
+    return -cdist(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), "cosine")

@@ -3,7 +3,10 @@
 Data (GraphCodeBERT ``codesearch/dataset/{lang}/``): ``test.jsonl`` (or ``valid.jsonl``) holds the queries and
 ``codebase.jsonl`` the candidate pool; each line is a CSN-style object with ``url``, ``code_tokens`` (a list;
 UniXcoder also accepts ``function_tokens``), ``docstring_tokens`` and ``original_string``. A query's answer is
-the codebase entry with the same ``url``. Inputs as UniXcoder's ``run.py``: code = ``' '.join(code_tokens)``
+every codebase entry with the same ``url``. Both ``run.py`` scripts keep every line of both files: a url
+repeated in the codebase is a candidate at each of its entries (ids ``url``, ``url#2`` …; a repeated
+distractor takes a rank per entry) and a query finds its code at the first entry with its url; a
+repeated query url is scored once per line. Inputs as UniXcoder's ``run.py``: code = ``' '.join(code_tokens)``
 (``original_string`` when there are no tokens), query = ``' '.join(docstring_tokens)``. A pairs dir works
 too: the split's rows are the queries and their codes the codebase.
 
@@ -28,6 +31,7 @@ from codequarry.benchmarks.tasks.base import (
     joined_tokens,
     make_task_data,
 )
+from codequarry.benchmarks.tasks.csn import unique_id
 from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_rows
 from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 from codequarry.errors import CodequarryError
@@ -68,39 +72,45 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
     language = task.options["language"]
     queries: dict[str, str] = {}
     corpus: dict[str, str] = {}
-    duplicates = 0
+    query_url: dict[str, str] = {}  # query id → its url
+    code_ids: dict[str, list[str]] = {}  # url → every codebase entry carrying it
+    seen_q: dict[str, int] = {}
+    seen_c: dict[str, int] = {}
     path = inputs.primary
     if path is not None and is_pairs_dir(path):
         for r in pairs_rows(path, split=split, config=language,
                             columns=["id", "query", "code", "query_tokens", "code_tokens", "url"]):
-            key = r.get("url") or r["id"]
-            if key in queries:
-                duplicates += 1
-                continue
-            queries[key] = joined_tokens(r["query_tokens"]) if r.get("query_tokens") else " ".join((r.get("query") or "").split())
-            corpus[key] = joined_tokens(r["code_tokens"]) if r.get("code_tokens") else (r.get("code") or "")
+            url = r.get("url") or r["id"]
+            qid, cid = unique_id(url, seen_q), unique_id(url, seen_c)
+            queries[qid] = joined_tokens(r["query_tokens"]) if r.get("query_tokens") else " ".join((r.get("query") or "").split())
+            corpus[cid] = joined_tokens(r["code_tokens"]) if r.get("code_tokens") else (r.get("code") or "")
+            query_url[qid] = url
+            code_ids.setdefault(url, []).append(cid)
         files = [str(path)]
     else:
         qpath, cpath = _locate(task, inputs, split, language)
         for line, obj in iter_jsonl(cpath):
             if "url" not in obj:
                 raise CodequarryError(f"{cpath}:{line}: codebase entry without 'url'")
-            if obj["url"] in corpus:
-                duplicates += 1  # run.py keeps every entry; the first one found wins the rank, as here
-                continue
-            corpus[obj["url"]] = code_text(obj)
+            url = str(obj["url"])
+            cid = unique_id(url, seen_c)  # run.py keeps every entry: each one is a candidate
+            corpus[cid] = code_text(obj)
+            code_ids.setdefault(url, []).append(cid)
         for line, obj in iter_jsonl(qpath):
             if "url" not in obj:
                 raise CodequarryError(f"{qpath}:{line}: query without 'url'")
-            if obj["url"] in queries:
-                raise CodequarryError(f"{qpath}:{line}: url {obj['url']!r} appears twice among the queries")
-            queries[obj["url"]] = query_text(obj)
+            url = str(obj["url"])
+            qid = unique_id(url, seen_q)
+            queries[qid] = query_text(obj)
+            query_url[qid] = url
         files = [str(qpath), str(cpath)]
     if not queries:
         raise CodequarryError(f"task {task.name!r}: no queries in {files[0]}")
-    qrels = {q: {q: 1} for q in queries}
-    absent = sum(1 for q in queries if q not in corpus)
-    return make_task_data(task, split, queries, corpus, qrels, files=files, duplicate_codebase_urls=duplicates,
+    qrels = {q: {c: 1 for c in code_ids.get(query_url[q], [])} for q in queries}
+    absent = sum(1 for q in queries if not qrels[q])
+    return make_task_data(task, split, queries, corpus, qrels, files=files,
+                          duplicate_codebase_urls=sum(len(v) - 1 for v in code_ids.values()),
+                          duplicate_query_urls=len(queries) - len(set(query_url.values())),
                           queries_without_code=absent)
 
 

@@ -9,8 +9,9 @@ row order = rank) is scored directly.
 
 Protocol (``protocols.csn_ndcg``): relevance = the mean annotator score per (language, query, url), with
 language and query lower-cased; a query whose relevances are all 0 is skipped; at most 300 urls per
-(language, query); a query without predictions scores 0. The model's own ranking is its top 100 (what
-``predict.py`` writes). Gains ``2**rel - 1``, discount ``log2(r + 1)``, ideal DCG over every annotation.
+(language, query), so a predictions file is read up to its 300th row per query; a query without
+predictions scores 0. A model's own ranking is its top 100 (what ``predict.py`` writes). With
+``--official`` a repeated url counts at each of its ranks and unknown queries are ignored, as there. Gains ``2**rel - 1``, discount ``log2(r + 1)``, ideal DCG over every annotation.
 These rules are not trec_eval's nDCG (linear gain, every doc ranked), hence their own implementation.
 """
 
@@ -44,7 +45,7 @@ _COLUMNS = ("Language", "Query", "GitHubUrl", "Relevance")
 def annotation_rows(path: Path) -> list[tuple[str, str, str, float]]:
     """(Language, Query, GitHubUrl, Relevance) per judgement, parsed as CSV (Notes span several lines)."""
     rows: list[tuple[str, str, str, float]] = []
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # a leading BOM is not part of the first column name
         reader = csv.DictReader(fh)
         missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -79,7 +80,7 @@ def read_annotations(path: Path) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def read_queries(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if "query" not in (reader.fieldnames or []):
             raise CodequarryError(f"{path}: expected a 'query' column")
@@ -143,21 +144,28 @@ def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
     relevance: dict[str, dict[str, float]] = data.extra["relevance"]
     scored: list[str] = data.extra["scored_queries"]
     within = task.options["variant"] == "within"
-    if not data.corpus and not getattr(model, "is_prediction_file", False):
+    is_file = bool(getattr(model, "is_prediction_file", False))
+    if not data.corpus and not is_file:
         raise CodequarryError(f"task {task.name!r}: a model needs a corpus to search: pass --data corpus=PAIRS_DIR "
                               "(codequarry build codesearchnet --dedupe …), or score a predictions file with run:FILE")
-    run = model.retrieve(data.queries, data.corpus, TOP_K, language=task.options["language"],
+    depth = CSN_MAX_URLS if is_file else TOP_K  # a file keeps its first 300 rows per query; a model returns its top 100
+    run = model.retrieve(data.queries, data.corpus, depth, language=task.options["language"],
                          allow_missing=True, max_per_query=CSN_MAX_URLS, desc=task.name)
+    official = bool(getattr(model, "official", False))
+    lists = model.ranked_lists() if official else None  # file order, a repeated url at each of its ranks
     per_query: dict[str, float] = {}
     for q in scored:
-        ranked = ranked_docs(run.get(q, {}))[:CSN_MAX_URLS]
+        ranked = (lists.get(q, []) if lists is not None else ranked_docs(run.get(q, {})))[:CSN_MAX_URLS]
         value = csn_ndcg(ranked, relevance[q], within=within)
         per_query[q] = 0.0 if value is None else value
     score = sum(per_query.values()) / len(per_query) if per_query else 0.0
+    details: dict[str, Any] = {"variant": task.options["variant"], "top_k": depth, "max_urls": CSN_MAX_URLS,
+                               "gain": "2**rel - 1", "skipped_all_zero": len(relevance) - len(scored),
+                               "official": official}
+    if official:
+        details["ignored_queries"] = list(getattr(model, "ignored_queries", []))
     return Evaluation(scores={"ndcg": score}, per_query={"ndcg": per_query}, num_queries=len(per_query),
-                      num_docs=len(data.corpus),
-                      details={"variant": task.options["variant"], "top_k": TOP_K, "max_urls": CSN_MAX_URLS,
-                               "gain": "2**rel - 1", "skipped_all_zero": len(relevance) - len(scored)})
+                      num_docs=len(data.corpus), details=details)
 
 
 def ranked_docs(run_q: dict[str, float]) -> list[str]:
