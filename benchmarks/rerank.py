@@ -48,7 +48,7 @@ def load_cross_encoder(model: Any, *, max_length: int | None = None, device: str
     require("sentence_transformers", extra="models")
     from sentence_transformers import CrossEncoder
 
-    from codequarry.benchmarks.train import quiet_hf
+    from codequarry.benchmarks.train_loop import quiet_hf
 
     path = os.path.expanduser(str(model))
     try:
@@ -232,14 +232,9 @@ def train_reranker(pairs_dir: str | os.PathLike[str], base: str, out: str | os.P
 
     import torch
 
-    from codequarry.benchmarks.train import (
-        LOG_NAME,
-        check_overlap,
-        data_provenance,
-        quiet_hf,
-        read_examples,
-        refuse_overlap,
-    )
+    from codequarry.benchmarks.train_config import LOG_NAME
+    from codequarry.benchmarks.train_data import check_overlap, data_provenance, read_examples, refuse_overlap
+    from codequarry.benchmarks.train_loop import quiet_hf
 
     unknown = sorted(set(options) - {f.name for f in dataclasses.fields(RerankConfig)})
     if unknown:
@@ -284,15 +279,10 @@ def _train_ce(cfg: RerankConfig, base: str, pairs_dir: Path, out: Path, provenan
     from transformers import get_scheduler
 
     from codequarry import __version__
-    from codequarry.benchmarks.train import (
-        LOG_NAME,
-        TrainReport,
-        _environment,
-        epoch_batches,
-        optimizer_step,
-        valid_task,
-    )
     from codequarry.benchmarks.train_card import plot_curves, write_card
+    from codequarry.benchmarks.train_config import LOG_NAME, TrainReport
+    from codequarry.benchmarks.train_data import epoch_batches, valid_task
+    from codequarry.benchmarks.train_loop import environment, optimizer_step
     from codequarry.benchmarks.train_negatives import mine_hard_negatives, query_key
     from codequarry.progress import progress
 
@@ -365,7 +355,7 @@ def _train_ce(cfg: RerankConfig, base: str, pairs_dir: Path, out: Path, provenan
         data=provenance, overlap=overlap, hard_negatives=dict(neg.stats), steps=step, steps_per_epoch=per_epoch,
         epochs=round(step / per_epoch, 4), history=history, evals=evals, best=None, probe_loss={}, resumed_from=None,
         wall_time_s=round(time.perf_counter() - started, 3), train_time_s=round(train_time, 3),
-        environment=dict(_environment(device), command=command), codequarry_version=__version__)
+        environment=dict(environment(device), command=command), codequarry_version=__version__)
     report = dataclasses.replace(report, plots=plot_curves(out, report))
     (out / LOG_NAME).write_text(json.dumps(report.to_dict(), indent=1, default=str), encoding="utf-8")
     write_card(out, report)

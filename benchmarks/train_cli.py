@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from codequarry import options
 from codequarry.errors import CodequarryError
 
 EPILOG = """\
@@ -33,17 +34,10 @@ examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def add_train(sub: argparse._SubParsersAction) -> None:
+    """``codequarry train``: the training flags come from ``TrainConfig``; the command adds its own run flags."""
+    from codequarry.benchmarks.train_config import KIND_DEFAULTS, TrainConfig
+
     p = sub.add_parser("train", help="fine-tune a code-search model (bi-encoder or cross-encoder) on a pairs dir",
                        description="Fine-tune a sentence-transformers bi-encoder (in-batch negatives, optional BM25 hard "
                                    "negatives) or a cross-encoder reranker on a pairs dir's train split, validate on "
@@ -56,70 +50,23 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="output folder for the trained model")
     p.add_argument("--kind", choices=("bi-encoder", "cross-encoder"), default="bi-encoder",
                    help="train a bi-encoder (default) or a cross-encoder reranker")
-    g = p.add_argument_group("data")
-    g.add_argument("--train-split", default="train", metavar="S", help="split to train on (default: train)")
-    g.add_argument("--max-train-examples", type=_positive_int, metavar="N",
-                   help="train on a seeded sample of at most N examples (default: all)")
-    g.add_argument("--hard-negatives", type=int, metavar="N",
-                   help="BM25 hard negatives per example (default: 0 for a bi-encoder, 3 for a cross-encoder)")
-    g.add_argument("--hard-negative-depth", type=_positive_int, metavar="N",
-                   help="BM25 hits read per query when mining (default: 4·N+16)")
+    groups: dict[str | None, Any] = {None: p}
+    for title in ("data", "model", "optimisation", "validation and checkpoints", "hardware"):
+        groups[title] = p.add_argument_group(title)
+    options.add_arguments(p, TrainConfig, unset=tuple(KIND_DEFAULTS), groups=groups)
+    g = groups["data"]
     g.add_argument("--force", action="store_true",
                    help="train even if the train split overlaps the test split (the card records the overlap)")
     g.add_argument("--exact-overlap-only", action="store_true",
                    help="check train/test overlap by id and normalized code only (skip the MinHash near-duplicate pass)")
-    g = p.add_argument_group("model")
-    g.add_argument("--query-prompt", metavar="TEXT", help="text prepended to queries, stored as the model's 'query' prompt")
-    g.add_argument("--document-prompt", metavar="TEXT",
-                   help="text prepended to code, stored as the model's 'document' prompt")
-    g.add_argument("--max-query-length", type=_positive_int, default=64, metavar="N",
-                   help="truncate queries at N tokens while training (default: 64)")
-    g.add_argument("--max-seq-length", type=_positive_int, default=256, metavar="N",
-                   help="truncate code (cross-encoder: query + code) at N tokens; saved as the model's maximum "
-                        "(default: 256)")
-    g.add_argument("--base-model-id", metavar="ID", help="Hub id of a local --base, named as base_model in the card")
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=float, default=1.0, help="passes over the training examples (default: 1)")
-    g.add_argument("--max-steps", type=_positive_int, metavar="N", help="stop after N optimizer steps (overrides --epochs)")
-    g.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
-                   help="examples per step (default: 32 bi-encoder, 16 cross-encoder); a bi-encoder's in-batch "
-                        "negatives are the other N-1 examples")
-    g.add_argument("--learning-rate", type=float, default=2e-5, metavar="LR", help="peak AdamW learning rate (default: 2e-5)")
-    g.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay, not on biases/LayerNorm (default: 0.01)")
-    g.add_argument("--scheduler", choices=("linear", "cosine", "constant"), default="linear",
-                   help="learning-rate schedule after warm-up (default: linear decay to 0)")
-    g.add_argument("--warmup-ratio", type=float, default=0.1, help="warm-up steps as a fraction of all steps (default: 0.1)")
-    g.add_argument("--warmup-steps", type=int, metavar="N", help="warm-up steps (overrides --warmup-ratio)")
-    g.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm, 0 = off (default: 1)")
-    g.add_argument("--scale", type=float, default=20.0,
-                   help="bi-encoder: MultipleNegativesRankingLoss similarity scale (inverse temperature; default: 20)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the data order, mining fills and dropout (default: 0)")
-    g = p.add_argument_group("validation and checkpoints")
-    g.add_argument("--valid-split", default="valid", metavar="S", help="split scored during training (default: valid)")
+    groups["model"].add_argument("--base-model-id", metavar="ID", help="Hub id of a local --base, named as base_model in the card")
+    g = groups["validation and checkpoints"]
     g.add_argument("--no-valid", action="store_true", help="no validation (the last weights are saved)")
-    g.add_argument("--valid-max-queries", type=_positive_int, metavar="N",
-                   help="validate on a seeded sample of at most N queries (default: 1000; cross-encoder: 200)")
-    g.add_argument("--valid-max-docs", type=_positive_int, metavar="N",
-                   help="cut the validation code pool to N codes (the sampled queries' own codes kept; default: all)")
-    g.add_argument("--eval-steps", type=_positive_int, metavar="N", help="validate every N steps (default: each epoch)")
-    g.add_argument("--no-eval-at-start", action="store_true", help="do not score the base model before training")
-    g.add_argument("--no-select-best", action="store_true",
-                   help="save the last weights instead of the best validated ones")
     g.add_argument("--rerank-top", type=_positive_int, default=20, metavar="K",
                    help="cross-encoder validation: rerank the top K BM25 hits (default: 20)")
-    g.add_argument("--save-steps", type=_positive_int, metavar="N",
-                   help="checkpoint every N steps (default: at each validation)")
-    g.add_argument("--save-total-limit", type=_positive_int, default=1, metavar="N",
-                   help="step checkpoints kept (default: 1)")
-    g.add_argument("--no-keep-checkpoints", action="store_true", help="delete checkpoints/ when training ends")
     g.add_argument("--resume-from", metavar="CKPT|latest",
                    help="continue from a checkpoint folder, a training folder, or 'latest' (MODEL_DIR's newest)")
     g.add_argument("--overwrite", action="store_true", help="replace an earlier training run in MODEL_DIR")
-    g = p.add_argument_group("hardware")
-    g.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    g.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                   help="bi-encoder: bf16 autocast (GPUs that support it) or fp32 (default; bit-exact resume on CPU)")
-    g.add_argument("--threads", type=_positive_int, metavar="N", help="torch CPU threads while training (default: torch's)")
     g = p.add_argument_group("benchmark")
     g.add_argument("--bench-split", metavar="S",
                    help="after training, score the model on split S as a pairs-retrieval task and add it to the card")
@@ -129,34 +76,49 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_train)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+#: TrainConfig options a cross-encoder run takes under another name
+_CROSS_NAMES = {"hard_negatives": "num_negatives", "max_seq_length": "max_length"}
+#: TrainConfig options a cross-encoder run takes as they are
+_CROSS_SHARED = ("train_split", "max_train_examples", "epochs", "max_steps", "learning_rate", "weight_decay",
+                 "warmup_ratio", "max_grad_norm", "seed", "valid_split", "valid_max_docs", "device", "num_threads",
+                 "hard_negative_depth", "batch_size", "valid_max_queries")
+
+
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The ``train``/``train_reranker`` keyword options a parsed command line asks for."""
-    valid = None if args.no_valid else args.valid_split
-    common = {"train_split": args.train_split, "max_train_examples": args.max_train_examples, "epochs": args.epochs,
-              "max_steps": args.max_steps, "learning_rate": args.learning_rate, "weight_decay": args.weight_decay,
-              "warmup_ratio": args.warmup_ratio, "max_grad_norm": args.max_grad_norm, "seed": args.seed,
-              "valid_split": valid, "valid_max_docs": args.valid_max_docs,
-              "device": args.device, "num_threads": args.threads, "hard_negative_depth": args.hard_negative_depth}
-    if args.kind == "cross-encoder":
-        for flag, value in (("--query-prompt", args.query_prompt), ("--document-prompt", args.document_prompt),
-                            ("--eval-steps", args.eval_steps), ("--save-steps", args.save_steps),
-                            ("--resume-from", args.resume_from), ("--warmup-steps", args.warmup_steps),
-                            ("--bench-split", args.bench_split)):
-            if value is not None:
-                raise CodequarryError(f"{flag} applies to bi-encoders only (--kind bi-encoder)")
-        if args.scheduler != "linear" or args.precision != "fp32":
-            raise CodequarryError("--scheduler and --precision apply to bi-encoders only")
-        return dict(common, num_negatives=args.hard_negatives if args.hard_negatives is not None else 3,
-                    max_length=args.max_seq_length, batch_size=args.batch_size or 16, rerank_top=args.rerank_top,
-                    valid_max_queries=args.valid_max_queries or 200)
-    return dict(common, query_prompt=args.query_prompt, document_prompt=args.document_prompt,
-                max_query_length=args.max_query_length, max_seq_length=args.max_seq_length,
-                batch_size=args.batch_size or 32, scheduler=args.scheduler, warmup_steps=args.warmup_steps,
-                valid_max_queries=args.valid_max_queries or 1000,
-                scale=args.scale, hard_negatives=args.hard_negatives or 0, eval_steps=args.eval_steps,
-                eval_at_start=not args.no_eval_at_start, save_steps=args.save_steps,
-                save_total_limit=args.save_total_limit, select_best=not args.no_select_best,
-                keep_checkpoints=not args.no_keep_checkpoints, precision=args.precision)
+    from codequarry.benchmarks.train_config import KIND_DEFAULTS, TrainConfig
+
+    values = options.values_from_args(TrainConfig, args)
+    for name, by_kind in KIND_DEFAULTS.items():
+        if values.get(name) is None:
+            values[name] = by_kind[args.kind]
+    if args.no_valid:
+        values["valid_split"] = None
+    if args.kind == "bi-encoder":
+        return values
+    defaults = {s.name: s.default for s in options.specs(TrainConfig)}
+    for name, value in values.items():
+        if name in _CROSS_SHARED or name in _CROSS_NAMES:
+            continue
+        if value != defaults[name]:
+            flag = next(s.flag for s in options.specs(TrainConfig) if s.name == name)
+            raise CodequarryError(f"{flag} applies to bi-encoders only (--kind bi-encoder)")
+    for flag, value in (("--resume-from", args.resume_from), ("--bench-split", args.bench_split)):
+        if value is not None:
+            raise CodequarryError(f"{flag} applies to bi-encoders only (--kind bi-encoder)")
+    out = {name: values[name] for name in _CROSS_SHARED}
+    out.update({new: values[old] for old, new in _CROSS_NAMES.items()})
+    return dict(out, rerank_top=args.rerank_top)
 
 
 def run_train(args: argparse.Namespace) -> int:

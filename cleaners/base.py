@@ -16,16 +16,15 @@ order of the mapped tables beyond the input order (use ``keep_rule.keep_order_ke
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from codequarry.errors import CodequarryError
+from codequarry import options
+from codequarry.options import jsonable
 
 STEP_KINDS = ("filter", "annotate", "transform", "global")
 
@@ -70,36 +69,13 @@ class Step:
     @classmethod
     def from_config(cls, config: dict[str, Any] | None = None) -> Step:
         """Build the step from recipe parameters, refusing unknown names with a clear message."""
-        config = dict(config or {})
-        known = {f.name for f in dataclasses.fields(cls.Params)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise CodequarryError(
-                f"step {cls.name!r} has no parameter(s) {unknown}; its parameters are {sorted(known) or 'none'}"
-            )
-        hints = param_hints(cls.Params)
-        for key, value in list(config.items()):
-            config[key] = check_param(value, hints.get(key, Any), f"step {cls.name!r}: parameter {key!r}")
-        try:
-            params = cls.Params(**config)
-        except (TypeError, ValueError) as exc:
-            raise CodequarryError(f"step {cls.name!r}: {exc}") from exc
-        return cls(params)
+        return cls(options.from_mapping(cls.Params, config, f"step {cls.name!r}"))
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
-        """Name, kind, one-line description and every parameter with its type and default."""
-        hints = param_hints(cls.Params)
-        params = []
-        for f in dataclasses.fields(cls.Params):
-            if f.default is not dataclasses.MISSING:
-                default: Any = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                default = f.default_factory()
-            else:
-                default = None
-            params.append({"name": f.name, "type": type_label(hints.get(f.name, Any)), "default": jsonable(default)})
-        return {"name": cls.name, "kind": cls.kind, "description": cls.description, "params": params}
+        """Name, kind, one-line description and every parameter with its type, default and help."""
+        return {"name": cls.name, "kind": cls.kind, "description": cls.description,
+                "params": options.describe(cls.Params)}
 
     def param_dict(self) -> dict[str, Any]:
         """Every parameter with its value (written into the manifest and the card), JSON/YAML-ready."""
@@ -154,105 +130,3 @@ def keep_mask(batch: pa.Table, keep: list[bool], reasons: list[str | None],
     why = tuple(str(reasons[i]) for i in dropped_idx)
     det = tuple(details[i] for i in dropped_idx) if details is not None else None
     return StepOutput(kept=batch.filter(mask), dropped=batch.take(dropped_idx), reasons=why, details=det)
-
-
-# --------------------------------------------------------------------------------------------
-# parameter types: recipes are YAML, so values are checked against the Params annotations
-
-
-def param_hints(params_cls: type) -> dict[str, Any]:
-    """The resolved type annotations of a Params dataclass."""
-    try:
-        return typing.get_type_hints(params_cls)
-    except Exception:  # an annotation that cannot be resolved is simply not checked
-        return {}
-
-
-def type_label(hint: Any) -> str:
-    """A short human-readable name for a parameter type (``int``, ``list[str]``, ``'a' | 'b'`` …)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return "any"
-    if origin is Literal:
-        return " | ".join(repr(a) for a in args)
-    if origin in (Union, types.UnionType):
-        return " | ".join(type_label(a) for a in args)
-    if hint is type(None):
-        return "null"
-    if origin in (tuple, list):
-        inner = args[0] if args else Any
-        return f"list[{type_label(inner)}]"
-    if origin is dict:
-        k, v = args if args else (Any, Any)
-        return f"map[{type_label(k)}, {type_label(v)}]"
-    return getattr(hint, "__name__", str(hint))
-
-
-def check_param(value: Any, hint: Any, where: str) -> Any:
-    """Check one recipe value against its annotation; YAML lists become tuples where a tuple is declared."""
-    ok, coerced = _check(value, hint)
-    if not ok:
-        raise CodequarryError(f"{where} expects {type_label(hint)}, got {value!r:.80} ({type(value).__name__})")
-    return coerced
-
-
-def _check(value: Any, hint: Any) -> tuple[bool, Any]:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return True, value
-    if origin is Literal:
-        return value in args and not (isinstance(value, bool) and not any(isinstance(a, bool) for a in args)), value
-    if origin in (Union, types.UnionType):
-        for a in args:
-            ok, coerced = _check(value, a)
-            if ok:
-                return True, coerced
-        return False, value
-    if hint is type(None):
-        return value is None, value
-    if hint is bool:
-        return isinstance(value, bool), value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return ok, float(value) if ok else value
-    if hint is str:
-        return isinstance(value, str), value
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            return False, value
-        inner = args[0] if args else Any
-        out = []
-        for v in value:
-            ok, c = _check(v, inner)
-            if not ok:
-                return False, value
-            out.append(c)
-        return True, tuple(out) if origin is tuple else out
-    if origin is dict:
-        if not isinstance(value, dict):
-            return False, value
-        kt, vt = args if args else (Any, Any)
-        out_d = {}
-        for k, v in value.items():
-            ok_k, ck = _check(k, kt)
-            ok_v, cv = _check(v, vt)
-            if not (ok_k and ok_v):
-                return False, value
-            out_d[ck] = cv
-        return True, out_d
-    if isinstance(hint, type):
-        return isinstance(value, hint), value
-    return True, value
-
-
-def jsonable(value: Any) -> Any:
-    """Tuples → lists, recursively, so parameters print as JSON/YAML."""
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     print("clean splits:", {s: d.num_rows(split=s) for s in d.splits()}, flush=True)
 
     if (model_dir / "training_log.json").is_file():
-        from codequarry.benchmarks.train import load_report
+        from codequarry.benchmarks.train_config import load_report
 
         report = load_report(model_dir)
     else:

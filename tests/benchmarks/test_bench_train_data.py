@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from codequarry.benchmarks import train_cli
-from codequarry.benchmarks.train import check_overlap, epoch_batches, read_examples, train
+from codequarry.benchmarks.train import train
+from codequarry.benchmarks.train_data import check_overlap, epoch_batches, read_examples
 from codequarry.benchmarks.train_negatives import code_key, mine_hard_negatives, query_key
 from codequarry.errors import CodequarryError
 from codequarry.languages import extract_functions

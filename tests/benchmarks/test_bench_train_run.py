@@ -114,7 +114,8 @@ def test_training_reduces_loss_and_writes_a_loadable_model_with_card(pairs: Path
 def test_resume_from_a_checkpoint_continues_exactly(pairs: Path, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from codequarry.benchmarks import train_cli
-    from codequarry.benchmarks.train import load_report, train
+    from codequarry.benchmarks.train import train
+    from codequarry.benchmarks.train_config import load_report
 
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     parser = argparse.ArgumentParser(prog="codequarry")
