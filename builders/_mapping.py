@@ -7,58 +7,59 @@ lacks it, or holds a value of the wrong type, is an exclusion with its reason.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad
 from codequarry.builders._sink import base_row
 from codequarry.builders._text import normalize_language, normalize_split
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.schema import make_id
 
-#: mapping field → (CLI option, help)
-_OPTIONS: dict[str, tuple[str, str]] = {
-    "query": ("--query-col", "column holding the natural-language query (default: query; '' for none, e.g. a code corpus)"),
-    "code": ("--code-col", "column holding the code (default: code)"),
-    "id": ("--id-col", "column with a unique record id; the row id is a hash of it (default: file name and position)"),
-    "label": ("--label-col", "column with a graded relevance label (integers; booleans become 0/1)"),
-    "language_col": ("--language-col", "column naming each row's programming language"),
-    "split_col": ("--split-col", "column naming each row's split (validation/dev become valid)"),
-    "repo": ("--repo-col", "column with the repository (owner/name)"),
-    "path": ("--path-col", "column with the file path inside the repository"),
-    "url": ("--url-col", "column with a URL of the code"),
-    "func_name": ("--func-name-col", "column with the function name"),
-    "sha": ("--sha-col", "column with the commit sha"),
-    "license": ("--license-col", "column with the code's license (SPDX id)"),
-    "query_tokens": ("--query-tokens-col", "column with query tokens (a list, or one space-joined string)"),
-    "code_tokens": ("--code-tokens-col", "column with code tokens (a list, or one space-joined string)"),
-}
 _TEXT = ("query", "code", "repo", "path", "url", "func_name", "sha", "license")
 
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Input column names for each pairs column; ``language``/``split`` may be constants instead."""
+    """Input column names for each pairs column; ``language``/``split`` may be constants instead.
 
-    query: str | None = "query"
-    code: str = "code"
-    id: str | None = None
-    label: str | None = None
-    language_col: str | None = None
-    split_col: str | None = None
-    repo: str | None = None
-    path: str | None = None
-    url: str | None = None
-    func_name: str | None = None
-    sha: str | None = None
-    license: str | None = None
-    query_tokens: str | None = None
-    code_tokens: str | None = None
-    language: str | None = None  # a constant for every row
+    Each field is an option of the generic sources (``--query-col`` …); an empty column name means none.
+    """
+
+    query: str | None = option("query", flag="--query-col", metavar="COL",
+                               help="column holding the natural-language query ('' for none, e.g. a code corpus)")
+    code: str = option("code", flag="--code-col", metavar="COL", help="column holding the code")
+    id: str | None = option(None, flag="--id-col", metavar="COL",
+                            help="column with a unique record id; the row id is a hash of it (default: file name and "
+                                 "position)")
+    label: str | None = option(None, flag="--label-col", metavar="COL",
+                               help="column with a graded relevance label (integers; booleans become 0/1)")
+    language_col: str | None = option(None, flag="--language-col", metavar="COL",
+                                      help="column naming each row's programming language")
+    split_col: str | None = option(None, flag="--split-col", metavar="COL",
+                                   help="column naming each row's split (validation/dev become valid)")
+    repo: str | None = option(None, flag="--repo-col", metavar="COL", help="column with the repository (owner/name)")
+    path: str | None = option(None, flag="--path-col", metavar="COL", help="column with the file path inside the repository")
+    url: str | None = option(None, flag="--url-col", metavar="COL", help="column with a URL of the code")
+    func_name: str | None = option(None, flag="--func-name-col", metavar="COL", help="column with the function name")
+    sha: str | None = option(None, flag="--sha-col", metavar="COL", help="column with the commit sha")
+    license: str | None = option(None, flag="--license-col", metavar="COL", help="column with the code's license (SPDX id)")
+    query_tokens: str | None = option(None, flag="--query-tokens-col", metavar="COL",
+                                      help="column with query tokens (a list, or one space-joined string)")
+    code_tokens: str | None = option(None, flag="--code-tokens-col", metavar="COL",
+                                     help="column with code tokens (a list, or one space-joined string)")
+    language: str | None = option(None, metavar="NAME",
+                                  help="one programming language for every row (lower-case, e.g. python); or use "
+                                       "--language-col")
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name != "code" and getattr(self, f.name) == "":
+                object.__setattr__(self, f.name, None)  # '' on the command line: no such column
         if not self.code:
             raise CodequarryError("--code-col is required: name the column that holds the code")
         if self.language and self.language_col:
@@ -80,30 +81,17 @@ class ColumnMap:
         have = list(available)
         missing = [(f, c) for f, c in self.columns().items() if c not in have]
         if missing:
-            lines = ", ".join(f"{_OPTIONS[f][0]} {c!r}" for f, c in missing)
+            lines = ", ".join(f"{flag_of(f)} {c!r}" for f, c in missing)
             raise CodequarryError(f"{where}: no column for {lines}. Available columns: {', '.join(map(str, have)) or '(none)'}")
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--*-col`` options and ``--language``."""
-    g = parser.add_argument_group("column mapping (unmapped columns are kept in the JSON meta column)")
-    for name, (flag, text) in _OPTIONS.items():
-        default = {"query": "query", "code": "code"}.get(name)
-        g.add_argument(flag, dest=f"map_{name}", default=default, metavar="COL", help=text)
-    g.add_argument("--language", dest="map_language", metavar="NAME",
-                   help="one programming language for every row (lower-case, e.g. python); or use --language-col")
-
-
-def mapping_from_args(args: argparse.Namespace) -> ColumnMap:
-    kw = {name: getattr(args, f"map_{name}") for name in _OPTIONS}
-    kw["language"] = args.map_language
-    kw = {k: (v if v != "" else None) for k, v in kw.items()}
-    if kw["code"] is None:
-        kw["code"] = ""
-    return ColumnMap(**kw)
+@cache
+def flag_of(name: str) -> str:
+    """The CLI flag of a mapping field (``query`` → ``--query-col``)."""
+    return next(s.flag for s in options.specs(ColumnMap) if s.name == name)
 
 
 def mapping_options(mapping: ColumnMap | Mapping[str, Any] | None) -> ColumnMap:
@@ -155,7 +143,7 @@ def map_record(rec: Any, cmap: ColumnMap, *, source: str, locator: str, fallback
     cols = cmap.columns()
     for f, c in cols.items():
         if c not in rec:
-            return Bad("missing_field", locator, f"no column {c!r} ({_OPTIONS[f][0]})", repr(rec)[:2000])
+            return Bad("missing_field", locator, f"no column {c!r} ({flag_of(f)})", repr(rec)[:2000])
     row = base_row(source)
     for f in _TEXT:
         c = cols.get(f)

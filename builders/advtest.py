@@ -17,9 +17,9 @@ equal to ``code`` is not repeated).
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import docstring_summary, normalize_language, parse_csn_url
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
 
@@ -53,13 +54,12 @@ def _accept(name: str) -> bool:
     return bool(_FILE.match(base))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
-                        help="train/valid/test.jsonl files (or .jsonl.gz), a folder holding them, or dataset.zip")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build advtest`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] = option(required=True, metavar="PATH",
+                                   help="train/valid/test.jsonl files (or .jsonl.gz), a folder holding them, or dataset.zip")
 
 
 def _split_of(inp: Input) -> str:

@@ -1,7 +1,7 @@
 """CLI: ``codequarry sources`` and ``codequarry build SOURCE [options] --out DIR``.
 
-Each source gets its own sub-parser, filled from the source module's ``add_arguments`` plus the
-common options (``--out``, ``--overwrite``). The source module is imported only when its
+Each source gets its own sub-parser, generated from the source module's ``Options`` declaration
+(``codequarry.options``) plus the common options (``--out``, ``--overwrite``). The source module is imported only when its
 sub-parser is chosen, so ``codequarry --help`` does not import every builder.
 """
 
@@ -13,6 +13,7 @@ import shlex
 import sys
 from typing import Any
 
+from codequarry import options
 from codequarry.builders.registry import SOURCES
 from codequarry.errors import CodequarryError
 
@@ -88,7 +89,7 @@ def populate(name: str, parser: argparse.ArgumentParser) -> None:
     info = module.INFO
     parser.description = _one_line(info.description) + (f"\nLicense: {info.license}." if info.license else "")
     parser.epilog = module.__doc__
-    module.add_arguments(parser)
+    options.add_arguments(parser, module.Options)
     add_common_arguments(parser)
     parser.set_defaults(func=lambda args: _run(name, module, args))
 
@@ -126,8 +127,14 @@ def source_parsers(build_parser: argparse.ArgumentParser) -> dict[str, argparse.
     return {}
 
 
+def build_from_args(module: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Call a source's ``build`` with the options a parsed command line gives its ``Options``."""
+    return module.build(args.out, **options.values_from_args(module.Options, args), overwrite=args.overwrite,
+                        created_by=getattr(args, "created_by", None))
+
+
 def _run(name: str, module: Any, args: argparse.Namespace) -> int:
-    manifest = module.build_from_args(args)
+    manifest = build_from_args(module, args)
     print(summary(name, args.out, manifest))
     return 0
 

@@ -37,9 +37,9 @@ opened, and records outside the selection found in mixed files are counted in ``
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from codequarry.builders._text import (
 )
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.schema import KNOWN_EXTRA_FIELDS, make_id
 
@@ -94,22 +95,23 @@ def _accept(name: str) -> bool:
     return bool(_DEDUPE_FILE.search(base)) or base.endswith((".jsonl", ".jsonl.gz", ".parquet", ".arrow"))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", metavar="PATH",
-                        help="release folders ({lang}/final/jsonl/...), {lang}.zip archives, .jsonl(.gz) files, "
-                             "{lang}_dedupe_definitions_v2.pkl, or a local Parquet/Arrow download of the Hub copy")
-    parser.add_argument("--hub", nargs="?", const=HUB_ID, metavar="ID",
-                        help=f"stream the Hub copy instead of local files (default id: {HUB_ID})")
-    parser.add_argument("--revision", help="Hub revision for --hub (branch, tag or commit sha)")
-    parser.add_argument("--languages", nargs="+", metavar="LANG",
-                        help=f"languages to read (default: all found; known: {', '.join(LANGUAGES)})")
-    parser.add_argument("--splits", nargs="+", metavar="SPLIT",
-                        help="splits to read: train, valid, test, corpus (the dedupe-definitions pool); default: all found")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build codesearchnet`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, hub=args.hub, revision=args.revision, languages=args.languages,
-                 splits=args.splits, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] | None = option(None, metavar="PATH",
+                                          help="release folders ({lang}/final/jsonl/...), {lang}.zip archives, "
+                                               ".jsonl(.gz) files, {lang}_dedupe_definitions_v2.pkl, or a local "
+                                               "Parquet/Arrow download of the Hub copy")
+    hub: str | None = option(None, nargs="?", const=HUB_ID, metavar="ID",
+                             help=f"stream the Hub copy instead of local files (default id: {HUB_ID})")
+    revision: str | None = option(None, help="Hub revision for --hub (branch, tag or commit sha)")
+    languages: tuple[str, ...] | None = option(None, metavar="LANG",
+                                               help=f"languages to read (default: all found; known: "
+                                                    f"{', '.join(LANGUAGES)})")
+    splits: tuple[str, ...] | None = option(None, metavar="SPLIT",
+                                            help="splits to read: train, valid, test, corpus (the dedupe-definitions "
+                                                 "pool); default: all found")
 
 
 def build(out: str | Path, *, path: str | Path | Sequence[str | Path] | None = None, hub: str | None = None,

@@ -24,17 +24,18 @@ retrieval build) and ``make_id("cosqa", "pool", retrieval_idx)`` for pool rows.
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, load_json_value
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import space_tokens
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
 
@@ -80,16 +81,16 @@ def _split_for(idx: Any, inp: Input) -> str:
     return _SPLITS[split]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
-                        help="CoSQA files or folders: cosqa-{train,dev,all}.json, cosqa-retrieval-*.json, code_idx_map.txt")
-    parser.add_argument("--kind", choices=("auto", "qa", "retrieval"), default="auto",
-                        help="qa: labelled pairs; retrieval: queries + the code pool (split 'corpus'); "
-                             "auto: whichever the files are (default)")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build cosqa`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, kind=args.kind, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] = option(required=True, metavar="PATH",
+                                   help="CoSQA files or folders: cosqa-{train,dev,all}.json, cosqa-retrieval-*.json, "
+                                        "code_idx_map.txt")
+    kind: Literal["auto", "qa", "retrieval"] = option(
+        "auto", help="qa: labelled pairs; retrieval: queries + the code pool (split 'corpus'); auto: whichever the "
+                     "files are (default)")
 
 
 def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str = "auto",

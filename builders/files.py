@@ -13,23 +13,22 @@ the file's columns listed; a bad record is an exclusion with its reason.
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codequarry.builders._io import RECORD_FORMATS, Bad, Input, as_paths, discover, iter_records
 from codequarry.builders._mapping import (
     ColumnMap,
-    add_mapping_arguments,
     map_record,
-    mapping_from_args,
     mapping_options,
 )
 from codequarry.builders._sink import Sink
 from codequarry.builders._text import normalize_split
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 
 INFO = SourceInfo(
@@ -55,19 +54,20 @@ def split_from_name(name: str) -> str | None:
     return normalize_split(m[1]) if m else None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
-                        help="files or folders (.jsonl, .json, .csv, .tsv, .parquet, .arrow; also .gz/.bz2/.xz, or zip/tar)")
-    parser.add_argument("--format", choices=_FORMATS, help="read every file as this format (default: by extension)")
-    parser.add_argument("--split", help="split for every row (default: --split-col, else the file name's train/valid/test, else train)")
-    parser.add_argument("--source-name", default="files", help="name written in the rows' source column and ids (default: files)")
-    parser.add_argument("--license", help="license of the data (SPDX id), recorded in the manifest and card")
-    add_mapping_arguments(parser)
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build files`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, mapping=mapping_from_args(args), split=args.split, fmt=args.format,
-                 source_name=args.source_name, license=args.license, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] = option(required=True, metavar="PATH",
+                                   help="files or folders (.jsonl, .json, .csv, .tsv, .parquet, .arrow; also "
+                                        ".gz/.bz2/.xz, or zip/tar)")
+    fmt: str | None = option(None, flag="--format", choices=_FORMATS,
+                             help="read every file as this format (default: by extension)")
+    split: str | None = option(None, help="split for every row (default: --split-col, else the file name's "
+                                          "train/valid/test, else train)")
+    source_name: str = option("files", help="name written in the rows' source column and ids")
+    license: str | None = option(None, help="license of the data (SPDX id), recorded in the manifest and card")
+    mapping: ColumnMap = option(ColumnMap(), help="column mapping (unmapped columns are kept in the JSON meta column)")
 
 
 def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: ColumnMap | Mapping[str, Any] | None = None,

@@ -14,23 +14,22 @@ that already hold a dataset.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codequarry.builders._io import Bad
 from codequarry.builders._mapping import (
     ColumnMap,
-    add_mapping_arguments,
     map_record,
-    mapping_from_args,
     mapping_options,
 )
 from codequarry.builders._sink import Sink
 from codequarry.builders._text import csv_list, normalize_split
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError, require
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 
 INFO = SourceInfo(
@@ -108,20 +107,18 @@ def _resolve(dataset: str, revision: str | None) -> tuple[str | None, str | None
         return None, None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", metavar="DATASET", help="Hub dataset id (org/name) or a local dataset folder")
-    parser.add_argument("--config", help="dataset configuration (subset) name")
-    parser.add_argument("--split", nargs="+", metavar="SPLIT", help="Hub split(s) to read (default: every split)")
-    parser.add_argument("--revision", help="Hub revision: branch, tag or commit sha (default: main)")
-    parser.add_argument("--source-name", default="hub", help="name written in the rows' source column and ids (default: hub)")
-    parser.add_argument("--license", help="license of the data (SPDX id) for the manifest and card (default: from the Hub card)")
-    add_mapping_arguments(parser)
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build hub`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, dataset=args.dataset, config=args.config, split=args.split, revision=args.revision,
-                 mapping=mapping_from_args(args), source_name=args.source_name, license=args.license,
-                 overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    dataset: str = option(positional=True, metavar="DATASET", help="Hub dataset id (org/name) or a local dataset folder")
+    config: str | None = option(None, help="dataset configuration (subset) name")
+    split: tuple[str, ...] | None = option(None, metavar="SPLIT", help="Hub split(s) to read (default: every split)")
+    revision: str | None = option(None, help="Hub revision: branch, tag or commit sha (default: main)")
+    source_name: str = option("hub", help="name written in the rows' source column and ids")
+    license: str | None = option(None, help="license of the data (SPDX id) for the manifest and card (default: from "
+                                            "the Hub card)")
+    mapping: ColumnMap = option(ColumnMap(), help="column mapping (unmapped columns are kept in the JSON meta column)")
 
 
 def build(out: str | Path, *, dataset: str, config: str | None = None, split: str | Sequence[str] | None = None,

@@ -1,8 +1,9 @@
 """The registry of sources: name → module path, imported only when the source is used.
 
-A source module defines ``INFO`` (a ``SourceInfo``), ``add_arguments(parser)`` for its CLI
-options, ``build(out, **options) -> manifest`` (the library call) and
-``build_from_args(args) -> manifest``. Adding a source is one module plus one line below.
+A source module defines ``INFO`` (a ``SourceInfo``), ``Options`` (a frozen dataclass declaring its
+options with ``codequarry.options.option``: the CLI flags and ``--help`` are generated from it) and
+``build(out, *, <one keyword per Options field>, overwrite=False, created_by=None) -> manifest`` (the
+library call). Adding a source is one module plus one line below.
 """
 
 from __future__ import annotations

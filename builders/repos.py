@@ -47,7 +47,6 @@ bounded window of batches is in flight, so memory does not grow with the corpus.
 
 from __future__ import annotations
 
-import argparse
 import os
 import stat
 import sys
@@ -60,10 +59,11 @@ from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 
 INFO = SourceInfo(
@@ -728,60 +728,49 @@ def _check_repos(repos: Sequence[Repo], since_ts: int | None) -> None:
 # CLI
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", dest="paths", action="append", required=True, metavar="SRC",
-                        help="a folder, a git repository or a clone URL (https://…, git@host:o/n, file://…); repeatable")
-    parser.add_argument("--languages", nargs="+", metavar="LANG",
-                        help="languages to extract (default: every registered one: python java go javascript php "
-                             "ruby typescript rust c cpp c_sharp)")
-    parser.add_argument("--scope", choices=("csn", "all"), default="csn",
-                        help="csn: the definitions CodeSearchNet takes per language (default); all: every function "
-                             "and method at any depth")
-    parser.add_argument("--skip-words", nargs="*", metavar="WORD",
-                        help="skip files whose lower-cased path contains one of these (default: CodeSearchNet's "
-                             "per-language words: test; tests for java/php; vendor for go/ruby; node_modules for js)")
-    parser.add_argument("--no-skip", action="store_true", help="do not skip any path (turns skip words off)")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="leave out files whose path or name matches this glob (counted in the manifest); repeatable")
-    parser.add_argument("--strip-docstring", action="store_true",
-                        help="remove an in-body docstring (python) from `code`; CodeSearchNet keeps it (default)")
-    parser.add_argument("--include-undocumented", action="store_true",
-                        help="also write functions without a docstring (their query is empty)")
-    parser.add_argument("--min-code-tokens", type=int, default=2, metavar="N",
-                        help="drop functions with fewer code tokens (default 2: CodeSearchNet keeps more than 1)")
-    parser.add_argument("--no-blacklist", action="store_true",
-                        help="keep the names CodeSearchNet blacklists (toString, __construct, initialize, …)")
-    parser.add_argument("--keep-empty", action="store_true",
-                        help="keep what CodeSearchNet treats as empty (python bodies starting with pass/raise, "
-                             "one-line Java/C# bodies)")
-    parser.add_argument("--since", metavar="DATE",
-                        help="keep only functions whose lines were all last changed at or after DATE (YYYY-MM-DD or "
-                             "ISO date-time, UTC by default), by git blame: builds fresh test sets that postdate a "
-                             "model's training data. Needs git repositories; clone URLs are then cloned with full history")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="worker processes parsing files (output is identical for any N; default 1)")
-    parser.add_argument("--max-file-bytes", type=int, default=DEFAULT_MAX_FILE_BYTES, metavar="N",
-                        help=f"exclude bigger files, e.g. minified bundles (default {DEFAULT_MAX_FILE_BYTES:,})")
-    parser.add_argument("--decode-errors", choices=DECODE_POLICIES, default="exclude",
-                        help="files that are not valid UTF-8: exclude them (default, as CodeSearchNet) or replace "
-                             "bad bytes with U+FFFD")
-    parser.add_argument("--split", default="train", help="split name for every row (default train; `clean` re-splits)")
-    parser.add_argument("--clone-dir", metavar="DIR",
-                        help="where clone URLs are cloned and kept (an existing clone is reused); default: a "
-                             "temporary folder removed after the build")
-    parser.add_argument("--depth", type=int, default=1, metavar="N",
-                        help="clone depth for URLs (default 1; 0 = full history)")
-    parser.add_argument("--limit-files", type=int, metavar="N",
-                        help="stop after the first N candidate files, in listing order (for quick trials)")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build repos`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(
-        args.out, paths=args.paths, languages=args.languages, skip_words=args.skip_words, no_skip=args.no_skip,
-        exclude=args.exclude, scope=args.scope, strip_docstring=args.strip_docstring,
-        include_undocumented=args.include_undocumented, min_code_tokens=args.min_code_tokens,
-        no_blacklist=args.no_blacklist, keep_empty=args.keep_empty, since=args.since, workers=args.workers,
-        max_file_bytes=args.max_file_bytes, decode_errors=args.decode_errors, split=args.split,
-        clone_dir=args.clone_dir, depth=args.depth, limit_files=args.limit_files,
-        overwrite=getattr(args, "overwrite", False), created_by=getattr(args, "created_by", None),
-    )
+    paths: tuple[str, ...] = option(required=True, flag="--path", repeat=True, metavar="SRC",
+                                    help="a folder, a git repository or a clone URL (https://…, git@host:o/n, "
+                                         "file://…); repeatable")
+    languages: tuple[str, ...] | None = option(None, metavar="LANG",
+                                               help="languages to extract (default: every registered one, "
+                                                    "codequarry.languages)")
+    scope: Literal["csn", "all"] = option("csn", help="csn: the definitions CodeSearchNet takes per language "
+                                                      "(default); all: every function and method at any depth")
+    skip_words: tuple[str, ...] | None = option(None, nargs="*", metavar="WORD",
+                                                help="skip files whose lower-cased path contains one of these "
+                                                     "(default: CodeSearchNet's per-language words: test; tests for "
+                                                     "java/php; vendor for go/ruby; node_modules for js)")
+    no_skip: bool = option(False, help="do not skip any path (turns skip words off)")
+    exclude: tuple[str, ...] = option((), repeat=True, metavar="GLOB",
+                                      help="leave out files whose path or name matches this glob (counted in the "
+                                           "manifest); repeatable")
+    strip_docstring: bool = option(False, help="remove an in-body docstring (python) from `code`; CodeSearchNet "
+                                               "keeps it (default)")
+    include_undocumented: bool = option(False, help="also write functions without a docstring (their query is empty)")
+    min_code_tokens: int = option(2, help="drop functions with fewer code tokens (default 2: CodeSearchNet keeps "
+                                          "more than 1)")
+    no_blacklist: bool = option(False, help="keep the names CodeSearchNet blacklists (toString, __construct, "
+                                            "initialize, …)")
+    keep_empty: bool = option(False, help="keep what CodeSearchNet treats as empty (python bodies starting with "
+                                          "pass/raise, one-line Java/C# bodies)")
+    since: str | None = option(None, metavar="DATE",
+                               help="keep only functions whose lines were all last changed at or after DATE "
+                                    "(YYYY-MM-DD or ISO date-time, UTC by default), by git blame: builds fresh test "
+                                    "sets that postdate a model's training data. Needs git repositories; clone URLs "
+                                    "are then cloned with full history")
+    workers: int = option(1, help="worker processes parsing files (output is identical for any N; default 1)")
+    max_file_bytes: int = option(DEFAULT_MAX_FILE_BYTES, help="exclude bigger files, e.g. minified bundles")
+    decode_errors: str = option("exclude", choices=DECODE_POLICIES,
+                                help="files that are not valid UTF-8: exclude them (default, as CodeSearchNet) or "
+                                     "replace bad bytes with U+FFFD")
+    split: str = option("train", help="split name for every row (default train; `clean` re-splits)")
+    clone_dir: str | None = option(None, metavar="DIR",
+                                   help="where clone URLs are cloned and kept (an existing clone is reused); default: "
+                                        "a temporary folder removed after the build")
+    depth: int = option(1, help="clone depth for URLs (default 1; 0 = full history)")
+    limit_files: int | None = option(None, help="stop after the first N candidate files, in listing order (for quick "
+                                                "trials)")

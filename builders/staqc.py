@@ -32,11 +32,11 @@ the parts that are complete (the skipped ones are listed in the manifest). Row i
 
 from __future__ import annotations
 
-import argparse
 import ast
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import csv_list
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
 
@@ -192,24 +193,23 @@ def iter_iids(inp: Input) -> Iterator[tuple[str, tuple[int, int]] | Bad]:
 # CLI and build
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
-                        help="StaQC repository checkout or folders holding its pickles and *_multi_code_iids.txt")
-    parser.add_argument("--languages", nargs="+", metavar="LANG", help="python and/or sql (default: both)")
-    parser.add_argument("--parts", nargs="+", metavar="PART",
-                        help="multi (mined + annotated multi-code pairs), manual (annotated pairs not in multi: the "
-                             "0-labelled ones), single (single-code answers); default: all three")
-    parser.add_argument("--split", default="train", help="split for every row (StaQC has no official split; default: train)")
-    parser.add_argument("--hnn-splits", action="store_true",
-                        help="put annotated pairs in BiV-HNN's train/valid/test split (data/data_hnn/{lang}/{split}/iids.pickle)")
-    parser.add_argument("--skip-missing", action="store_true",
-                        help="build only the parts whose files are present (default: a missing file is an error)")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build staqc`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, languages=args.languages, parts=args.parts, split=args.split,
-                 hnn_splits=args.hnn_splits, skip_missing=args.skip_missing, overwrite=args.overwrite,
-                 created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] = option(required=True, metavar="PATH",
+                                   help="StaQC repository checkout or folders holding its pickles and "
+                                        "*_multi_code_iids.txt")
+    languages: tuple[str, ...] | None = option(None, metavar="LANG", help="python and/or sql (default: both)")
+    parts: tuple[str, ...] | None = option(None, metavar="PART",
+                                           help="multi (mined + annotated multi-code pairs), manual (annotated pairs "
+                                                "not in multi: the 0-labelled ones), single (single-code answers); "
+                                                "default: all three")
+    split: str = option("train", help="split for every row (StaQC has no official split; default: train)")
+    hnn_splits: bool = option(False, help="put annotated pairs in BiV-HNN's train/valid/test split "
+                                          "(data/data_hnn/{lang}/{split}/iids.pickle)")
+    skip_missing: bool = option(False, help="build only the parts whose files are present (default: a missing file "
+                                            "is an error)")
 
 
 def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages: Sequence[str] | str | None = None,

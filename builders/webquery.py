@@ -13,9 +13,9 @@ file name: train/dev/valid/test), id ``make_id("webquery", idx)``, ``meta.idx``.
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, i
 from codequarry.builders._sink import Sink, base_row
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.schema import make_id
 
@@ -40,15 +41,15 @@ _SPLIT_WORD = re.compile(r"(?:^|[_\-.])(train|dev|valid|test)(?:[_\-.]|$)")
 _ANSWER = re.compile(r"^(\S+)\t([01])$")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", nargs="+", required=True, metavar="PATH",
-                        help="test_webquery.json (JSON list of {idx, doc, code}) or a folder holding it")
-    parser.add_argument("--answers", nargs="+", metavar="FILE",
-                        help="answer files, one 'idx<TAB>0|1' per line (CodeXGLUE evaluator format), to attach labels")
+@dataclass(frozen=True)
+class Options:
+    """The options of ``codequarry build webquery`` (and of ``build``)."""
 
-
-def build_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return build(args.out, path=args.path, answers=args.answers, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
+    path: tuple[str, ...] = option(required=True, metavar="PATH",
+                                   help="test_webquery.json (JSON list of {idx, doc, code}) or a folder holding it")
+    answers: tuple[str, ...] | None = option(None, metavar="FILE",
+                                             help="answer files, one 'idx<TAB>0|1' per line (CodeXGLUE evaluator "
+                                                  "format), to attach labels")
 
 
 def read_answers(paths: Sequence[Path]) -> dict[str, int]:

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from codequarry import options
 from codequarry.builders.cli import add_common_arguments
 from codequarry.builders.registry import SOURCES
 from codequarry.cli import main
@@ -21,8 +22,7 @@ GENERIC = {"hub", "files", "repos"}
 
 def _module(name: str):
     module = SOURCES.get(name)
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not in this checkout yet")
+    assert importlib.util.find_spec(module) is not None, f"source {name!r} is registered but {module} is missing"
     return importlib.import_module(module)
 
 
@@ -45,16 +45,24 @@ def test_source_contract(name):
         assert info.license and info.url and info.revision
         assert re.match(r"^@\w+\{[\w:-]+,\n", info.citation) and _balanced(info.citation)
         assert re.search(r"\btitle\s*=", info.citation) and re.search(r"\byear\s*=", info.citation)
-    # add_arguments works on a fresh parser and every option is explained
+    # the Options declaration gives a fresh parser its flags and every option is explained
     parser = argparse.ArgumentParser(prog=f"codequarry build {name}")
-    mod.add_arguments(parser)
+    options.add_arguments(parser, mod.Options)
     add_common_arguments(parser)
     for action in parser._actions:
         if not isinstance(action, argparse._HelpAction):
             assert action.help, f"{name}: option {action.dest} has no help"
+    # ... and build() takes exactly those options as keywords, with the same defaults (library-only: loader)
     params = inspect.signature(mod.build).parameters
     assert list(params)[0] == "out" and "overwrite" in params and "created_by" in params
-    assert callable(mod.build_from_args)
+    keywords = {k: p for k, p in params.items() if k not in ("out", "overwrite", "created_by", "loader")}
+    specs = {s.name: s for s in options.specs(mod.Options)}
+    assert set(keywords) == set(specs), f"{name}: build() keywords and Options fields differ"
+    for k, p in keywords.items():
+        if specs[k].required:
+            assert p.default is inspect.Parameter.empty, f"{name}: {k} is required in Options but not in build()"
+        elif not options._nested(specs[k].hint):
+            assert p.default == specs[k].default, f"{name}: {k} defaults differ"
     assert mod.__doc__ and len(mod.__doc__) > 200  # the format notes users read in --help
 
 
