@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from codequarry.errors import CodequarryError
+from codequarry.pairs_layout import DEFAULT_VERIFY, VERIFY_HELP, VERIFY_LEVELS
 
 MODEL_HELP = """\
 model SPECs:
@@ -151,7 +152,16 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                         "refusing such files (the default)")
     p.add_argument("--model-index", metavar="FILE", help="also write the results as a model-index YAML (one model)")
     p.add_argument("--eval-results", metavar="DIR", help="also write Hub .eval_results YAML files into DIR (one model)")
-    p.set_defaults(func=_run_bench)
+    p.add_argument("--verify", choices=VERIFY_LEVELS, default=DEFAULT_VERIFY, help=VERIFY_HELP)
+    p.set_defaults(func=_run_bench_verified)
+
+
+def _run_bench_verified(args: argparse.Namespace) -> int:
+    """``bench`` with every pairs dir it reads checked at ``--verify`` level."""
+    from codequarry.pairs_verify import verify_level
+
+    with verify_level(args.verify):
+        return _run_bench(args)
 
 
 def _data_arg(items: Sequence[str] | None):

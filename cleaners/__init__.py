@@ -24,6 +24,7 @@ def clean(
     overwrite: bool = False,
     batch_rows: int | None = None,
     timings: dict[str, Any] | None = None,
+    verify: str | None = None,
 ) -> dict[str, Any]:
     """Clean the pairs dir ``input`` into ``out`` with a recipe (path, dict or Recipe) or a preset; return the manifest.
 
@@ -31,7 +32,8 @@ def clean(
     recipe on Ray Data (``pip install 'codequarry[ray]'``). Both write the same rows and fingerprint.
     ``timings`` (local engine), when a dict is given, receives seconds per pass, step, resolve and write.
     With ``workers > 1`` the local engine starts worker processes (spawn): call it from a script under
-    ``if __name__ == "__main__":``.
+    ``if __name__ == "__main__":``. ``verify`` is how closely the input is checked against its
+    manifest first (``none``, ``sha256`` by default, or ``full``; see ``codequarry.pairs_verify``).
     """
     from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS, check_input_schema
     from codequarry.cleaners.recipe import load_recipe
@@ -42,10 +44,12 @@ def clean(
         raise CodequarryError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if not isinstance(workers, int) or workers < 1:
         raise CodequarryError(f"workers must be a positive integer, got {workers!r}")
+    if batch_rows is not None and (not isinstance(batch_rows, int) or batch_rows < 1):
+        raise CodequarryError(f"--batch-rows must be a positive integer, got {batch_rows!r}")
     src, dst = Path(input).resolve(), Path(out).resolve()
     if dst == src or src in dst.parents or dst in src.parents:
         raise CodequarryError(f"--out {out} must be a folder outside the input {input} (and not contain it)")
-    pairs = PairsDir(input)
+    pairs = PairsDir(input, verify=verify)
     check_input_schema(pairs)
     the_recipe = load_recipe(dict(recipe) if isinstance(recipe, Mapping) else recipe, preset)
     rows = batch_rows or DEFAULT_BATCH_ROWS

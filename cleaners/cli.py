@@ -7,6 +7,7 @@ import sys
 import time
 
 from codequarry.errors import CodequarryError
+from codequarry.pairs_layout import DEFAULT_VERIFY, VERIFY_HELP, VERIFY_LEVELS
 
 EPILOG = """\
 examples:
@@ -36,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-rows", type=int, default=None, metavar="N",
                    help="rows per batch, the unit of work and of resumption (default 10000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (or an unfinished run) in --out")
+    p.add_argument("--verify", choices=VERIFY_LEVELS, default=DEFAULT_VERIFY, help=VERIFY_HELP)
     p.add_argument("--list-steps", action="store_true", help="list every step with its kind, description and parameters")
     p.add_argument("--list-presets", action="store_true", help="list the shipped presets")
     p.add_argument("--show-recipe", action="store_true", help="print the resolved recipe (every parameter) and exit")
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     manifest = clean(args.input, args.out, recipe=args.recipe, preset=args.preset, engine=args.engine,
-                     workers=args.workers, overwrite=args.overwrite, batch_rows=args.batch_rows)
+                     workers=args.workers, overwrite=args.overwrite, batch_rows=args.batch_rows, verify=args.verify)
     out = Path(args.out)
     print(text_table(manifest.get("steps", [])))
     counts = manifest.get("counts", {})

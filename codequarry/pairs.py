@@ -27,12 +27,13 @@ from codequarry.pairs_layout import (
     UNKNOWN_CONFIG,
 )
 from codequarry.pairs_reader import PairsDir, compute_fingerprint
+from codequarry.pairs_verify import DEFAULT_VERIFY, VERIFY_LEVELS, verify_level
 from codequarry.pairs_writer import PairsWriter, SourceInfo, prepare_out_dir, write_manifest
 
 __all__ = [
-    "ALL_CONFIG", "DATA_DIR", "DEFAULT_MAX_SHARD_BYTES", "DEFAULT_ROW_GROUP_BYTES", "EXCLUSIONS_DIR",
+    "ALL_CONFIG", "DATA_DIR", "DEFAULT_VERIFY", "VERIFY_LEVELS", "DEFAULT_MAX_SHARD_BYTES", "DEFAULT_ROW_GROUP_BYTES", "EXCLUSIONS_DIR",
     "EXCLUSION_FIELDS", "EXCLUSION_SCHEMA", "FORMAT_VERSION", "MANIFEST_NAME", "RAW_LIMIT", "UNKNOWN_CONFIG",
     "ExclusionWriter", "Fingerprinter", "PairsDir", "PairsWriter", "SourceInfo", "canonical_rows",
     "compute_fingerprint", "dump_yaml", "file_sha256", "hub_configs", "hub_dataset_info", "hub_front_matter",
-    "prepare_out_dir", "table_fingerprint", "type_name", "write_manifest", "write_readme_stub",
+    "prepare_out_dir", "table_fingerprint", "type_name", "verify_level", "write_manifest", "write_readme_stub",
 ]

@@ -28,3 +28,10 @@ DEFAULT_MAX_SHARD_BYTES = 500 * 1024 * 1024  # the Hub's default max shard size 
 DEFAULT_ROW_GROUP_BYTES = 100 * 1024 * 1024  # the dataset viewer reads ~100 MB row groups comfortably
 ALL_CONFIG = "all"
 UNKNOWN_CONFIG = "unknown"
+
+#: How closely a reader checks a pairs dir against its manifest (``pairs_verify``), weakest first.
+VERIFY_LEVELS = ("none", "sha256", "full")
+DEFAULT_VERIFY = "sha256"
+#: The ``--verify`` help of every command that reads a pairs dir.
+VERIFY_HELP = ("check each input pairs dir against its manifest: none (structure only), sha256 (default: every "
+               "shard's hash, row count and columns), full (also recompute the content fingerprint)")

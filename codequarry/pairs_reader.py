@@ -12,28 +12,33 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codequarry.errors import CodequarryError
-from codequarry.pairs_fingerprint import Fingerprinter, file_sha256
-from codequarry.pairs_layout import DATA_DIR, FORMAT_VERSION, MANIFEST_NAME
+from codequarry.pairs_fingerprint import Fingerprinter
+from codequarry.pairs_layout import MANIFEST_NAME
+from codequarry.pairs_verify import check_files, check_level, check_manifest, current_level
 from codequarry.schema import CORE_FIELDS, split_sort_key
 
 
 class PairsDir:
     """A pairs dir on disk: manifest, configs, splits, and streaming access to its rows."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, verify: str | None = None) -> None:
+        """Open a pairs dir, checking it against its manifest at ``verify`` level (see ``pairs_verify``;
+        None: the level a command set with ``verify_level``, by default ``sha256``)."""
+        verify = current_level(verify)
+        check_level(verify)
         self.path = Path(path)
         mpath = self.path / MANIFEST_NAME
         if not self.path.is_dir():
             raise CodequarryError(f"{self.path} is not a folder; expected a pairs dir written by codequarry build/clean")
-        if not mpath.exists():
+        if not mpath.is_file():
             raise CodequarryError(f"{self.path} has no {MANIFEST_NAME}; is it a pairs dir written by codequarry build/clean?")
         try:
-            self.manifest: dict[str, Any] = json.loads(mpath.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CodequarryError(f"{mpath} is not valid JSON: {exc}") from exc
-        version = self.manifest.get("format_version")
-        if version != FORMAT_VERSION:
-            raise CodequarryError(f"{mpath}: unsupported format_version {version!r} (this codequarry reads {FORMAT_VERSION})")
+            manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise CodequarryError(f"{mpath} is not valid JSON: {exc}") from None
+        check_manifest(self.path, manifest)
+        self.manifest: dict[str, Any] = manifest
+        check_files(self.path, self.manifest, verify)
 
     @property
     def configs(self) -> list[str]:
@@ -99,26 +104,15 @@ class PairsDir:
             return schema.empty_table()
         return pa.concat_tables(tables)
 
-    def verify(self) -> None:
-        """Recompute file hashes and the content fingerprint; raise if anything was changed on disk."""
-        for entry in self.manifest.get("files", []):
-            p = self.path / entry["path"]
-            if not p.exists():
-                raise CodequarryError(f"{p} is listed in {MANIFEST_NAME} but missing")
-            if file_sha256(p) != entry["sha256"]:
-                raise CodequarryError(f"{p} does not match its sha256 in {MANIFEST_NAME}: the file was changed after it was written")
-        listed = {e["path"] for e in self.manifest.get("files", [])}
-        on_disk = {p.relative_to(self.path).as_posix() for p in (self.path / DATA_DIR).rglob("*.parquet")}
-        if on_disk - listed:
-            raise CodequarryError(f"files not in {MANIFEST_NAME}: {sorted(on_disk - listed)[:5]}")
-        fp = compute_fingerprint(self)
-        if fp != self.fingerprint:
-            raise CodequarryError(f"{self.path}: content fingerprint {fp} does not match the manifest's {self.fingerprint}")
+    def verify(self, level: str = "full") -> None:
+        """Check the files against the manifest at ``level`` (default: shard hashes and the content fingerprint)."""
+        check_manifest(self.path, self.manifest)
+        check_files(self.path, self.manifest, level)
 
 
-def compute_fingerprint(pairs: PairsDir | str | os.PathLike[str]) -> str:
+def compute_fingerprint(pairs: PairsDir | str | os.PathLike[str], *, verify: str | None = None) -> str:
     """Recompute a pairs dir's content fingerprint from its Parquet files."""
-    d = pairs if isinstance(pairs, PairsDir) else PairsDir(pairs)
+    d = pairs if isinstance(pairs, PairsDir) else PairsDir(pairs, verify=verify)
     fp = Fingerprinter()
     for config, split in d.parts():
         for table in d.iter_batches(split=split, config=config):
