@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from codequarry.builders import _archive
+from codequarry.releases import archive as _archive
 from codequarry.errors import CodequarryError
 
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")

@@ -269,7 +269,7 @@ def release_row(rec: Mapping[str, Any], where: str) -> dict[str, Any] | Bad:
 
 
 def _read_dedupe(sink: Sink, inp: Input, *, langs: list[str] | None) -> None:
-    from codequarry.builders._pickle import safe_load
+    from codequarry.releases.pickles import safe_load
 
     with inp.open() as fh:
         data = safe_load(fh, where=inp.name)

@@ -41,13 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from codequarry.builders._io import Bad, Input, as_paths, discover, iter_lines
-from codequarry.builders._pickle import as_text, safe_load
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import csv_list
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.pickles import as_text, safe_load
 from codequarry.schema import make_id
 
 REPO = "https://github.com/LittleYUYU/StackOverflow-Question-Code-Dataset"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codequarry.builders import _archive
+from codequarry.releases import archive as _archive
 from codequarry.builders._io import discover
 from codequarry.errors import CodequarryError
 

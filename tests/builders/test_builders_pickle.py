@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from codequarry.builders._pickle import as_text, safe_load, safe_loads
+from codequarry.releases.pickles import as_text, safe_load, safe_loads
 from codequarry.errors import CodequarryError
 
 
@@ -118,7 +118,7 @@ def test_marker_check_in_a_fresh_interpreter(tmp_path):
     marker = tmp_path / "pwned-sub"
     path = tmp_path / "evil.pickle"
     path.write_bytes(pickle.dumps([_RunsCommand(f"touch {marker}")], protocol=2))
-    code = ("import sys\nfrom codequarry.builders._pickle import safe_load\nfrom codequarry.errors import CodequarryError\n"
+    code = ("import sys\nfrom codequarry.releases.pickles import safe_load\nfrom codequarry.errors import CodequarryError\n"
             f"try:\n    safe_load({str(path)!r})\nexcept CodequarryError as e:\n    print(e); sys.exit(7)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 7 and "refused to load global" in res.stdout

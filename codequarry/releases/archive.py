@@ -6,6 +6,13 @@ raises a ``CodequarryError`` on the first unsafe member, or skips and reports ea
 (``on_unsafe="skip"``) so a builder can count it as an exclusion. Builders that only need to
 read members (CodeSearchNet's ``{lang}.zip``) stream them with ``open_member`` instead of
 extracting: nothing is written to disk at all.
+
+Two members with the same name (zip and tar both allow it) are ambiguous: reading by name would
+silently return only the last one. Every copy of such a name is refused (``duplicate_name``), so a
+builder counts each as an exclusion and a strict reader stops with a clear error.
+
+This module is the archive half of the safe file layer shared by the builders and the benchmark
+tasks (``codequarry.releases``): both read every upstream archive through it.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ REASONS = {
     "bad_name": "member name is empty or contains a NUL byte",
     "link_outside": "link points outside the archive root",
     "special_file": "device file, FIFO or socket",
+    "duplicate_name": "the archive holds two or more members with this name (which one is meant is ambiguous)",
 }
 
 
@@ -127,10 +135,24 @@ def members(path: str | os.PathLike[str]) -> list[Member]:
         raise _open_error(path, exc) from exc
 
 
+def duplicate_names(entries: list[Member]) -> set[str]:
+    """Names given to more than one non-folder member (a zip may repeat a name; reading by name loses all but one)."""
+    seen: set[str] = set()
+    dups: set[str] = set()
+    for m in entries:
+        if m.kind == "dir":
+            continue
+        (dups if m.name in seen else seen).add(m.name)
+    return dups
+
+
 def iter_members(path: str | os.PathLike[str]) -> Iterator[tuple[Member, str | None]]:
-    """Each entry with the reason it is unsafe (None when safe)."""
-    for m in members(path):
-        yield m, unsafe_reason(m)
+    """Each entry with the reason it is unsafe (None when safe); every copy of a repeated name is unsafe."""
+    entries = members(path)
+    dups = duplicate_names(entries)
+    for m in entries:
+        reason = unsafe_reason(m)
+        yield m, reason or ("duplicate_name" if m.name in dups else None)
 
 
 def open_member(path: str | os.PathLike[str], name: str) -> IO[bytes]:
@@ -144,6 +166,8 @@ def open_member(path: str | os.PathLike[str], name: str) -> IO[bytes]:
         if path.name.lower().endswith(".zip"):
             zf = zipfile.ZipFile(path)
             try:
+                if sum(i.filename == name for i in zf.infolist()) > 1:
+                    raise CodequarryError(f"{path}!{name}: {REASONS['duplicate_name']}")
                 info = zf.getinfo(name)
                 if _zip_member(info, zf).kind != "file":
                     raise CodequarryError(f"{path}!{name} is not a regular file")
@@ -153,6 +177,8 @@ def open_member(path: str | os.PathLike[str], name: str) -> IO[bytes]:
                 raise
         tf = tarfile.open(path, "r:*")
         try:
+            if sum(i.name == name for i in tf.getmembers()) > 1:
+                raise CodequarryError(f"{path}!{name}: {REASONS['duplicate_name']}")
             info = tf.getmember(name)
             if not info.isreg():
                 raise CodequarryError(f"{path}!{name} is not a regular file")
@@ -233,8 +259,10 @@ def extract(path: str | os.PathLike[str], target: str | os.PathLike[str], *, on_
                                   f"{root} was written. Use a trusted copy of the archive.")
         result.skipped.append((name, reason))
 
+    dups = duplicate_names(members(path))
+
     def place(member: Member) -> Path | None:
-        reason = unsafe_reason(member)
+        reason = unsafe_reason(member) or ("duplicate_name" if member.name in dups else None)
         dest = root / member.name
         if reason is None and not _inside(root, dest.parent if member.kind != "dir" else dest):
             reason = "link_outside"  # an earlier link member would carry this one outside

@@ -1,0 +1,428 @@
+"""Walk a pickle's opcodes without building anything, refusing what would exhaust time or memory.
+
+``scan`` simulates the unpickler's stack with stand-ins (a ``_Node`` per container carrying its
+expanded size and depth; a shared marker per scalar), so hostile *data* is refused before the real
+unpickler builds one object: nesting deeper than ``Limits.max_depth``; more elements touched than
+``Limits.work_budget`` (a memo reference to a container counts as a full copy, which is what the
+hash of a key or any later walk of the value costs); a memo index far beyond the stores seen so far
+(the C unpickler sizes its memo table by the index); a length field larger than the rest of the
+file; an integer wider than ``Limits.max_int_bytes``; a container changed after it was used (a
+cycle or shared mutable reference, which no pickle of a data tree has); any global outside the
+allow-list, persistent ids, extension codes, ``BUILD`` and out-of-band buffers.
+
+It reads the file in large chunks and skips string payloads instead of decoding them, so it costs a
+fraction of a second per megabyte; opcode names and argument kinds come from ``pickletools``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import pickletools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budgets checked by ``scan`` before anything is built.
+
+    ``max_work`` None means ``work_per_byte`` times the pickle's size plus ``work_base``: each element
+    of an honest data tree costs at least one opcode byte, so only shared references exceed it.
+    """
+
+    max_depth: int = 100
+    max_work: int | None = None
+    work_per_byte: int = 2
+    work_base: int = 100_000
+    max_int_bytes: int = 1024
+    max_bytes: int | None = None
+
+    def work_budget(self, nbytes: int) -> int:
+        return self.max_work if self.max_work is not None else self.work_per_byte * nbytes + self.work_base
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global that is not on the allow-list."""
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(f"{module}.{name}")
+        self.module = module
+        self.name = name
+
+
+class HostilePickle(pickle.UnpicklingError):
+    """The scan found a structure beyond the budgets (depth, expansion, memo, lengths)."""
+
+
+class _Node:
+    """A container as the scan sees it: its size fully expanded and its depth."""
+
+    __slots__ = ("depth", "hashable", "mutable", "sealed", "size")
+
+    def __init__(self, mutable: bool, hashable: bool) -> None:
+        self.size, self.depth = 1, 1
+        self.mutable, self.hashable, self.sealed = mutable, hashable, False
+
+
+class _Global:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_SCALAR = object()  # every non-text scalar (numbers, bytes, None, bools)
+_CHUNK = 1 << 22
+_SHORT_TEXT = 256
+
+# argument layout per opcode byte: ("fixed", n) | ("sized", n, signed) | ("line",) | ("pair",) | None
+_LAYOUT = {"uint1": ("fixed", 1), "uint2": ("fixed", 2), "int4": ("fixed", 4), "uint4": ("fixed", 4),
+           "uint8": ("fixed", 8), "float8": ("fixed", 8),
+           "long1": ("sized", 1, False), "long4": ("sized", 4, True), "string1": ("sized", 1, False),
+           "string4": ("sized", 4, True), "bytes1": ("sized", 1, False), "bytes4": ("sized", 4, False),
+           "bytes8": ("sized", 8, False), "bytearray8": ("sized", 8, False), "unicodestring1": ("sized", 1, False),
+           "unicodestring4": ("sized", 4, False), "unicodestring8": ("sized", 8, False),
+           "decimalnl_short": ("line",), "decimalnl_long": ("line",), "stringnl": ("line",),
+           "unicodestringnl": ("line",), "floatnl": ("line",), "stringnl_noescape": ("line",),
+           "stringnl_noescape_pair": ("pair",)}
+_OPS: dict[int, tuple[str, Any]] = {
+    op.code.encode("latin-1")[0]: (op.name, _LAYOUT[op.arg.name] if op.arg else None) for op in pickletools.opcodes}
+# scalar opcodes with a fixed-size argument: code -> bytes taken (NONE, NEWTRUE/FALSE, BININT1/2, BININT, BINFLOAT)
+_FIXED_SCALARS = {0x4E: 1, 0x88: 1, 0x89: 1, 0x4B: 2, 0x4D: 3, 0x4A: 5, 0x47: 9}
+_SCALARS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING", "SHORT_BINSTRING",
+            "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "FLOAT", "BINFLOAT", "NONE", "NEWTRUE", "NEWFALSE"}
+
+
+class _Source:
+    """The pickle's bytes read in chunks, with the file offset, never past ``size``."""
+
+    def __init__(self, fh: IO[bytes], size: int) -> None:
+        self.fh, self.size = fh, size
+        self.buf, self.i, self.base = b"", 0, 0
+
+    @property
+    def pos(self) -> int:
+        return self.base + self.i
+
+    def ensure(self, n: int) -> None:
+        """Make ``buf[i:i+n]`` available (EOFError when the file is shorter)."""
+        if self.i + n <= len(self.buf):
+            return
+        if self.pos + n > self.size:
+            raise EOFError(f"a field asks for {n:,} bytes at byte {self.pos} but only {self.size - self.pos:,} remain")
+        rest = self.buf[self.i:]
+        self.base += self.i
+        want = min(max(n, _CHUNK) - len(rest), self.size - self.base - len(rest))
+        data = self.fh.read(want)
+        self.buf, self.i = rest + data, 0
+        if len(self.buf) < n:
+            raise EOFError("the file ends early")
+
+    def take(self, n: int) -> bytes:
+        self.ensure(n)
+        out = self.buf[self.i:self.i + n]
+        self.i += n
+        return out
+
+    def skip(self, n: int) -> None:
+        if self.pos + n > self.size:
+            raise EOFError(f"a length field asks for {n:,} bytes at byte {self.pos} but only {self.size - self.pos:,} remain")
+        inbuf = len(self.buf) - self.i
+        if n <= inbuf:
+            self.i += n
+            return
+        n -= inbuf
+        self.base += len(self.buf)
+        self.buf, self.i = b"", 0
+        while n:
+            got = len(self.fh.read(min(n, _CHUNK)))
+            if not got:
+                raise EOFError("the file ends early")
+            self.base += got
+            n -= got
+
+    def line(self, limit: int | None) -> bytes:
+        """A newline-terminated argument (at most ``limit`` bytes when given)."""
+        while True:
+            end = self.buf.find(b"\n", self.i)
+            if end >= 0:
+                out = self.buf[self.i:end]
+                self.i = end + 1
+                if limit is not None and len(out) > limit:
+                    raise HostilePickle(f"a {len(out):,}-byte text argument where a short one belongs (byte {self.pos})")
+                return out
+            have = len(self.buf) - self.i
+            if limit is not None and have > limit:
+                raise HostilePickle(f"a text argument longer than {limit} bytes where a short one belongs (byte {self.pos})")
+            if self.pos + have >= self.size:
+                raise EOFError("the file ends inside a text argument")
+            self.ensure(have + 1)
+
+
+def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
+         allowed: Callable[[str, str], bool] = lambda m, n: False) -> None:
+    """Check the pickle of ``size`` bytes in ``fh`` (from its current position) against ``limits``.
+
+    ``allowed(module, name)`` says which globals may be named; the allowed ones are assumed to be
+    ``set``/``frozenset`` (a container from their argument) or ``_codecs.encode`` (a scalar).
+    Raises ``RefusedGlobal``, ``HostilePickle``, ``pickle.UnpicklingError`` (malformed) or ``EOFError``.
+    """
+    budget = limits.work_budget(size)
+    max_depth = limits.max_depth
+    src = _Source(fh, size)
+    stack: list[Any] = []
+    marks: list[int] = []
+    memo: dict[int, Any] = {}
+    puts = 0
+    work = 0
+    at = 0
+
+    def bad(msg: str) -> pickle.UnpicklingError:
+        return pickle.UnpicklingError(f"{msg} (opcode at byte {at})")
+
+    def hostile(msg: str) -> HostilePickle:
+        return HostilePickle(f"{msg} (opcode at byte {at})")
+
+    def pop() -> Any:
+        if len(stack) <= (marks[-1] if marks else 0):
+            raise bad("stack underflow")
+        return stack.pop()
+
+    def pop_mark() -> list[Any]:
+        if not marks:
+            raise bad("no MARK on the stack")
+        k = marks.pop()
+        items = stack[k:]
+        del stack[k:]
+        return items
+
+    def place(target: _Node, items: list[Any], keys: list[Any] | None = None) -> None:
+        nonlocal work
+        nodes = [x for x in items if type(x) is _Node]
+        work += len(items) - len(nodes)
+        target.size += len(items) - len(nodes)
+        for x in nodes:
+            if x is target:
+                raise hostile("a container holds itself (a reference cycle)")
+            # the first use of a container links what was already counted; every further use copies it
+            work += x.size if x.sealed else 1
+            x.sealed = True
+            target.size += x.size
+            if x.depth >= target.depth:
+                target.depth = x.depth + 1
+            if not x.hashable:
+                target.hashable = False
+        if keys:
+            for k in keys:
+                if type(k) is _Node and not k.hashable:
+                    raise bad("unhashable dict key or set element (a list, dict or set)")
+        if any(type(x) is _Global for x in items):
+            raise bad("a global used as a value")
+        if target.depth > max_depth:
+            raise hostile(f"nested deeper than {max_depth} levels")
+        if work > budget:
+            raise hostile(f"expands to more than {budget:,} elements (shared references multiply the data)")
+
+    def new(items: list[Any], mutable: bool, hashable: bool, keys: list[Any] | None = None) -> _Node:
+        node = _Node(mutable, hashable)
+        place(node, items, keys)
+        return node
+
+    def target(kind: str) -> _Node:
+        top = stack[-1] if len(stack) > (marks[-1] if marks else 0) else None
+        if type(top) is not _Node or not top.mutable:
+            raise bad(f"{kind} on something that is not a list, dict or set")
+        if top.sealed:
+            raise hostile("a container is changed after it was used (a cycle or a shared mutable reference)")
+        return top
+
+    def glob(module: str, name: str) -> _Global:
+        if not allowed(module, name):
+            raise RefusedGlobal(module, name)
+        return _Global(name)
+
+    def call(func: Any, args: list[Any]) -> Any:
+        if type(func) is not _Global:
+            raise bad("a call of something that is not an allowed global")
+        if func.name == "encode":
+            return _SCALAR
+        frozen = func.name == "frozenset"
+        return new(args, not frozen, frozen)
+
+    buf, i = src.buf, src.i
+    while True:
+        # fast path for the opcodes that make up nearly all of a data pickle, on the buffered bytes
+        if i + 10 > len(buf) and src.base + len(buf) < size:
+            src.i = i
+            src.ensure(min(10, size - src.pos))
+            buf, i = src.buf, src.i
+        c = buf[i] if i < len(buf) else -1
+        if c == 0x68 or c == 0x71:  # BINGET, BINPUT
+            k = buf[i + 1]
+            if c == 0x68 and k in memo:
+                stack.append(memo[k])
+                i += 2
+                continue
+            if c == 0x71 and k <= 2 * puts + 1024 and len(stack) > (marks[-1] if marks else 0):
+                memo[k] = stack[-1]
+                puts += 1
+                i += 2
+                continue
+        elif c == 0x8C or c == 0x55 or c == 0x43:  # SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES
+            end = i + 2 + buf[i + 1]
+            if end <= len(buf):
+                stack.append(buf[i + 2:end].decode("utf-8", "surrogatepass") if c == 0x8C else _SCALAR)
+                i = end
+                continue
+        elif c == 0x58 or c == 0x54:  # BINUNICODE, BINSTRING
+            n = int.from_bytes(buf[i + 1:i + 5], "little", signed=c == 0x54)
+            end = i + 5 + n
+            if 0 <= n and end <= len(buf):
+                stack.append(buf[i + 5:end].decode("utf-8", "surrogatepass") if c == 0x58 and n <= _SHORT_TEXT
+                             else _SCALAR)
+                i = end
+                continue
+        elif c in _FIXED_SCALARS:
+            i += _FIXED_SCALARS[c]
+            stack.append(_SCALAR)
+            continue
+        elif c == 0x94 and len(stack) > (marks[-1] if marks else 0):  # MEMOIZE
+            memo[puts] = stack[-1]
+            puts += 1
+            i += 1
+            continue
+        elif c == 0x28:  # MARK
+            marks.append(len(stack))
+            i += 1
+            continue
+        elif c == 0x5D or c == 0x7D:  # EMPTY_LIST, EMPTY_DICT
+            stack.append(_Node(True, False))
+            i += 1
+            continue
+        src.i = i
+        if src.i >= len(src.buf):
+            src.ensure(1)
+        at = src.pos
+        code = src.buf[src.i]
+        src.i += 1
+        entry = _OPS.get(code)
+        if entry is None:
+            raise bad(f"unknown opcode {bytes([code])!r}")
+        name, layout = entry
+        arg: Any = None
+        if layout is not None:
+            kind = layout[0]
+            if kind == "fixed":
+                raw = src.take(layout[1])
+                arg = int.from_bytes(raw, "little")
+            elif kind == "sized":
+                n = int.from_bytes(src.take(layout[1]), "little", signed=layout[2])
+                if n < 0:
+                    raise bad("negative length")
+                if name in ("LONG1", "LONG4") and n > limits.max_int_bytes:
+                    raise hostile(f"an integer wider than {limits.max_int_bytes} bytes")
+                if name.endswith("UNICODE") or name == "BINUNICODE8":
+                    arg = src.take(n).decode("utf-8", "surrogatepass") if n <= _SHORT_TEXT else None
+                    if arg is None:
+                        src.skip(n)
+                else:
+                    src.skip(n)
+            elif kind == "line":
+                limit = 32 if name in ("INT", "GET", "PUT") else 3 * limits.max_int_bytes if name == "LONG" else None
+                text = src.line(limit)
+                if name in ("GET", "PUT"):
+                    try:
+                        arg = int(text)
+                    except ValueError:
+                        raise bad(f"memo index {text[:32]!r} is not a number") from None
+                elif name == "PERSID":
+                    arg = text.decode("latin-1")
+            else:
+                arg = (src.line(_SHORT_TEXT).decode("latin-1"), src.line(_SHORT_TEXT).decode("latin-1"))
+        if name in _SCALARS:
+            stack.append(_SCALAR)
+        elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+            stack.append(arg if arg is not None else _SCALAR)
+        elif name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"):
+            index = puts if name == "MEMOIZE" else arg
+            if index > 2 * puts + 1024:
+                raise hostile(f"memo index {index:,} is far beyond the {puts:,} values stored so far")
+            if len(stack) <= (marks[-1] if marks else 0):
+                raise bad("nothing to store in the memo")
+            memo[index] = stack[-1]
+            puts += 1
+        elif name in ("BINGET", "LONG_BINGET", "GET"):
+            if arg not in memo:
+                raise bad(f"memo index {arg} was never stored")
+            stack.append(memo[arg])
+        elif name == "MARK":
+            marks.append(len(stack))
+        elif name in ("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"):
+            stack.append(_Node(True, False))
+        elif name == "EMPTY_TUPLE":
+            stack.append(_Node(False, True))
+        elif name in ("APPENDS", "SETITEMS", "ADDITEMS"):
+            items = pop_mark()
+            keys = items[0::2] if name == "SETITEMS" else items if name == "ADDITEMS" else None
+            place(target(name), items, keys)
+        elif name == "APPEND":
+            item = pop()
+            place(target(name), [item])
+        elif name == "SETITEM":
+            value = pop()
+            key = pop()
+            place(target(name), [key, value], [key])
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            items = [pop() for _ in range(int(name[-1]))][::-1]
+            stack.append(new(items, False, True))
+        elif name in ("LIST", "TUPLE", "DICT", "FROZENSET"):
+            items = pop_mark()
+            keys = items[0::2] if name == "DICT" else items if name == "FROZENSET" else None
+            stack.append(new(items, name in ("LIST", "DICT"), name in ("TUPLE", "FROZENSET"), keys))
+        elif name in ("PROTO", "FRAME"):
+            pass
+        elif name == "POP":
+            if marks and marks[-1] == len(stack):
+                marks.pop()
+            else:
+                pop()
+        elif name == "POP_MARK":
+            pop_mark()
+        elif name == "DUP":
+            stack.append(pop())
+            stack.append(stack[-1])
+        elif name == "GLOBAL":
+            stack.append(glob(*arg))
+        elif name == "STACK_GLOBAL":
+            attr, module = pop(), pop()
+            if not isinstance(module, str) or not isinstance(attr, str):
+                raise bad("STACK_GLOBAL needs two strings")
+            stack.append(glob(module, attr))
+        elif name == "INST":
+            func = glob(*arg)
+            stack.append(call(func, pop_mark()))
+        elif name == "OBJ":
+            items = pop_mark()
+            if not items:
+                raise bad("OBJ without a class")
+            stack.append(call(items[0], items[1:]))
+        elif name == "REDUCE":
+            args = pop()
+            stack.append(call(pop(), [args]))
+        elif name in ("NEWOBJ", "NEWOBJ_EX"):
+            extra = [pop()] if name == "NEWOBJ_EX" else []
+            args = pop()
+            stack.append(call(pop(), [args, *extra]))
+        elif name in ("PERSID", "BINPERSID"):
+            raise pickle.UnpicklingError(f"persistent id {arg or '(from the stack)'!r:.60} is not allowed")
+        elif name == "STOP":
+            if len(stack) != 1 or type(stack[0]) is _Global:
+                raise bad("the pickle does not end with exactly one value")
+            return
+        else:  # BUILD (object state), EXT1/2/4 (extension registry), NEXT_BUFFER/READONLY_BUFFER (out-of-band)
+            raise hostile(f"opcode {name} is not plain data")
+        buf, i = src.buf, src.i
