@@ -11,11 +11,13 @@ PHP superglobals. Code is rewritten by byte spans, so formatting, comments and s
 are (JS shorthand properties ``{a}`` become ``{a: arg_0}`` to keep the object's key). The result
 must parse with no more ERROR/MISSING nodes than the input, or the row is excluded.
 
-Per-language rules live in ``_obfuscate_rules.py``, one section per language, covering every
-registered language: python, java, go, javascript, typescript (+ tsx: a TypeScript row that only
-parses with the TSX grammar is obfuscated with it), php, ruby, c, cpp, c_sharp and rust. Each
-section's comment says what binds a local there and what keeps its name (C++ constructors,
-destructors and operators keep their names; a shadowed name keeps one placeholder).
+Per-language rules live in each language's module (``codequarry.languages.<module>.obfuscation``,
+read through ``codequarry.languages.obfuscation.rules_for``), covering python, java, go, javascript,
+typescript (+ tsx: a TypeScript row that only parses with the TSX grammar is obfuscated with it),
+php, ruby, c, cpp, c_sharp, rust and kotlin. Each section's comment says what binds a local there and
+what keeps its name (C++ constructors, destructors and operators keep their names; a shadowed name
+keeps one placeholder). A language without rules (SQL: queries, not functions) is excluded as
+``unsupported_language``. Time is linear in the function's size (one cursor walk per question).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from codequarry.cleaners._obfuscate_rules import RULES, Rules, walk
 from codequarry.cleaners.base import Step, StepOutput, keep_mask
 from codequarry.cleaners.step_utils import column, with_column
 from codequarry.errors import CodequarryError
+from codequarry.languages.obfuscation import Rules, rules_for, supported_languages
+from codequarry.languages.tokens import walk
 
 FUNC = "Func"
 ARG = "arg_{}"
@@ -61,10 +64,10 @@ def _rules(language: str | None) -> tuple[Rules, object]:
         spec = get_language(language)
     except CodequarryError as exc:
         raise ObfuscationError("unsupported_language", str(exc)) from exc
-    rules = RULES.get(spec.name)
+    rules = rules_for(spec)
     if rules is None:
-        raise ObfuscationError("unsupported_language",
-                               f"obfuscate has no rules for {spec.name}; supported: {', '.join(sorted(RULES))}")
+        raise ObfuscationError("unsupported_language", f"obfuscate has no rules for {spec.name}; supported: "
+                               f"{', '.join(sorted(supported_languages()))}")
     return rules, spec
 
 
@@ -80,7 +83,7 @@ def _line_span(src: bytes, start: int, end: int) -> tuple[int, int]:
 
 def _docstring_spans(fn: object, root: object, rules: Rules) -> list[tuple[int, int]]:
     """The docstring: Python's first string statement; elsewhere the comments right before the function."""
-    if rules.language == "python":
+    if rules.string_docstring:
         body = fn.child_by_field_name("body")  # type: ignore[attr-defined]
         first = next((c for c in (body.named_children if body is not None else []) if c.type != "comment"), None)
         if (first is not None and first.type == "expression_statement" and first.named_child_count == 1
@@ -168,7 +171,7 @@ def obfuscate_code(code: str, language: str, keep_docstring: bool = True) -> Obf
         raise ObfuscationError("obfuscation_broke_parse", "the renamed code has new parse errors")
     new_code = out[len(prefix):len(out) - len(suffix)].decode("utf-8", "replace")
     tokens_code = new_code
-    if rules.language == "python" and keep_docstring:
+    if rules.string_docstring and keep_docstring:
         fn2 = next((n for n in walk(after.root_node) if n.type in rules.functions), None)
         spans = _docstring_spans(fn2, after.root_node, rules) if fn2 is not None else []
         if spans:

@@ -12,12 +12,14 @@ all scope: every function definition at any depth, constructors included.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from codequarry.languages import obfuscation as ob
 from codequarry.languages._common import comments_above, walk_with_ancestors
 from codequarry.languages.docstrings import clean_doc_comment
 from codequarry.languages.functions import Candidate, ExtractionRules, text
+from codequarry.languages.tokens import walk
 
 if TYPE_CHECKING:  # pragma: no cover
     import tree_sitter
@@ -131,3 +133,198 @@ def _find_all(root: Node, src: bytes, spec: LanguageSpec) -> Iterator[Candidate]
         cand = _candidate(node, code_node, src, spec, [o for o in owners if o], True)
         if cand is not None:
             yield cand
+
+
+# --------------------------------------------------------------------------------------------
+# Obfuscation rules (the ``obfuscate`` step; codequarry.languages.obfuscation)
+#
+# The function name sits inside declarators (``int *f(int a)``, ``int (*f(int a))(int)``); qualifiers
+# are kept and the last identifier is renamed (``ns::Box<T>::merge`` → ``ns::Box<T>::Func``), as is
+# a method name in a class body. Constructors, destructors, operator overloads and conversion
+# operators keep their name: it is a type name or an operator, and renaming it would turn the
+# definition into another kind of function (a member-initializer list is legal only in a
+# constructor); their parameters and locals are still renamed. Locals are declared names
+# (``declaration`` declarators through pointer/array/reference/structured-binding declarators,
+# range-for, ``if``/``switch`` init statements, catch parameters, K&R parameter declarations,
+# lambda parameters and init captures, function-pointer variables ``int (*fp)(int)``); names in
+# nested parameter lists of function-pointer types are not, nor is a local prototype
+# ``int helper(int);`` (it names a global function). C++ parses ``T x(a);`` as a function
+# declarator (the most vexing parse): when a "parameter" is a lone name it is taken as a variable
+# and that name (``a``) as an expression. Kept: ``a.b``/``a->b`` fields, ``A::b`` paths (both
+# sides, so a qualified recursive call ``Box::merge(…)`` keeps its name), types, labels, macro
+# names and preprocessor conditions, attributes, a local class's own fields used bare in its
+# methods, and every name not declared in the function. A macro argument that happens to share a
+# local's name is renamed with it (macros are not expanded).
+
+
+_C_DECLARATORS = frozenset({"pointer_declarator", "reference_declarator", "array_declarator", "init_declarator",
+                            "parenthesized_declarator", "attributed_declarator", "variadic_declarator",
+                            "structured_binding_declarator"})
+_C_PARAMS = frozenset({"parameter_declaration", "optional_parameter_declaration", "variadic_parameter_declaration"})
+_C_OWN_CLIMB = frozenset({"pointer_declarator", "reference_declarator", "parenthesized_declarator",
+                          "attributed_declarator", "operator_cast"})
+_C_SKIP_INSIDE = frozenset({"attribute_declaration", "attribute", "preproc_def", "preproc_function_def",
+                            "preproc_call", "preproc_defined", "preproc_include", "preproc_params",
+                            "using_declaration", "namespace_alias_definition", "alias_declaration"})
+_C_FUNCTION_OWNERS = frozenset({"function_definition", "lambda_expression"})
+_C_PARAM_OWNERS = frozenset({"function_declarator", "abstract_function_declarator"})
+_C_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _c_vexing(decl: Node) -> bool:
+    """A C++ ``T x(a);`` parsed as a function declarator: some "parameter" is a lone name, not a type + name."""
+    params = decl.child_by_field_name("parameters")
+    return params is not None and any(
+        p.type == "parameter_declaration" and p.child_by_field_name("declarator") is None
+        and (t := p.child_by_field_name("type")) is not None and t.type == "type_identifier"
+        for p in params.named_children)
+
+
+def _c_declared(node: Node | None, functions: bool, cpp: bool = False) -> Iterator[Node]:
+    """Names a declarator declares; ``functions``: also the name of a function declarator (a function-pointer
+    parameter), never its parameters; ``cpp``: a local ``T x(a);`` (see ``_c_vexing``) declares ``x``."""
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            yield n
+        elif n.type == "function_declarator":
+            inner = n.child_by_field_name("declarator")
+            # `int (*fp)(int)` declares a pointer variable; `int g(int);` declares a function
+            if inner is not None and (functions or inner.type == "parenthesized_declarator" or (cpp and _c_vexing(n))):
+                stack.append(inner)
+        elif n.type in ("init_declarator", "array_declarator", "pointer_declarator", "attributed_declarator"):
+            inner = n.child_by_field_name("declarator")
+            if inner is not None:
+                stack.append(inner)
+        elif n.type in _C_DECLARATORS:
+            stack.extend(reversed(n.named_children))
+
+
+# The state folded down one walk of the function (codequarry.languages.obfuscation.walk_path), a tuple:
+#   [0] own chain: the node hangs from a function definition or lambda through its own declarator chain
+#       (pointer/reference/parenthesized/attributed declarators, operator casts, a function declarator's
+#       ``declarator``), so a parameter list of a function declarator there declares the body's names;
+#   [1] skipped: the node sits in an attribute, a macro definition or call, a preprocessor condition, a
+#       using-declaration or alias (no name there is a variable);
+#   [2] local declaration: the nearest declaration, parameter or definition at or above the node is a
+#       declaration (where C++'s ``T x(a);`` is a variable, not a prototype);
+#   [3] member names: the fields of the local classes the node sits in (C++).
+_CState = tuple[bool, bool, bool, frozenset[str]]
+_C_START: _CState = (False, False, False, _C_NO_NAMES)
+
+
+def _c_fold_for(cpp: bool, src: bytes) -> Callable[[_CState, ob.Path], _CState]:
+    def fold(state: _CState, path: ob.Path) -> _CState:
+        node, f = path.node, path.field
+        t, pt = node.type, path.nodes[-2].type
+        if pt in _C_OWN_CLIMB or (pt == "function_declarator" and f == "declarator"):
+            chain = state[0]
+        else:
+            chain = pt in _C_FUNCTION_OWNERS
+        skipped = state[1] or pt in _C_SKIP_INSIDE or (
+            f == "condition" and pt in ("preproc_if", "preproc_elif")) or (
+            f == "name" and pt in ("preproc_ifdef", "preproc_elifdef"))
+        if t == "declaration":
+            local = True
+        elif t in _C_PARAMS or t == "function_definition":
+            local = False
+        else:
+            local = state[2]
+        names = state[3]
+        if cpp and t == "field_declaration_list":
+            names = names | {ob.text(c, src) for d in node.named_children if d.type == "field_declaration"
+                             for c in walk(d) if c.type == "field_identifier"}
+        return chain, skipped, local, names
+    return fold
+
+
+def _c_bindings_for(cpp: bool) -> Callable[[Node, bytes], tuple[set[str], set[str]]]:
+    def bindings(fn: Node, src: bytes) -> tuple[set[str], set[str]]:
+        bound: list[Node] = []
+        for path in ob.walk_path(fn, _c_fold_for(False, src), _C_START):
+            n = path.node
+            t = n.type
+            if t in _C_PARAMS:
+                plist, owner = path.up(1), path.up(2)
+                if plist is not None and plist.type == "parameter_list" and owner is not None and (
+                        owner.type == "catch_clause" or (owner.type in _C_PARAM_OWNERS and path.states[-3][0])):
+                    bound.extend(_c_declared(n.child_by_field_name("declarator"), True))
+            elif t == "declaration" and n.id != fn.id:
+                for i, c in enumerate(n.children):
+                    if n.field_name_for_child(i) == "declarator":
+                        bound.extend(_c_declared(c, False, cpp))
+            elif t == "for_range_loop":
+                bound.extend(_c_declared(n.child_by_field_name("declarator"), False))
+            elif t == "lambda_capture_initializer":
+                left = n.child_by_field_name("left")
+                if left is not None and left.type == "identifier":
+                    bound.append(left)
+        return {ob.text(b, src) for b in bound}, set()
+    return bindings
+
+
+def _c_occurrences_for(cpp: bool) -> Callable[[Node, bytes], Iterator[ob.Occurrence]]:
+    def occurrences(fn: Node, src: bytes) -> Iterator[ob.Occurrence]:
+        for path in ob.walk_path(fn, _c_fold_for(cpp, src), _C_START):
+            n, parent = path.node, path.parent
+            if parent is None:
+                continue
+            if n.type == "identifier":
+                grand = path.up(2)
+                if parent.type in ("qualified_identifier", "destructor_name", "dependent_name") or (
+                        parent.type == "template_function" and grand is not None
+                        and grand.type == "qualified_identifier") or path.state[1]:
+                    continue  # a path part, a destructor's class, a macro or preprocessor name
+                if cpp and ob.text(n, src) in path.state[3]:
+                    continue  # inside a local class, a bare name of one of its fields is the member
+                yield ob.Occurrence(n, ob.text(n, src), recursion=True)
+            elif cpp and n.type == "type_identifier" and path.field == "type" \
+                    and parent.type == "parameter_declaration" and parent.child_by_field_name("declarator") is None:
+                decl = path.up(3)
+                if decl is not None and decl.type == "function_declarator" and _c_vexing(decl) \
+                        and len(path.states) >= 5 and path.states[-5][2]:
+                    yield ob.Occurrence(n, ob.text(n, src))  # `T x(a);`: `a` is an argument, not a type
+    return occurrences
+
+
+def _c_name_for(cpp: bool) -> Callable[[Node], Node | None]:
+    def name_of(fn: Node) -> Node | None:
+        decl = fn.child_by_field_name("declarator")
+        while decl is not None and decl.type != "function_declarator":
+            if decl.type not in ("pointer_declarator", "reference_declarator", "parenthesized_declarator",
+                                 "attributed_declarator"):
+                return None  # operator_cast (conversion operator) or no declarator
+            decl = decl.child_by_field_name("declarator") or next(
+                (c for c in decl.named_children if c.type.endswith("declarator")), None)
+        # `int (*f(int a))(int)`: the named function declarator is the innermost one
+        while decl is not None:
+            inner = decl.child_by_field_name("declarator")
+            while inner is not None and inner.type in ("pointer_declarator", "parenthesized_declarator",
+                                                       "reference_declarator", "attributed_declarator"):
+                inner = inner.child_by_field_name("declarator") or next(
+                    (c for c in inner.named_children if c.type.endswith("declarator")), None)
+            if inner is not None and inner.type == "function_declarator":
+                decl = inner
+                continue
+            break
+        target = decl.child_by_field_name("declarator") if decl is not None else None
+        while target is not None and target.type == "qualified_identifier":
+            target = target.child_by_field_name("name")
+        if target is not None and target.type == "template_function":
+            target = target.child_by_field_name("name")
+        if target is None or target.type not in ("identifier", "field_identifier"):
+            return None  # operator overloads and destructors keep their name
+        if cpp and fn.child_by_field_name("type") is None:
+            return None  # a constructor (C++ has no implicit int): its name is its class's
+        return target
+    return name_of
+
+
+_C_WRAP = (b"struct __cq__ {\n", b"\n};")
+
+
+def obfuscation(spec: LanguageSpec) -> ob.Rules:
+    cpp = spec.name == "cpp"
+    return ob.Rules(spec.name, frozenset({"function_definition"}), _c_bindings_for(cpp), _c_occurrences_for(cpp),
+                    name_of=_c_name_for(cpp), wrap=_C_WRAP if cpp else None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from codequarry.languages import obfuscation as ob
 from codequarry.languages.docstrings import csn_strip_comment, docstring_summary
 from codequarry.languages.functions import Candidate, ExtractionRules, text
 
@@ -56,3 +57,50 @@ def find(tree: tree_sitter.Tree, src: bytes, spec: LanguageSpec, rules: Extracti
                 params=params,
             )
         buffer = []
+
+
+# --------------------------------------------------------------------------------------------
+# Obfuscation rules (the ``obfuscate`` step; codequarry.languages.obfuscation)
+#
+# Locals: parameters, ``var``/``const`` specs, ``:=`` declarations (range clauses too) and type-switch
+# aliases; ``_`` is never renamed. Kept: struct-literal keys ``T{Name: v}``. A method never renames
+# a bare call of its own name (that is a package function).
+
+_GO_ID = frozenset({"identifier"})
+
+
+def _go_bindings(fn: tree_sitter.Node, src: bytes) -> tuple[set[str], set[str]]:
+    bound: list[tree_sitter.Node] = []
+    for path in ob.walk_path(fn):
+        n = path.node
+        t = n.type
+        if t in ("parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec"):
+            for i, c in enumerate(n.children):
+                if n.field_name_for_child(i) == "name" and c.type == "identifier":
+                    bound.append(c)
+        elif t == "short_var_declaration" or (t == "range_clause" and any(c.type == ":=" for c in n.children)):
+            bound.extend(ob.targets(n.child_by_field_name("left"), frozenset({"expression_list"}), _GO_ID))
+        elif t == "type_switch_statement":
+            bound.extend(ob.targets(n.child_by_field_name("alias"), frozenset({"expression_list"}), _GO_ID))
+    return {ob.text(b, src) for b in bound} - {"_"}, set()
+
+
+def _go_occurrences(fn: tree_sitter.Node, src: bytes) -> Iterator[ob.Occurrence]:
+    for path in ob.walk_path(fn):
+        n = path.node
+        if n.type != "identifier":
+            continue
+        parent = path.parent
+        # struct literal keys: T{Name: v} keeps Name
+        if parent is not None and parent.type == "literal_element" and path.parent_field == "key":
+            continue
+        yield ob.Occurrence(n, ob.text(n, src), recursion=True)
+
+
+def _go_is_method(fn: tree_sitter.Node, src: bytes) -> bool:
+    return fn.type == "method_declaration"
+
+
+def obfuscation(spec: LanguageSpec) -> ob.Rules:
+    return ob.Rules(spec.name, frozenset({"function_declaration", "method_declaration"}), _go_bindings,
+                    _go_occurrences, is_method=_go_is_method)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from codequarry.languages import obfuscation as ob
 from codequarry.languages._common import comments_above, walk_with_ancestors
 from codequarry.languages.docstrings import clean_doc_comment, csn_strip_comment
 from codequarry.languages.functions import Candidate, ExtractionRules, text
@@ -148,3 +149,101 @@ def find(tree: tree_sitter.Tree, src: bytes, spec: LanguageSpec, rules: Extracti
             params=node.child_by_field_name("parameters"),
             reject="blacklisted" if own and spec.is_blacklisted(own) else None,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Obfuscation rules (the ``obfuscate`` step; codequarry.languages.obfuscation); TypeScript and TSX share them
+#
+# Locals: parameters (patterns, defaults, rest, TypeScript's required/optional parameters), a bare
+# arrow parameter, ``var``/``let``/``const`` declarators, ``for … in/of`` declarations, catch
+# parameters and nested function/class declarations. Shorthand properties ``{a}`` become
+# ``{a: arg_0}``; lower-case JSX tags (``<div>``) are HTML elements, never variables. An anonymous
+# function takes the name it is bound to (variable, assignment target, object key).
+
+_JS_PATTERNS = frozenset({"object_pattern", "array_pattern", "pair_pattern", "assignment_pattern", "rest_pattern",
+                          "object_assignment_pattern", "required_parameter", "optional_parameter"})
+_JS_ID = frozenset({"identifier", "shorthand_property_identifier_pattern"})
+_JS_FUNCS = frozenset({"function_declaration", "generator_function_declaration", "function_expression", "function",
+                       "generator_function", "arrow_function", "method_definition"})
+_JSX_TAGS = frozenset({"jsx_opening_element", "jsx_closing_element", "jsx_self_closing_element"})
+
+
+def _js_pattern_targets(node: Node | None) -> Iterator[Node]:
+    """Names bound by a JS binding pattern (keys of pair patterns and default values are not)."""
+    if node is None:
+        return
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in _JS_ID:
+            yield n
+        elif n.type == "pair_pattern":
+            stack.append(n.child_by_field_name("value"))
+        elif n.type in ("assignment_pattern", "object_assignment_pattern"):
+            stack.append(n.child_by_field_name("left"))
+        elif n.type in ("required_parameter", "optional_parameter"):
+            stack.append(n.child_by_field_name("pattern"))
+        elif n.type in _JS_PATTERNS:
+            stack.extend(reversed(n.named_children))
+
+
+def _js_bindings(fn: Node, src: bytes) -> tuple[set[str], set[str]]:
+    bound: list[Node] = []
+    for path in ob.walk_path(fn):
+        n = path.node
+        t = n.type
+        if t == "formal_parameters":
+            for p in n.named_children:
+                bound.extend(_js_pattern_targets(p))
+        elif t == "arrow_function":
+            p = n.child_by_field_name("parameter")
+            if p is not None:
+                bound.append(p)
+        elif t == "variable_declarator":
+            bound.extend(_js_pattern_targets(n.child_by_field_name("name")))
+        elif t == "for_in_statement" and n.child_by_field_name("kind") is not None:
+            bound.extend(_js_pattern_targets(n.child_by_field_name("left")))
+        elif t == "catch_clause":
+            bound.extend(_js_pattern_targets(n.child_by_field_name("parameter")))
+        elif t in ("function_declaration", "generator_function_declaration", "class_declaration") and n.id != fn.id:
+            name = n.child_by_field_name("name")
+            if name is not None and name.type == "identifier":
+                bound.append(name)
+    return {ob.text(b, src) for b in bound}, set()
+
+
+def _js_occurrences(fn: Node, src: bytes) -> Iterator[ob.Occurrence]:
+    for path in ob.walk_path(fn):
+        n = path.node
+        if n.type == "identifier":
+            parent = path.parent
+            if parent is not None and parent.type in _JSX_TAGS and n.text is not None and n.text[:1].islower():
+                continue  # `<div>`, `<a>`: a lower-case JSX tag is an HTML element, not a variable
+            yield ob.Occurrence(n, ob.text(n, src), recursion=True)
+        elif n.type in ("shorthand_property_identifier", "shorthand_property_identifier_pattern"):
+            yield ob.Occurrence(n, ob.text(n, src), style="shorthand")
+
+
+def _js_name(fn: Node) -> Node | None:
+    name = fn.child_by_field_name("name")
+    if name is not None:
+        return name
+    parent = fn.parent
+    if parent is not None and parent.type == "variable_declarator":
+        return parent.child_by_field_name("name")
+    if parent is not None and parent.type == "assignment_expression":
+        left = parent.child_by_field_name("left")
+        return left if left is not None and left.type == "identifier" else None
+    if parent is not None and parent.type == "pair":
+        return parent.child_by_field_name("key")
+    return None
+
+
+def _js_is_method(fn: Node, src: bytes) -> bool:
+    return fn.type == "method_definition"
+
+
+def obfuscation(spec: LanguageSpec) -> ob.Rules:
+    # a TypeScript row from a .tsx file (rows say `typescript`) parses only with the TSX grammar
+    return ob.Rules(spec.name, _JS_FUNCS, _js_bindings, _js_occurrences, name_of=_js_name, is_method=_js_is_method,
+                    wrap=ob.CLASS_WRAP, dialect="tsx" if spec.name == "typescript" else None)

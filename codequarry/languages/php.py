@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from codequarry.languages import obfuscation as ob
 from codequarry.languages._common import comments_above, walk_with_ancestors
 from codequarry.languages.docstrings import clean_doc_comment, csn_strip_comment
 from codequarry.languages.functions import Candidate, ExtractionRules, text
@@ -65,3 +66,58 @@ def _find_all(root: tree_sitter.Node, src: bytes, spec: LanguageSpec) -> Iterato
         cand = _candidate(node, src, spec, ".".join(owners) or None, raw, doc)
         cand.class_name = owners[-1] if owners else None
         yield cand
+
+
+# --------------------------------------------------------------------------------------------
+# Obfuscation rules (the ``obfuscate`` step; codequarry.languages.obfuscation)
+#
+# Every ``$variable`` the function uses is a local, except ``$this``, the superglobals and names
+# declared ``global``; ``A::$static`` properties keep their names. In a function (not a method) a
+# bare call of its own name is recursion. Snippets are parsed after ``<?php``.
+
+_PHP_SUPERGLOBALS = frozenset({"this", "GLOBALS", "_SERVER", "_GET", "_POST", "_FILES", "_COOKIE", "_SESSION",
+                               "_REQUEST", "_ENV", "http_response_header", "argc", "argv"})
+
+
+def _php_var_name(n: tree_sitter.Node) -> tree_sitter.Node | None:
+    return next((c for c in n.named_children if c.type == "name"), None)
+
+
+def _php_bindings(fn: tree_sitter.Node, src: bytes) -> tuple[set[str], set[str]]:
+    bound: set[str] = set()
+    excluded: set[str] = set(_PHP_SUPERGLOBALS)
+    for path in ob.walk_path(fn):
+        n, parent = path.node, path.parent
+        if n.type == "variable_name" and not (parent is not None and parent.type == "scoped_property_access_expression"):
+            name = _php_var_name(n)
+            if name is not None:
+                bound.add(ob.text(name, src))
+        elif n.type == "global_declaration":
+            for v in n.named_children:
+                name = _php_var_name(v) if v.type == "variable_name" else None
+                if name is not None:
+                    excluded.add(ob.text(name, src))
+    return bound, excluded
+
+
+def _php_occurrences(fn: tree_sitter.Node, src: bytes) -> Iterator[ob.Occurrence]:
+    for path in ob.walk_path(fn):
+        n, parent = path.node, path.parent
+        if n.type == "variable_name":
+            if parent is not None and parent.type == "scoped_property_access_expression":
+                continue
+            name = _php_var_name(n)
+            if name is not None:
+                yield ob.Occurrence(name, ob.text(name, src))
+        elif (n.type == "name" and parent is not None and parent.type == "function_call_expression"
+              and fn.type == "function_definition"):
+            yield ob.Occurrence(n, ob.text(n, src), style="func")  # in a method, a bare call names a global function
+
+
+def _php_is_method(fn: tree_sitter.Node, src: bytes) -> bool:
+    return fn.type == "method_declaration"
+
+
+def obfuscation(spec: LanguageSpec) -> ob.Rules:
+    return ob.Rules(spec.name, frozenset({"function_definition", "method_declaration"}), _php_bindings,
+                    _php_occurrences, is_method=_php_is_method, prefix=b"<?php\n", wrap=ob.CLASS_WRAP)

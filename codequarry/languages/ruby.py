@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from codequarry.languages import obfuscation as ob
 from codequarry.languages._common import end_row, walk_with_ancestors
 from codequarry.languages.functions import Candidate, ExtractionRules, text
 
@@ -108,3 +109,56 @@ def _find_all(root: Node, src: bytes, spec: LanguageSpec) -> Iterator[Candidate]
         owners = [text(a.child_by_field_name("name"), src) or "self" for a in ancestors if a.type in _OWNERS]
         parent = ancestors[-1] if ancestors else None
         yield _candidate(node, src, spec, owners, _comments_above(node, parent, src, spec.comment_types))
+
+
+# --------------------------------------------------------------------------------------------
+# Obfuscation rules (the ``obfuscate`` step; codequarry.languages.obfuscation)
+#
+# Locals: method, block and lambda parameters (optional, keyword, splat, block, destructured),
+# assignment and ``for`` targets, rescue variables. A receiver-less call of the method's own name is
+# recursion (``Func``); other method names after a receiver keep their names.
+
+_RB_ID = frozenset({"identifier"})
+_RB_PATTERNS = frozenset({"left_assignment_list", "destructured_left_assignment", "rest_assignment",
+                          "destructured_parameter"})
+
+
+def _rb_bindings(fn: tree_sitter.Node, src: bytes) -> tuple[set[str], set[str]]:
+    bound: list[tree_sitter.Node] = []
+    for path in ob.walk_path(fn):
+        n = path.node
+        t = n.type
+        if t in ("method_parameters", "block_parameters", "lambda_parameters", "parameters"):
+            for p in n.named_children:
+                if p.type == "identifier":
+                    bound.append(p)
+                elif p.type in ("optional_parameter", "keyword_parameter", "splat_parameter", "hash_splat_parameter",
+                                "block_parameter"):
+                    name = p.child_by_field_name("name")
+                    if name is not None:
+                        bound.append(name)
+                elif p.type == "destructured_parameter":
+                    bound.extend(ob.targets(p, _RB_PATTERNS, _RB_ID))
+        elif t in ("assignment", "operator_assignment"):
+            bound.extend(ob.targets(n.child_by_field_name("left"), _RB_PATTERNS, _RB_ID))
+        elif t == "for":
+            bound.extend(ob.targets(n.child_by_field_name("pattern"), _RB_PATTERNS, _RB_ID))
+        elif t == "exception_variable":
+            bound.extend(c for c in n.named_children if c.type == "identifier")
+    return {ob.text(b, src) for b in bound}, set()
+
+
+def _rb_occurrences(fn: tree_sitter.Node, src: bytes) -> Iterator[ob.Occurrence]:
+    for path in ob.walk_path(fn):
+        n, parent = path.node, path.parent
+        if n.type != "identifier" or parent is None:
+            continue
+        if parent.type == "call" and path.field == "method":
+            if parent.child_by_field_name("receiver") is None:
+                yield ob.Occurrence(n, ob.text(n, src), style="func")
+            continue
+        yield ob.Occurrence(n, ob.text(n, src), recursion=True)
+
+
+def obfuscation(spec: LanguageSpec) -> ob.Rules:
+    return ob.Rules(spec.name, frozenset({"method", "singleton_method"}), _rb_bindings, _rb_occurrences)

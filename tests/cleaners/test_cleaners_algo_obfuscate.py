@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from codequarry.cleaners._obfuscate_rules import RULES
-from codequarry.cleaners.obfuscate import Obfuscate, obfuscate_code
+from codequarry.cleaners.obfuscate import Obfuscate, ObfuscationError, obfuscate_code
 from codequarry.languages import LANGUAGES, error_count
+from codequarry.languages.obfuscation import supported_languages
 
 CASES = {
     "python": (
@@ -199,9 +199,18 @@ SAMPLES = {
 }
 
 
+#: registered languages without obfuscation rules, and why
+NO_RULES = {"sql": "SQL snippets are queries: no function, parameters or locals to rename"}
+
+
 @pytest.mark.parametrize("language", LANGUAGES.names())
 def test_every_registered_language_is_supported(language):
-    assert language in RULES, f"obfuscate has no rules for registered language {language}"
+    if language in NO_RULES:
+        assert language not in supported_languages()
+        with pytest.raises(ObfuscationError, match="no rules for"):
+            obfuscate_code("SELECT 1", language)
+        return
+    assert language in supported_languages(), f"obfuscate has no rules for registered language {language}"
     result = obfuscate_code(SAMPLES[language], language)
     assert list(result.mapping.values()) == ["Func", "arg_0", "arg_1"]
     assert error_count(("<?php\n" if language == "php" else "") + result.code, language) == 0

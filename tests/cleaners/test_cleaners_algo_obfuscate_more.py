@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from codequarry.cleaners._obfuscate_rules import RULES
 from codequarry.cleaners.obfuscate import ObfuscationError, code_tokens, obfuscate_code
-from codequarry.languages import ExtractionRules, extract_file, get_language, parse, tokenize_code
+from codequarry.languages import ExtractionRules, extract_file, parse, tokenize_code
+from codequarry.languages.obfuscation import rules_for
 from codequarry.languages.tokens import tree_error_count
 
 # (language, code, expected): members, types, library calls and macros keep their names
@@ -201,7 +201,7 @@ std::vector<T> ns::Box<T>::Func(const std::vector<T>& arg_0, std::vector<T>&& ar
 
 def _errors(code: str, language: str) -> int:
     """Parse errors of a snippet in the best of the contexts obfuscate parses it in (bare, or in a class)."""
-    rules = RULES[get_language(language).name]
+    rules = rules_for(language)
     src = code.encode()
     prefix = rules.prefix if rules.prefix and not src.lstrip().startswith(b"<?") else b""
     counts = [tree_error_count(parse(prefix + src, language).root_node)]
