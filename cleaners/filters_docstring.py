@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
-import pyarrow as pa
-
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
-from codequarry.cleaners.step_utils import column
+from codequarry.cleaners.row_filter import RowFilter, Verdict, check_regexes
 
 # Real HTML element names only, so Java generics such as ``<T>`` or ``List<String>`` are not "HTML".
 HTML_TAGS = (
@@ -31,11 +31,10 @@ class MarkupParams:
     fields: tuple[str, ...] = ("query",)
 
     def __post_init__(self) -> None:
-        for p in self.patterns:
-            re.compile(p)
+        check_regexes(self.patterns, "patterns")
 
 
-class DocstringMarkup(Step):
+class DocstringMarkup(RowFilter):
     """CodeXGLUE's cleaned CSN drops docstrings with special tokens such as ``<img …>`` or ``https:…``.
 
     ``urls`` matches http(s)/ftp URLs, a bare ``https:`` and ``www.host``; ``html`` matches tags of
@@ -44,36 +43,34 @@ class DocstringMarkup(Step):
 
     name = "docstring_markup"
     description = "exclude queries with URLs, HTML tags or special tokens (e.g. <img ...>, https:...)"
-    kind = "filter"
     Params = MarkupParams
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def columns(self) -> tuple[str, ...]:
+        return self.params.fields
+
+    def required_columns(self) -> tuple[str, ...]:
+        return self.params.fields
+
+    @cached_property
+    def _extra(self) -> list[re.Pattern[str]]:
+        return [re.compile(x) for x in self.params.patterns]
+
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         p = self.params
-        extra = [re.compile(x) for x in p.patterns]
-        cols = [(f, column(batch, f)) for f in p.fields]
-        keep, reasons, details = [], [], []
-        for i in range(batch.num_rows):
-            why = None
-            for f, values in cols:
-                text = values[i]
-                if not isinstance(text, str):
-                    continue
-                m = (p.urls and _URL.search(text)) or None
-                if m:
-                    why = (f"url_in_{f}", m.group(0))
-                    break
-                m = (p.html and _HTML.search(text)) or None
-                if m:
-                    why = (f"html_in_{f}", m.group(0)[:80])
-                    break
-                m = next((r.search(text) for r in extra if r.search(text)), None)
-                if m:
-                    why = (f"special_token_in_{f}", m.group(0)[:80])
-                    break
-            keep.append(why is None)
-            reasons.append(why and why[0])
-            details.append(why and why[1])
-        return keep_mask(batch, keep, reasons, details)
+        for f in p.fields:
+            text = row[f]
+            if not isinstance(text, str):
+                continue
+            m = (p.urls and _URL.search(text)) or None
+            if m:
+                return f"url_in_{f}", m.group(0)
+            m = (p.html and _HTML.search(text)) or None
+            if m:
+                return f"html_in_{f}", m.group(0)[:80]
+            m = next((r.search(text) for r in self._extra if r.search(text)), None)
+            if m:
+                return f"special_token_in_{f}", m.group(0)[:80]
+        return None
 
 
 _TAG_LINE = re.compile(
@@ -94,20 +91,22 @@ class ParamOnlyParams:
     field: str = "query"
 
 
-class ParamOnlyDocstring(Step):
+class ParamOnlyDocstring(RowFilter):
     """A docstring whose first non-blank line is already a parameter/return tag has no summary to search by."""
 
     name = "param_only_docstring"
     description = "exclude docstrings that are only :param/@param/Args: lines with no summary sentence"
-    kind = "filter"
     Params = ParamOnlyParams
 
-    def process(self, batch: pa.Table) -> StepOutput:
-        keep, reasons, details = [], [], []
-        for text in column(batch, self.params.field):
-            first = next((line for line in (text or "").splitlines() if line.strip()), None)
-            hit = first is not None and bool(_TAG_LINE.match(first))
-            keep.append(not hit)
-            reasons.append("param_only_docstring" if hit else None)
-            details.append(first.strip()[:80] if hit and first else None)
-        return keep_mask(batch, keep, reasons, details)
+    def columns(self) -> tuple[str, ...]:
+        return (self.params.field,)
+
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.params.field,)
+
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
+        text = row[self.params.field]
+        first = next((line for line in (text or "").splitlines() if line.strip()), None)
+        if first is not None and _TAG_LINE.match(first):
+            return "param_only_docstring", first.strip()[:80]
+        return None

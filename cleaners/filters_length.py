@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import pyarrow as pa
-
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
-from codequarry.cleaners.step_utils import column, lang_spec
+from codequarry.cleaners.row_filter import RowFilter, Verdict
+from codequarry.cleaners.step_utils import lang_spec
 
 _FALLBACK_TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -31,35 +31,30 @@ class QueryParams:
         _check_range(self.min_tokens, self.max_tokens, "tokens")
 
 
-class QueryLength(Step):
+class QueryLength(RowFilter):
     """Query length in CodeSearchNet docstring tokens (the row's ``query_tokens`` when present, else
     CSN's tokenizer over the query's summary: the text before the first blank line or ``@`` tag)."""
 
     name = "query_length"
     description = "exclude queries with too few or too many CodeSearchNet tokens (min/max)"
-    kind = "filter"
     Params = QueryParams
+    reads = ("query", "query_tokens")
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         from codequarry.languages import docstring_summary, tokenize_docstring
 
         p = self.params
-        keep, reasons, details = [], [], []
-        for q, toks in zip(column(batch, "query"), column(batch, "query_tokens")):
-            if p.use_query_tokens and toks is not None:
-                n = len(toks)
-            else:
-                text = q or ""
-                n = len(tokenize_docstring(docstring_summary(text) if p.summary else text))
-            why = None
-            if p.min_tokens is not None and n < p.min_tokens:
-                why = ("query_too_short", f"{n} tokens < {p.min_tokens}")
-            elif p.max_tokens is not None and n > p.max_tokens:
-                why = ("query_too_long", f"{n} tokens > {p.max_tokens}")
-            keep.append(why is None)
-            reasons.append(why and why[0])
-            details.append(why and why[1])
-        return keep_mask(batch, keep, reasons, details)
+        toks = row["query_tokens"]
+        if p.use_query_tokens and toks is not None:
+            n = len(toks)
+        else:
+            text = row["query"] or ""
+            n = len(tokenize_docstring(docstring_summary(text) if p.summary else text))
+        if p.min_tokens is not None and n < p.min_tokens:
+            return "query_too_short", f"{n} tokens < {p.min_tokens}"
+        if p.max_tokens is not None and n > p.max_tokens:
+            return "query_too_long", f"{n} tokens > {p.max_tokens}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ class CodeParams:
             raise ValueError("max_chars must be >= 1")
 
 
-class CodeLength(Step):
+class CodeLength(RowFilter):
     """Code size limits. Lines are the code's non-blank lines (all lines with ``count_blank_lines``);
     tokens are the row's ``code_tokens`` when present, else CodeSearchNet tokens from tree-sitter
     (a word/punctuation regex for languages without a grammar). ``max_chars`` is checked first, so
@@ -87,24 +82,14 @@ class CodeLength(Step):
 
     name = "code_length"
     description = "exclude code with too few/many lines or tokens, or more than max_chars characters"
-    kind = "filter"
     Params = CodeParams
+    reads = ("code", "code_tokens", "language")
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         p = self.params
+        code, toks, lang = row["code"] or "", row["code_tokens"], row["language"]
         need_tokens = p.min_tokens is not None or p.max_tokens is not None
         need_lines = p.min_lines is not None or p.max_lines is not None
-        keep, reasons, details = [], [], []
-        for code, toks, lang in zip(column(batch, "code"), column(batch, "code_tokens"), column(batch, "language")):
-            why = self._why(code or "", toks, lang, need_lines, need_tokens)
-            keep.append(why is None)
-            reasons.append(why and why[0])
-            details.append(why and why[1])
-        return keep_mask(batch, keep, reasons, details)
-
-    def _why(self, code: str, toks: list[str] | None, lang: str | None, need_lines: bool,
-             need_tokens: bool) -> tuple[str, str] | None:
-        p = self.params
         if p.max_chars is not None and len(code) > p.max_chars:
             return "code_too_long", f"{len(code):,} chars > {p.max_chars:,}"
         if need_lines:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import pyarrow as pa
-
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
-from codequarry.cleaners.step_utils import column, lang_spec, short_name, subtokens
+from codequarry.cleaners.row_filter import RowFilter, Verdict
+from codequarry.cleaners.step_utils import lang_spec, short_name, subtokens
 
 
 @dataclass(frozen=True)
@@ -24,25 +24,21 @@ class TestParams:
             raise ValueError("substring must not be empty")
 
 
-class TestFunctions(Step):
+class TestFunctions(RowFilter):
     """CodeSearchNet: 'functions whose name contains test are dropped' (arXiv:1909.09436 §2)."""
 
     name = "test_functions"
     description = "exclude functions whose name contains 'test' (CodeSearchNet's rule; unqualified name, any case)"
-    kind = "filter"
     Params = TestParams
+    reads = ("func_name",)
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         p = self.params
         needle = p.substring if p.case_sensitive else p.substring.lower()
-        keep, reasons = [], []
-        for fn in column(batch, "func_name"):
-            name = fn if p.qualified else short_name(fn)
-            hay = (name or "") if p.case_sensitive else (name or "").lower()
-            hit = needle in hay
-            keep.append(not hit)
-            reasons.append("test_function" if hit else None)
-        return keep_mask(batch, keep, reasons)
+        fn = row["func_name"]
+        name = fn if p.qualified else short_name(fn)
+        hay = (name or "") if p.case_sensitive else (name or "").lower()
+        return "test_function" if needle in hay else None
 
 
 _CONSTRUCTOR_NAMES = {"python": {"__init__", "__new__"}, "javascript": {"constructor"}, "typescript": {"constructor"},
@@ -58,7 +54,7 @@ class BlacklistParams:
     extra: tuple[str, ...] = ()
 
 
-class Blacklist(Step):
+class Blacklist(RowFilter):
     """CodeSearchNet's per-language blacklists of constructors and extension methods (function_parser).
 
     ``names`` applies the lists in codequarry.languages (Java toString/hashCode/…, JS toString/valueOf/…,
@@ -70,20 +66,12 @@ class Blacklist(Step):
 
     name = "blacklist"
     description = "exclude constructors and extension methods (CodeSearchNet's per-language name blacklists)"
-    kind = "filter"
     Params = BlacklistParams
+    reads = ("func_name", "language")
 
-    def process(self, batch: pa.Table) -> StepOutput:
-        keep, reasons, details = [], [], []
-        for fn, lang in zip(column(batch, "func_name"), column(batch, "language")):
-            why = self._why(fn, lang)
-            keep.append(why is None)
-            reasons.append(why and why[0])
-            details.append(why and why[1])
-        return keep_mask(batch, keep, reasons, details)
-
-    def _why(self, func_name: str | None, language: str | None) -> tuple[str, str] | None:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         p = self.params
+        func_name, language = row["func_name"], row["language"]
         name = short_name(func_name)
         if not name:
             return None
@@ -113,7 +101,7 @@ class RestatedParams:
     min_name_subtokens: int = 1
 
 
-class RestatedName(Step):
+class RestatedName(RowFilter):
     """Queries like 'Get user name.' for ``getUserName`` teach nothing a model cannot copy from the code.
 
     The query's words are split into identifier subtokens (camelCase, snake_case), lower-cased,
@@ -123,25 +111,19 @@ class RestatedName(Step):
 
     name = "restated_name"
     description = "exclude queries that only restate the function name (identifier subtokens compared)"
-    kind = "filter"
     Params = RestatedParams
+    reads = ("query", "func_name")
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
+        q, name = row["query"], short_name(row["func_name"])
+        if not (q and name):
+            return None
         stop = {w.lower() for w in self.params.stopwords}
-        keep, reasons, details = [], [], []
-        for q, fn in zip(column(batch, "query"), column(batch, "func_name")):
-            name = short_name(fn)
-            hit = False
-            if q and name:
-                name_toks = {_stem(t) for t in subtokens(name)}
-                query_toks = [_stem(t) for t in subtokens(q)]
-                content = [t for t in query_toks if t not in stop]
-                hit = (len(name_toks) >= self.params.min_name_subtokens and bool(content)
-                       and all(t in name_toks for t in content))
-            keep.append(not hit)
-            reasons.append("restated_name" if hit else None)
-            details.append(f"query restates {name!r}" if hit else None)
-        return keep_mask(batch, keep, reasons, details)
+        name_toks = {_stem(t) for t in subtokens(name)}
+        content = [t for t in (_stem(t) for t in subtokens(q)) if t not in stop]
+        hit = (len(name_toks) >= self.params.min_name_subtokens and bool(content)
+               and all(t in name_toks for t in content))
+        return ("restated_name", f"query restates {name!r}") if hit else None
 
 
 def _stem(token: str) -> str:

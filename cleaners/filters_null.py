@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import pyarrow as pa
-
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
-from codequarry.cleaners.step_utils import column
+from codequarry.cleaners.row_filter import RowFilter, Verdict
 
 
 @dataclass(frozen=True)
@@ -20,27 +19,23 @@ class Params:
             raise ValueError("columns must name at least one column")
 
 
-class NotNull(Step):
+class NotNull(RowFilter):
     name = "not_null"
     description = "exclude rows whose query or code (or other listed columns) is null or empty; reason says which"
-    kind = "filter"
     Params = Params
 
-    def process(self, batch: pa.Table) -> StepOutput:
-        values = {c: column(batch, c) for c in self.params.columns}
-        keep: list[bool] = []
-        reasons: list[str | None] = []
-        for i in range(batch.num_rows):
-            why = None
-            for c in self.params.columns:
-                v = values[c][i]
-                if v is None:
-                    why = f"null_{c}"
-                elif (isinstance(v, str) and (v.strip() if self.params.whitespace_is_empty else v) == "") or (
-                        isinstance(v, list) and not v):
-                    why = f"empty_{c}"
-                if why:
-                    break
-            keep.append(why is None)
-            reasons.append(why)
-        return keep_mask(batch, keep, reasons)
+    def columns(self) -> tuple[str, ...]:
+        return self.params.columns
+
+    def required_columns(self) -> tuple[str, ...]:
+        return self.params.columns
+
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
+        for c in self.params.columns:
+            v = row[c]
+            if v is None:
+                return f"null_{c}"
+            if (isinstance(v, str) and (v.strip() if self.params.whitespace_is_empty else v) == "") or (
+                    isinstance(v, list) and not v):
+                return f"empty_{c}"
+        return None

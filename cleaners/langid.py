@@ -31,6 +31,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -38,7 +39,9 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
+from codequarry.cleaners.base import Step, StepOutput
+from codequarry.cleaners.row_filter import RowFilter
+from codequarry.cleaners.row_filter import Verdict as RowVerdict
 from codequarry.cleaners.step_utils import column, with_column
 from codequarry.errors import CodequarryError, MissingDependency
 
@@ -311,7 +314,7 @@ class FilterParams:
             raise ValueError(f"min_letters must be ≥ 0, got {self.min_letters}")
 
 
-class EnglishOnly(Step):
+class EnglishOnly(RowFilter):
     """Drops queries not in the allowed languages (reason ``non_english``), robust to code in docstrings."""
 
     name = "english_only"
@@ -325,11 +328,14 @@ class EnglishOnly(Step):
                      min_share=p.min_share, min_prob=p.min_prob, script_share=p.script_share,
                      strip_code=p.strip_code, use_words=p.use_words)
 
-    def process(self, batch: pa.Table) -> StepOutput:
-        keep, reasons, details = [], [], []
-        for text in column(batch, self.params.column):
-            v = self.verdict(text)
-            keep.append(v.keep)
-            reasons.append(None if v.keep else "non_english")
-            details.append(None if v.keep else json.dumps({"lang": v.lang, "prob": round(v.prob, 4), "by": v.why}))
-        return keep_mask(batch, keep, reasons, details)
+    def columns(self) -> tuple[str, ...]:
+        return (self.params.column,)
+
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.params.column,)
+
+    def reason(self, row: Mapping[str, Any]) -> RowVerdict:
+        v = self.verdict(row[self.params.column])
+        if v.keep:
+            return None
+        return "non_english", json.dumps({"lang": v.lang, "prob": round(v.prob, 4), "by": v.why})

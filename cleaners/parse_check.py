@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import pyarrow as pa
-
-from codequarry.cleaners.base import Step, StepOutput, keep_mask
-from codequarry.cleaners.step_utils import column, lang_spec
+from codequarry.cleaners.row_filter import RowFilter, Verdict
+from codequarry.cleaners.step_utils import lang_spec
 
 
 @dataclass(frozen=True)
@@ -19,31 +19,25 @@ class Params:
             raise ValueError("max_errors must be >= 0")
 
 
-class ParseCheck(Step):
+class ParseCheck(RowFilter):
     """Rows whose code has more than ``max_errors`` ERROR or MISSING nodes are excluded (``parse_error``);
     rows in a language without a registered grammar are excluded as ``unknown_language``."""
 
     name = "parse_check"
     description = "exclude code that does not parse (tree-sitter ERROR/MISSING nodes); unknown languages excluded"
-    kind = "filter"
     Params = Params
+    reads = ("code", "language")
 
-    def process(self, batch: pa.Table) -> StepOutput:
+    def reason(self, row: Mapping[str, Any]) -> Verdict:
         from codequarry.cleaners.parsing import error_count
 
-        keep, reasons, details = [], [], []
-        for code, lang in zip(column(batch, "code"), column(batch, "language")):
-            spec = lang_spec(lang)
-            why = None
-            if spec is None:
-                why = ("unknown_language", f"no tree-sitter grammar for {lang!r}")
-            elif code is None:
-                why = ("null_code", None)
-            else:
-                n = error_count(code, spec)
-                if n > self.params.max_errors:
-                    why = ("parse_error", f"{n} ERROR/MISSING nodes ({spec.name})")
-            keep.append(why is None)
-            reasons.append(why and why[0])
-            details.append(why and why[1])
-        return keep_mask(batch, keep, reasons, details)
+        code, lang = row["code"], row["language"]
+        spec = lang_spec(lang)
+        if spec is None:
+            return "unknown_language", f"no tree-sitter grammar for {lang!r}"
+        if code is None:
+            return "null_code"
+        n = error_count(code, spec)
+        if n > self.params.max_errors:
+            return "parse_error", f"{n} ERROR/MISSING nodes ({spec.name})"
+        return None
