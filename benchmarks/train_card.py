@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ LOSS_PNG = "loss_curve.png"
 VALID_PNG = "valid_mrr.png"
 RESULTS_START = "<!-- codequarry:results:start -->"
 RESULTS_END = "<!-- codequarry:results:end -->"
-_FRONT = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n", re.S)
 _SHOWN = ("mrr", "recall@1", "recall@5", "recall@10", "ndcg@10")
 
 
@@ -105,18 +103,28 @@ def plot_curves(out: str | os.PathLike[str], report: Any) -> list[str]:
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(front matter dict, body) of a README; no front matter gives ({}, text)."""
-    m = _FRONT.match(text)
-    if not m:
-        return {}, text
-    data = yaml.safe_load(m.group(1)) or {}
-    if not isinstance(data, dict):
-        raise CodequarryError("README.md: the front matter is not a YAML mapping")
-    return data, text[m.end():]
+    """(front matter dict, body) of a README, parsed by ``huggingface_hub.ModelCard``; none gives ({}, text)."""
+    data, body = _parse_card(text)
+    return data.to_dict(), body
 
 
-def join_front_matter(front: dict[str, Any], body: str) -> str:
-    return "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000) + "---\n\n" + body.lstrip("\n")
+def _parse_card(text: str) -> tuple[Any, str]:
+    """(``ModelCardData``, body) of a README through ``huggingface_hub``."""
+    from huggingface_hub import ModelCard
+
+    try:
+        card = ModelCard(text, ignore_metadata_errors=True)
+    except ValueError as exc:  # the front matter is not a YAML mapping
+        raise CodequarryError(f"README.md: {exc}") from exc
+    return card.data, card.text
+
+
+def join_front_matter(front: Any, body: str) -> str:
+    """README text from front matter (a ``ModelCardData`` or a dict of its fields) and a body."""
+    from huggingface_hub import ModelCardData
+
+    data = front if isinstance(front, ModelCardData) else ModelCardData(**front, ignore_metadata_errors=True)
+    return "---\n" + data.to_yaml() + "\n---\n\n" + body.lstrip("\n")
 
 
 def _base_card(base: str) -> dict[str, Any]:
@@ -125,7 +133,7 @@ def _base_card(base: str) -> dict[str, Any]:
     if p.is_dir() and readme.is_file():
         try:
             return split_front_matter(readme.read_text(encoding="utf-8"))[0]
-        except (CodequarryError, yaml.YAMLError, UnicodeDecodeError):
+        except (CodequarryError, UnicodeDecodeError):
             return {}
     return {}
 
@@ -164,7 +172,7 @@ def render_card(report: Any, base_model_id: str | None = None) -> str:
     name = Path(report.out).name
     base_front = _base_card(report.base)
     is_ce = report.kind == "cross-encoder"
-    front: dict[str, Any] = {}
+    front: dict[str, Any] = {}  # ModelCardData fields
     if base_front.get("language"):
         front["language"] = base_front["language"]
     if base_front.get("license"):
@@ -344,21 +352,20 @@ def add_results_to_card(model_dir: str | os.PathLike[str], result_paths: Sequenc
     earlier = [p for p in (log_data or {}).get("results", []) if Path(p).is_file()]
     all_paths = list(dict.fromkeys([*earlier, *(str(Path(p).resolve()) for p in result_paths)]))
     results = load_results(all_paths)
-    front, body = split_front_matter(readme.read_text(encoding="utf-8"))
-    own = [r for r in results if _same_model(r, model_dir)]
-    name = model_dir.resolve().name
-    if own:
-        new = to_model_index(own, name)["model-index"][0]["results"]
-        old_index = front.get("model-index") or [{"name": name, "results": []}]
-        old = old_index[0].get("results") or []
+    from huggingface_hub.repocard_data import model_index_to_eval_results
 
-        def key(entry: dict[str, Any]) -> tuple[Any, ...]:
-            ds = entry.get("dataset", {})
-            return entry.get("task", {}).get("type"), ds.get("name"), ds.get("split"), ds.get("revision")
+    data, body = _parse_card(readme.read_text(encoding="utf-8"))
+    own = [r for r in results if _same_model(r, model_dir)]
+    if own:
+        # one EvalResult per (task, dataset, split, revision, metric): a newer result replaces an earlier one
+        _, new = model_index_to_eval_results(to_model_index(own, model_dir.resolve().name)["model-index"])
+
+        def key(e: Any) -> tuple[Any, ...]:
+            return e.task_type, e.dataset_name, e.dataset_split, e.dataset_revision
 
         replaced = {key(e) for e in new}
-        front["model-index"] = [{"name": old_index[0].get("name", name),
-                                 "results": [e for e in old if key(e) not in replaced] + new}]
+        data.eval_results = [e for e in data.eval_results or [] if key(e) not in replaced] + new
+        data.model_name = data.model_name or model_dir.resolve().name
     rows = []
     for r in sorted(results, key=lambda r: (r.task_name, r.split or "", not _same_model(r, model_dir), r.model_name)):
         ci = r.ci.get(r.main_measure)
@@ -376,7 +383,7 @@ def add_results_to_card(model_dir: str | os.PathLike[str], result_paths: Sequenc
         body = body[:start] + section + body[end:]
     else:
         body = body.rstrip("\n") + "\n\n## Results\n\n" + section + "\n"
-    readme.write_text(join_front_matter(front, body), encoding="utf-8")
+    readme.write_text(join_front_matter(data, body), encoding="utf-8")
     if log_data is not None:
         log_data["results"] = all_paths
         log.write_text(json.dumps(log_data, indent=1, default=str), encoding="utf-8")

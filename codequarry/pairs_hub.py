@@ -44,31 +44,41 @@ def hub_configs(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def hub_dataset_info(manifest: Mapping[str, Any], schema: pa.Schema) -> list[dict[str, Any]]:
-    """The README ``dataset_info`` block: features and split sizes per config (load_dataset checks them)."""
-    import datasets
+    """The README ``dataset_info`` block: features and split sizes per config (load_dataset checks them).
 
-    features = datasets.Features.from_arrow_schema(schema)._to_yaml_list()
+    Written by ``datasets`` itself (``DatasetInfosDict.to_dataset_card_data``), so the block is exactly
+    what ``load_dataset`` reads back; a single config is kept as a one-entry list.
+    """
+    import datasets
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    features = datasets.Features.from_arrow_schema(schema)
     splits: Mapping[str, Mapping[str, int]] = manifest.get("splits", {})
     nbytes: Mapping[str, Mapping[str, int]] = manifest.get("split_bytes", {})
-    info: list[dict[str, Any]] = []
     configs = sorted(splits)
 
-    def block(name: str, parts: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
-        split_list = [{"name": s, "num_bytes": int(b), "num_examples": int(n)}
-                      for s, (n, b) in sorted(parts.items(), key=lambda kv: split_sort_key(kv[0]))]
-        return {"config_name": name, "features": features, "splits": split_list,
-                "dataset_size": int(sum(b for _, b in parts.values()))}
+    def info(parts: Mapping[str, tuple[int, int]]) -> datasets.DatasetInfo:
+        split_dict = datasets.SplitDict()
+        for s, (n, b) in sorted(parts.items(), key=lambda kv: split_sort_key(kv[0])):
+            split_dict.add(datasets.SplitInfo(name=s, num_bytes=int(b), num_examples=int(n)))
+        return datasets.DatasetInfo(features=features, splits=split_dict,
+                                    dataset_size=int(sum(b for _, b in parts.values())))
 
+    infos: dict[str, datasets.DatasetInfo] = {}
     if len(configs) > 1:
         union: dict[str, tuple[int, int]] = {}
         for c in configs:
             for s, n in splits[c].items():
                 prev = union.get(s, (0, 0))
                 union[s] = (prev[0] + n, prev[1] + nbytes.get(c, {}).get(s, 0))
-        info.append(block(ALL_CONFIG, union))
+        infos[ALL_CONFIG] = info(union)
     for c in configs:
-        info.append(block(c, {s: (n, nbytes.get(c, {}).get(s, 0)) for s, n in splits[c].items()}))
-    return info
+        infos[c] = info({s: (n, nbytes.get(c, {}).get(s, 0)) for s, n in splits[c].items()})
+    card = DatasetCardData()
+    DatasetInfosDict(infos).to_dataset_card_data(card)
+    block = card.to_dict().get("dataset_info", [])
+    return block if isinstance(block, list) else [block]
 
 
 def hub_front_matter(manifest: Mapping[str, Any], schema: pa.Schema) -> dict[str, Any]:

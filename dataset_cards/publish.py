@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from codequarry import __version__
-from codequarry.dataset_cards.card import README, render_card
+from codequarry.dataset_cards.card import render_card
+from codequarry.dataset_cards.card_text import README
 from codequarry.dataset_cards.upload import UploadFile, UploadFolder, build_upload_folder
 from codequarry.errors import CodequarryError
 from codequarry.pairs import (

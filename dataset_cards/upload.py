@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from codequarry.dataset_cards.card import README, report_files
+from codequarry.dataset_cards.card_text import README, report_files
 from codequarry.errors import CodequarryError
 from codequarry.pairs import (
     DATA_DIR,

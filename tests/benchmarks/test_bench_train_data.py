@@ -234,3 +234,26 @@ def test_add_results_to_card_writes_model_index_and_table(tmp_path: Path) -> Non
     entries = front["model-index"][0]["results"]
     assert len(entries) == 1 and {m["type"]: m["value"] for m in entries[0]["metrics"]}["mrr"] == 0.9
     assert body.count("<!-- codequarry:results:start -->") == 1 and "all-MiniLM-L6-v2" in body
+
+
+def test_card_front_matter_goes_through_huggingface_hub(tmp_path: Path) -> None:
+    """A base model card whose front matter ends the file (no newline after ``---``) is still read, and the
+    model-index written back parses as huggingface_hub EvalResults."""
+    from huggingface_hub import ModelCard
+
+    from codequarry.benchmarks.train_card import _base_card, join_front_matter, split_front_matter
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "README.md").write_text("---\nlicense: apache-2.0\nlanguage: en\n---", encoding="utf-8")
+    assert _base_card(str(base)) == {"license": "apache-2.0", "language": "en"}
+    front = {"library_name": "sentence-transformers", "model-index": [{"name": "m", "results": [
+        {"task": {"type": "text-retrieval"}, "dataset": {"name": "d", "type": "d", "split": "test"},
+         "metrics": [{"type": "mrr", "value": 0.5}]}]}]}
+    text = join_front_matter(front, "# m\n")
+    card = ModelCard(text)
+    assert card.data.eval_results[0].metric_value == 0.5 and card.data.model_name == "m"
+    assert split_front_matter(text)[0]["model-index"][0]["results"][0]["dataset"]["split"] == "test"
+    assert split_front_matter("# no front matter\n") == ({}, "# no front matter\n")
+    with pytest.raises(CodequarryError, match="README.md"):
+        split_front_matter("---\n- a list\n---\nbody\n")

@@ -9,7 +9,9 @@ import pytest
 from huggingface_hub import DatasetCard
 
 from codequarry.builders.registry import SOURCES
-from codequarry.dataset_cards.card import _data, read_card_options, render_card, size_category, write_card
+from codequarry.dataset_cards.card import read_card_options, render_card, write_card
+from codequarry.dataset_cards.card_front import size_category
+from codequarry.dataset_cards.card_text import package_data
 from codequarry.dataset_cards.licenses import card_license, hub_license
 from codequarry.dataset_cards.stats import Distribution, compute_stats
 from codequarry.pairs import PairsDir, SourceInfo, hub_configs, hub_dataset_info
@@ -212,7 +214,7 @@ def test_recorded_options_survive_awkward_names(pairs_factory):
 @pytest.mark.parametrize("name", sorted(name for name, _ in SOURCES.items()))
 def test_every_registered_builder_source_has_card_notes(name):
     """The card knows how each builder's queries were made (source_notes.yaml has one entry per source)."""
-    notes = _data("source_notes.yaml")
+    notes = package_data("source_notes.yaml")
     assert name in notes, f"source {name!r} has no entry in dataset_cards/source_notes.yaml"
     assert notes[name]["query_kind"] in notes["kinds"] and notes[name]["note"].strip()
 
