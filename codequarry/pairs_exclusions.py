@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from codequarry.pairs_layout import EXCLUSIONS_DIR
-from codequarry.schema import CORE_FIELDS
+from codequarry.schema import CORE_FIELDS, dump_meta, finite_json
 
 EXCLUSION_FIELDS: tuple[pa.Field, ...] = (
     pa.field("step", pa.string()),
@@ -59,8 +59,10 @@ class ExclusionWriter:
         if row:
             for f in CORE_FIELDS:
                 v = row.get(f.name)
-                if f.name == "meta" and isinstance(v, dict):
-                    v = json.dumps(v, sort_keys=True, ensure_ascii=False)
+                if f.name == "meta" and isinstance(v, dict):  # standard JSON: NaN/Infinity become null
+                    v = json.dumps(finite_json(v), sort_keys=True, ensure_ascii=False, allow_nan=False, default=str)
+                elif f.name == "meta":
+                    v = dump_meta(v)
                 rec[f.name] = v
         self._rows.append(rec)
         self.reasons[f"{step}/{reason}"] += 1

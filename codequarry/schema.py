@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -82,13 +83,53 @@ def make_id(source: str, *locator: object) -> str:
     return f"{source}-{h.hexdigest()}"
 
 
-def dump_meta(meta: Mapping[str, Any] | None) -> str | None:
-    """Serialize a meta mapping canonically (sorted keys), so equal metas give equal bytes."""
+def dump_meta(meta: Mapping[str, Any] | str | None) -> str | None:
+    """Serialize a meta mapping canonically (sorted keys), so equal metas give equal bytes.
+
+    ``meta`` is standard JSON that any parser reads: a NaN or ±Infinity (which Python's json
+    module would write as the non-standard ``NaN``/``Infinity``) is stored as ``null``, in a mapping
+    and in a meta that arrives already serialized alike.
+    """
     if meta is None:
         return None
     if isinstance(meta, str):
-        return meta
-    return json.dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        if "NaN" not in meta and "Infinity" not in meta:
+            return meta
+        try:
+            parsed = json.loads(meta)
+        except (ValueError, RecursionError):
+            return meta  # not JSON at all: kept as the source gave it
+        if _has_non_finite(parsed):
+            meta = parsed
+        else:
+            return meta
+    try:
+        return json.dumps(meta, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
+    except ValueError:
+        return json.dumps(finite_json(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+                          allow_nan=False)
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN/±Infinity float replaced by None (meta must be standard JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def load_meta(text: str | None) -> dict[str, Any]:
