@@ -16,7 +16,12 @@
    Not names, so kept as they are: the row language's keywords and the literal words listed in
    ``comment_syntax.yaml`` (``True``, ``null``, ``self`` …); numbers; words inside string literals;
    qualified names (right after ``.``, ``->`` or ``::``: attributes, methods, API paths); and called or
-   defined names (right before ``(``). Those carry what a rename never touches, so
+   defined names (right before ``(``) unless the text also uses that word as a plain name (a local
+   callable, e.g. a parameter ``key`` called as ``key(x)``, is a name); and capitalized words of two
+   characters or more (classes, types, constants and exceptions are global names a rename of locals
+   never touches: without this rule ``raise KeyError`` and ``raise IndexError`` made two one-line
+   methods identical; a single capital, ``T`` or ``N``, is usually a local). Those carry what a rename never
+   touches, so
    unrelated code that merely shares a shape still differs here. Rows of unknown language use every
    language's keywords and no string detection.
    (Measured on 100k real functions, ``perf/dedup.py``: numbering names by first appearance instead
@@ -68,6 +73,7 @@ _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _S33 = np.uint64(33)
 _S32 = np.uint64(32)
+_ROW_MIX = np.uint64(0x9E3779B97F4A7C15)  # row number × this, xor a token hash: a (row, word) key
 
 
 def _table(keep: bytes) -> bytes:
@@ -252,8 +258,10 @@ def _word(token: bytes) -> bytes:
 
 
 def _never_name(token: bytes) -> bool:
-    """Qualified, called/defined, numeric and control tokens are never canonicalized."""
-    return token[:1] in (b"\x01", b"\x03", b"\x04") or token[-1:] == b"\x05" or token[:1].isdigit()
+    """Qualified, called/defined, capitalized (two characters or more), numeric and control tokens are never
+    canonicalized."""
+    return (token[:1] in (b"\x01", b"\x03", b"\x04") or token[-1:] == b"\x05" or token[:1].isdigit()
+            or (token[:1].isupper() and len(token) > 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,6 +314,13 @@ class Shingler:
         raw: list[str] = []
         canon: list[str] = []
         names: list[bytes | None] = []  # per token of the views: the name, or None when it is not one
+        plain: set[bytes] = set()  # words the text uses as plain names
+        inside = False
+        for tok in flat:
+            if tok in (b"\x03", b"\x04"):
+                inside = tok == b"\x03"
+            elif not (inside or _never_name(tok) or kept.get(tok, 0) & bit):
+                plain.add(tok)
         inside = False
         for tok in flat:
             if tok in (b"\x03", b"\x04"):
@@ -315,7 +330,8 @@ class Shingler:
             if not word:  # a role flag that touches no token
                 continue
             raw.append(word.decode("ascii"))
-            if inside or _never_name(tok) or kept.get(tok, 0) & bit:
+            local_call = tok[-1:] == b"\x05" and tok[:1] != b"\x01" and word in plain  # a local callable
+            if inside or (_never_name(tok) and not local_call) or kept.get(tok, 0) & bit:
                 names.append(None)
                 canon.append(raw[-1])
                 continue
@@ -380,7 +396,8 @@ class Shingler:
             raw_of[i] = xx(_word(distinct[i]), seed)  # a flagged name hashes as its word
         # bit mask of the languages whose canonical view keeps the token (all bits: never a name)
         keep_of = np.fromiter(map(_kept_words(cfg.lowercase).get, distinct, repeat(0)), dtype=np.int64, count=size)
-        keep_of[qual | call | (first == _OPEN) | (first == _CLOSE) | ((first >= 48) & (first <= 57))] = -1
+        keep_of[qual | call | (first == _OPEN) | (first == _CLOSE) | ((first >= 48) & (first <= 57))
+                | ((first >= 65) & (first <= 90) & (lens > 1))] = -1
         row = np.repeat(np.arange(n, dtype=np.int64), counts)
         opens = tid == _index(distinct, b"\x03")
         closes = tid == _index(distinct, b"\x04")
@@ -393,12 +410,18 @@ class Shingler:
         raw = raw_of[tid]
         canon = raw.copy()
         is_name = (((keep_of[tid] >> bits[row]) & 1) == 0) & ~inside
+        # a called (not qualified) name that its row also uses as a plain name is a local callable: a name too
+        called = (call & ~qual & ~flags_only)[tid] & ~inside
+        if called.any() and is_name.any():
+            key = raw ^ (row.astype(np.uint64) * _ROW_MIX)
+            is_name |= called & np.isin(key, key[is_name])
         pos = np.flatnonzero(is_name)
         if len(pos):
-            # back-reference: distance to the nearest earlier occurrence of the same name within one shingle
+            # back-reference: distance to the nearest earlier occurrence of the same name (same word, so a
+            # called occurrence too) within one shingle
             back = np.zeros(len(tid), np.int64)
             for d in range(cfg.ngram - 1, 0, -1):  # descending, so the nearest occurrence wins
-                hit = (tid[d:] == tid[:-d]) & (row[d:] == row[:-d]) & is_name[:-d] & is_name[d:]
+                hit = (raw[d:] == raw[:-d]) & (row[d:] == row[:-d]) & is_name[:-d] & is_name[d:]
                 back[d:][hit] = d
             names = np.fromiter((xx(b"#%d" % d if d else b"#", seed) for d in range(cfg.ngram)), dtype=np.uint64)
             canon[pos] = names[back[pos]]

@@ -31,7 +31,8 @@ from codequarry.cleaners.shingles import HASH_FAMILY, SHINGLES, TOKEN_PATTERN, S
 from codequarry.errors import CodequarryError
 
 MAX_HASH32 = np.uint32(0xFFFFFFFF)
-CANONICAL_THRESHOLD = 0.8  # the canonical view's default: stricter, its tokens are less specific (perf/dedup.py)
+CANONICAL_LSH_MARGIN = 0.1  # the canonical bands aim this far below its threshold (its candidates are verified)
+CANONICAL_THRESHOLD = 0.7  # the canonical view's default: BigCode's 0.7, as the raw view (measured in perf/dedup.py)
 _CHUNK = 4096  # shingles per broadcast (num_perm × chunk uint32): the fastest of 512…16384 measured here
 
 
@@ -91,7 +92,11 @@ class MinHashConfig:
     ``strip_comments`` and ``canonical_identifiers`` default to on for ``shingles="code"`` and must
     stay off for ``shingles="bigcode"`` (BigCode's raw-token shingles); ``None`` means that default.
     ``threshold``/``bands``/``rows`` are the raw view's; ``canonical_threshold`` (default
-    ``CANONICAL_THRESHOLD``), ``canonical_bands`` and ``canonical_rows`` the canonical view's.
+    ``CANONICAL_THRESHOLD``), ``canonical_bands`` and ``canonical_rows`` the canonical view's. Unless
+    given, the canonical bands and rows are datasketch's optimum for ``CANONICAL_LSH_MARGIN`` below its
+    threshold (32 × 8 for 0.7: a pair at Jaccard 0.75 becomes a candidate with probability 0.97 instead of
+    0.77), because its candidates are verified by exact Jaccard (the default for code shingles): a renamed
+    clone's canonical view is identical or nearly so, and the verification keeps the threshold exact.
     """
 
     num_perm: int = 256
@@ -150,7 +155,8 @@ class MinHashConfig:
             return None
         if self.canonical_bands is not None and self.canonical_rows is not None:
             return self.canonical_bands, self.canonical_rows
-        return optimal_lsh_params(float(self.canonical_threshold or CANONICAL_THRESHOLD), self.num_perm)
+        t = float(self.canonical_threshold or CANONICAL_THRESHOLD)
+        return optimal_lsh_params(max(0.05, round(t - CANONICAL_LSH_MARGIN, 6)), self.num_perm)
 
     @property
     def thresholds(self) -> tuple[float, ...]:

@@ -1,24 +1,29 @@
-"""Near-dedup speed and agreement: codequarry's vectorised MinHash-LSH against a datasketch pipeline.
-
-Both shingle kinds are measured, each against datasketch fed the identical shingles: ``bigcode``
-(BigCode's raw ``[A-Za-z_0-9]+`` tokens) and ``code`` (the default: comments removed, raw tokens ∪ a
-rename-invariant canonical view; see ``cleaners/minhash.py``). Identical parameters otherwise: 5-gram
-shingles, 256 permutations, threshold 0.7 with the same bands × rows (25 × 10), rows with fewer than
-5 tokens left out, union-find clusters, and the same keep rule (first row of a cluster survives).
-datasketch gets each row's shingle strings from ``MinHasher.token_views`` (plain Python: the raw
-view's n-grams plus the tagged canonical ones), hashes them with xxh32
-(``MinHash(hashfunc=xxhash.xxh32_intdigest)``) and indexes them in ``MinHashLSH``; codequarry
-tokenizes the batch vectorised and hashes tokens once with xxh3 (see ``cleaners/minhash.py``).
-Timings are end to end from the raw code strings.
+"""Near-dedup recall per clone kind, precision and speed: codequarry's MinHash-LSH against datasketch.
 
 Corpus: every Python function (documented or not, at any depth) extracted with
-``codequarry.languages`` from the installed standard library and site-packages, in sorted file
-order, first ``--n``. Planted near-duplicates (``--planted``, default n/50): functions that are
-singletons under every shingle kind get one variant each, made with tree-sitter edits — a
-consistent rename of the least-used local name, reformatting (blank line, spaces after commas), an
-inserted comment line, or all three. Recall = variants clustered with their source; precision =
-those pairs over all rows the planted rows were clustered with. The natural share of rows in a
-near-duplicate cluster (planted rows excluded) shows what the shingles change on real code.
+``codequarry.languages`` from the installed standard library and site-packages, in sorted file order,
+first ``--n``. Planted clones (``perf/clones.py``, tree-sitter edits of real functions that are
+singletons under every measured configuration and have at least ``--min-tokens-planted`` tokens):
+``--per-kind`` sources per edit kind (k of n locals renamed for k = 1, 25%, 50%, 75%, 100% of n;
+reformatting; comments; one statement inserted; one deleted; the issue-13 Type-2 mix; a Type-3 mix),
+plus as many negatives that merely share a shape (tiny accessors with their own names, and real
+functions with every name and value replaced). Recall per kind = variants clustered with their
+source; precision = true (source, variant) pairs over every flagged pair that involves a planted or
+negative row (a natural row joining their cluster counts against it too).
+
+Pipelines, identical parameters (5-gram shingles, 256 permutations, rows with fewer than 5 tokens left
+out, the same keep rule):
+
+* ``bigcode``: BigCode's raw tokens, one index at threshold 0.7 (25 × 10 bands), no verification;
+* ``code`` (codequarry's default): comments removed, raw view (0.7, 25 × 10) OR canonical
+  rename-invariant view (0.8, 17 × 15), one LSH index each, candidates verified by exact per-view
+  Jaccard (see ``cleaners/signatures.py``).
+
+datasketch gets the identical shingle strings per view from ``MinHasher.token_views`` (plain Python),
+hashes them with xxh32 (``MinHash(hashfunc=xxhash.xxh32_intdigest)``), one ``MinHashLSH`` per view with
+the same bands × rows, and verifies each candidate pair by exact Jaccard of the string sets per view;
+codequarry tokenizes the batch vectorised and hashes tokens once with xxh3. Timings are end to end
+from the raw code strings.
 
 Usage: ``python perf/dedup.py [--n 100000] [--cache FILE] [--skip-datasketch] [--shingles code bigcode]``
 """
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import random
 import re
 import sys
 import sysconfig
@@ -36,11 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from codequarry.languages.tokens import walk
+sys.path.insert(0, str(Path(__file__).parent))
+import clones  # noqa: E402  (perf/clones.py, next to this script)
 
 TOKEN = re.compile(r"[A-Za-z_0-9]+")
-COMMENTS = ["check the cached value first", "TODO handle the empty case", "see the notes above",
-            "keep the original order here", "fast path for small inputs", "this mirrors the reference version"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,13 +92,16 @@ def extract_corpus(n: int, cache: Path | None = None) -> list[str]:
 # the two pipelines
 
 KINDS = ("bigcode", "code")
+CANONICAL: dict[str, float] = {}  # --canonical-threshold, when given
 
 
 def config(kind: str):
-    """The measured configuration: 256 permutations, 5-grams, threshold 0.7 (25 × 10 bands), ``kind`` shingles."""
+    """The measured configuration: 256 permutations, 5-grams, threshold 0.7 (25 × 10 bands), ``kind`` shingles
+    (code: the canonical view at its default threshold unless --canonical-threshold says otherwise)."""
     from codequarry.cleaners import minhash as mh
 
-    return mh.MinHashConfig(num_perm=256, ngram=5, threshold=0.7, shingles=kind)
+    extra = {"canonical_threshold": CANONICAL["t"]} if kind == "code" and CANONICAL else {}
+    return mh.MinHashConfig(num_perm=256, ngram=5, threshold=0.7, shingles=kind, **extra)
 
 
 def codequarry_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 5) -> np.ndarray:
@@ -105,176 +111,84 @@ def codequarry_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 
     return mh.cluster_texts(codes, config(kind), min_tokens=min_tokens, languages=["python"] * len(codes))
 
 
-def shingle_strings(hasher, code: str, n: int = 5) -> tuple[set[str], int]:
-    """A row's shingles as strings (raw n-grams, canonical n-grams tagged with a leading NUL) and its token count."""
+def shingle_strings(hasher, code: str, n: int = 5) -> tuple[list[set[str]], int]:
+    """A row's shingles as strings, one set per view (raw n-grams; canonical ones), and its token count."""
     raw, canon = hasher.token_views(code, "python")
-    views = [(raw, "")] + ([(canon, "\x00")] if canon is not None else [])
-    out: set[str] = set()
-    for toks, tag in views:
+    out = []
+    for toks in [raw] + ([canon] if canon is not None else []):
         if len(toks) >= n:
-            out.update(tag + " ".join(toks[k:k + n]) for k in range(len(toks) - n + 1))
-        elif toks:
-            out.add(tag + " ".join(toks))
+            out.append({" ".join(toks[k:k + n]) for k in range(len(toks) - n + 1)})
+        else:
+            out.append({" ".join(toks)} if toks else set())
     return out, len(raw)
 
 
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
 def datasketch_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 5) -> np.ndarray:
-    """The same with datasketch: the identical shingles hashed with xxh32, MinHashLSH(params=(25, 10)), union-find."""
+    """The same with datasketch: per view the identical shingles hashed with xxh32 into a MinHashLSH with the
+    same bands × rows, candidates of any view verified by exact per-view Jaccard (when codequarry verifies)."""
     import xxhash
     from datasketch import MinHash, MinHashLSH
 
-    from codequarry.cleaners.minhash import MinHasher, UnionFind
+    from codequarry.cleaners.minhash import MinHasher, cluster_labels, default_verify
     from codequarry.progress import progress
 
-    hasher = MinHasher(config(kind))
-    lsh = MinHashLSH(threshold=0.7, num_perm=256, params=(25, 10))
-    sketches: list[MinHash | None] = []
+    cfg = config(kind)
+    hasher = MinHasher(cfg)
+    verify = default_verify(cfg)
+    lshs = [MinHashLSH(threshold=t, num_perm=256, params=lsh) for t, lsh in zip(cfg.thresholds, cfg.view_lsh)]
+    sketches: list[list[MinHash] | None] = []
+    sets: list[list[set[str]]] = []
     for i, code in enumerate(progress(codes, desc=f"datasketch {kind}", unit="fn")):
-        shingles, ntok = shingle_strings(hasher, code)
+        views, ntok = shingle_strings(hasher, code)
+        sets.append(views if verify else [])
         if ntok < min_tokens:
             sketches.append(None)
             continue
-        m = MinHash(num_perm=256, seed=1, hashfunc=xxhash.xxh32_intdigest)
-        m.update_batch([s.encode("utf-8", "surrogatepass") for s in shingles])
-        lsh.insert(i, m)
-        sketches.append(m)
-    uf = UnionFind(len(codes))
-    for i, m in enumerate(sketches):
-        if m is not None:
-            for j in lsh.query(m):
-                if j != i:
-                    uf.union(i, j)
-    return uf.labels()
+        row = []
+        for lsh, shingles in zip(lshs, views):
+            m = MinHash(num_perm=256, seed=1, hashfunc=xxhash.xxh32_intdigest)
+            m.update_batch([s.encode("utf-8", "surrogatepass") for s in shingles])
+            lsh.insert(i, m)
+            row.append(m)
+        sketches.append(row)
+    edges = set()
+    for i, row in enumerate(sketches):
+        for k, m in enumerate(row or []):
+            for j in lshs[k].query(m):
+                if j == i or (min(i, j), max(i, j)) in edges:
+                    continue
+                if not verify or any(_jaccard(sets[i][v], sets[j][v]) >= t for v, t in enumerate(cfg.thresholds)):
+                    edges.add((min(i, j), max(i, j)))
+    return cluster_labels(len(codes), np.array(sorted(edges), dtype=np.int64).reshape(-1, 2))
 
 
 # --------------------------------------------------------------------------------------------
-# planted near-duplicates (tree-sitter edits)
+# scores
 
 
-def _rename(code: str, rng: random.Random) -> str | None:
-    """Consistently rename one local name (a parameter or assigned variable) of the function."""
-    from codequarry.cleaners._obfuscate_rules import PYTHON
-    from codequarry.languages import parse
+def scores(labels: np.ndarray, n_base: int, planted: list[tuple[int, str, str]], n_neg: int
+           ) -> tuple[dict[str, float], float, int, int]:
+    """(recall per edit kind, precision, flagged pairs, false pairs) of a clustering of corpus + variants + negatives.
 
-    src = code.encode("utf-8")
-    root = parse(src, "python").root_node
-    fn = next((n for n in walk(root) if n.type == "function_definition"), None)
-    if fn is None:
-        return None
-    bound, excluded = PYTHON.bindings(fn, src)
-    names = sorted(bound - excluded - {"self", "cls"})
-    if not names:
-        return None
-    occurrences = list(PYTHON.occurrences(fn, src))
-    uses = {name: sum(1 for o in occurrences if o.text == name) for name in names}
-    fewest = min(uses.values())
-    old = rng.choice([name for name in names if uses[name] == fewest])  # a realistic rename: a rarely used local
-    new = old + rng.choice(["_value", "_new", "2", "_tmp"])
-    spans = [o.node for o in occurrences if o.text == old]
-    out, pos = bytearray(), 0
-    for n in spans:
-        out += src[pos:n.start_byte] + new.encode()
-        pos = n.end_byte
-    return (bytes(out) + src[pos:]).decode("utf-8")
-
-
-def _reformat(code: str, rng: random.Random) -> str:
-    """Whitespace-only edits: a blank line after the signature and a space after each comma token."""
-    from codequarry.languages import parse
-
-    src = code.encode("utf-8")
-    root = parse(src, "python").root_node
-    commas = [n.end_byte for n in walk(root) if n.type == "," and n.child_count == 0]
-    out, pos = bytearray(), 0
-    for end in commas:
-        out += src[pos:end] + b" "
-        pos = end
-    text = (bytes(out) + src[pos:]).decode("utf-8")
-    first, _, rest = text.partition("\n")
-    return first + "\n\n" + rest if rest else text
-
-
-def _comment(code: str, rng: random.Random) -> str:
-    """Insert a comment line before a statement of the body, at its indentation."""
-    from codequarry.languages import parse
-
-    src = code.encode("utf-8")
-    root = parse(src, "python").root_node
-    fn = next((n for n in walk(root) if n.type == "function_definition"), None)
-    body = fn.child_by_field_name("body") if fn is not None else None
-    stmts = [c for c in (body.named_children if body is not None else []) if c.start_point[0] > fn.start_point[0]]
-    if not stmts:
-        return code
-    out = code
-    for stmt in sorted(rng.sample(stmts, 1), key=lambda s: -s.start_byte):
-        line_start = src.rfind(b"\n", 0, stmt.start_byte) + 1
-        indent = src[line_start:stmt.start_byte].decode("utf-8")
-        if indent.strip():
-            continue
-        b = out.encode("utf-8")
-        out = (b[:line_start] + f"{indent}# {rng.choice(COMMENTS)}\n".encode() + b[line_start:]).decode("utf-8")
-    return out
-
-
-def plant(codes: list[str], labels: np.ndarray, k: int, seed: int = 0) -> list[tuple[int, str, str]]:
-    """(source index, kind, variant code) for k singleton functions with ≥ 60 tokens."""
-    rng = random.Random(seed)
-    sizes = np.bincount(labels, minlength=len(codes))
-    pool = [i for i in range(len(codes)) if sizes[labels[i]] == 1 and len(TOKEN.findall(codes[i])) >= 60]
-    rng.shuffle(pool)
-    kinds = ["rename", "reformat", "comment", "all"]
-    out = []
-    for i in pool:
-        kind = kinds[len(out) % len(kinds)]
-        code = codes[i]
-        variant: str | None = code
-        if kind in ("rename", "all"):
-            variant = _rename(variant, rng)
-        if variant is not None and kind in ("reformat", "all"):
-            variant = _reformat(variant, rng)
-        if variant is not None and kind in ("comment", "all"):
-            variant = _comment(variant, rng)
-        if variant is None or variant == code:
-            continue
-        out.append((i, kind, variant))
-        if len(out) >= k:
-            break
-    return out
-
-
-def planted_scores(labels: np.ndarray, n_base: int, planted: list[tuple[int, str, str]]) -> tuple[float, float]:
-    """(recall, precision) of the planted pairs under a clustering of base + variant rows."""
-    members: dict[int, list[int]] = {}
-    for i, lab in enumerate(labels.tolist()):
-        members.setdefault(lab, []).append(i)
-    found = 0
-    extra = 0
-    seen_clusters = set()
-    for k, (src, _, _) in enumerate(planted):
-        var = n_base + k
-        if labels[src] == labels[var]:
-            found += 1
-        for row in (src, var):
-            lab = int(labels[row])
-            if lab in seen_clusters:
-                continue
-            seen_clusters.add(lab)
-            cluster = set(members[lab])
-            expected = {src, var}
-            extra += len(cluster - expected) if len(cluster) > 1 else 0
-    recall = found / max(1, len(planted))
-    precision = found / max(1, found + extra)
-    return recall, precision
-
-
-def true_jaccard(a: str, b: str) -> float:
-    ta, tb = TOKEN.findall(a), TOKEN.findall(b)
-    sa = {tuple(ta[i:i + 5]) for i in range(len(ta) - 4)}
-    sb = {tuple(tb[i:i + 5]) for i in range(len(tb) - 4)}
-    return len(sa & sb) / max(1, len(sa | sb))
-
-
-# --------------------------------------------------------------------------------------------
+    Rows: the n_base natural functions, then one variant per planted entry, then the negatives.
+    """
+    n = len(labels)
+    hit = np.array([labels[src] == labels[n_base + k] for k, (src, _, _) in enumerate(planted)], dtype=bool)
+    recall = {kind: float(hit[[k for k, p in enumerate(planted) if p[1] == kind]].mean()) for kind in clones.KINDS}
+    evaluated = np.zeros(n, dtype=bool)
+    evaluated[[s for s, _, _ in planted]] = True
+    evaluated[n_base:] = True
+    size = np.bincount(labels, minlength=n)
+    ev = np.bincount(labels[evaluated], minlength=n)
+    touched = np.flatnonzero((size > 1) & (ev > 0))
+    s, e = size[touched].astype(np.int64), ev[touched].astype(np.int64)
+    flagged = int(np.sum(s * (s - 1) // 2 - (s - e) * (s - e - 1) // 2))
+    true = int(hit.sum())
+    return recall, true / max(1, flagged), flagged, flagged - true
 
 
 def _flags(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,21 +199,21 @@ def _flags(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dropped, sizes[labels] > 1
 
 
-def _share(labels: np.ndarray, n: int) -> np.ndarray:
-    """Rows among the first n in a cluster of two or more rows among the first n."""
-    return _flags(labels[:n])[1]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="real functions in the corpus (default 100000)")
-    ap.add_argument("--planted", type=int, default=None, help="planted near-duplicates (default n/50, at least 100)")
+    ap.add_argument("--per-kind", type=int, default=None, help="planted clones per edit kind (default n/500, ≥ 40)")
+    ap.add_argument("--min-tokens-planted", type=int, default=40, help="tokens a planted source has at least")
     ap.add_argument("--cache", type=Path, default=None, help="pickle file to cache the extracted functions in")
     ap.add_argument("--skip-datasketch", action="store_true", help="time only codequarry (no comparison)")
     ap.add_argument("--shingles", nargs="+", choices=KINDS, default=list(KINDS),
                     help="shingle kinds to measure (default: bigcode and code)")
+    ap.add_argument("--canonical-threshold", type=float, default=None,
+                    help="the canonical view's threshold for code shingles (default: the library's)")
     args = ap.parse_args(argv)
+    if args.canonical_threshold is not None:
+        CANONICAL["t"] = args.canonical_threshold
 
     t = time.time()
     codes = extract_corpus(args.n, args.cache)
@@ -309,64 +223,53 @@ def main(argv: list[str] | None = None) -> int:
     singleton = np.ones(n, dtype=bool)
     for labels in base.values():
         singleton &= np.bincount(labels, minlength=n)[labels] == 1
-    pool_labels = np.where(singleton, np.arange(n), n)  # every non-singleton in one shared (discarded) cluster
-    k = args.planted if args.planted is not None else max(100, n // 50)
-    planted = plant(codes, pool_labels, k)
-    kinds = {kind: sum(1 for _, kd, _ in planted if kd == kind) for kind in ("rename", "reformat", "comment", "all")}
-    jac = np.array([true_jaccard(codes[s], v) for s, _, v in planted])
-    corpus = codes + [v for _, _, v in planted]
-    print(f"planted: {len(planted)} variants of functions that are singletons under {' and '.join(args.shingles)} "
-          f"shingles ({', '.join(f'{a} {b}' for a, b in kinds.items())}); BigCode 5-gram Jaccard to source: "
-          f"median {np.median(jac):.2f}, ≥0.7 for {np.mean(jac >= 0.7):.1%}")
+    pool = [i for i in np.flatnonzero(singleton).tolist() if len(TOKEN.findall(codes[i])) >= args.min_tokens_planted]
+    per_kind = args.per_kind if args.per_kind is not None else max(40, n // 500)
+    planted, negatives = clones.plant(codes, pool, per_kind)
+    corpus = codes + [v for _, _, v in planted] + negatives
+    print(f"planted: {len(planted)} clones of singleton functions with ≥ {args.min_tokens_planted} tokens "
+          f"({per_kind} per edit kind), {len(negatives)} same-shape negatives")
 
-    results: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
-    cpu: dict[tuple[str, str], float] = {}
+    results: dict[tuple[str, str], tuple[np.ndarray, float, float]] = {}
     for kind in args.shingles:
         pipelines = [("codequarry", codequarry_pipeline)] + ([] if args.skip_datasketch else
                                                               [("datasketch", datasketch_pipeline)])
         for name, pipeline in pipelines:
             t, c = time.perf_counter(), time.process_time()
             labels = pipeline(corpus, kind)
-            results[(kind, name)] = (labels, time.perf_counter() - t)
-            cpu[(kind, name)] = time.process_time() - c
+            results[(kind, name)] = (labels, time.perf_counter() - t, time.process_time() - c)
 
+    cols = list(results)
     print(f"\n{'shingles':<9} {'pipeline':<11} {'wall s':>8} {'cpu s':>8} {'in cluster':>11} {'dropped':>8} "
-          f"{'recall':>7} {'precision':>9} {'speedup':>8} {'(cpu)':>6} {'agreement':>10}")
-    for (kind, name), (labels, secs) in results.items():
+          f"{'precision':>9} {'false pairs':>11} {'speedup':>8} {'(cpu)':>6} {'agreement':>10}")
+    for (kind, name), (labels, secs, cpu) in results.items():
         dropped, in_cluster = _flags(labels[:n])
-        recall, precision = planted_scores(labels, n, planted)
+        _, precision, _, false = scores(labels, n, planted, len(negatives))
         extra = ""
         if name == "codequarry" and (kind, "datasketch") in results:
-            ds_labels, ds_secs = results[(kind, "datasketch")]
-            extra = (f"{ds_secs / secs:>7.1f}x {cpu[(kind, 'datasketch')] / cpu[(kind, name)]:>5.1f}x "
+            ds_labels, ds_secs, ds_cpu = results[(kind, "datasketch")]
+            extra = (f"{ds_secs / secs:>7.1f}x {ds_cpu / cpu:>5.1f}x "
                      f"{np.mean(_flags(labels)[0] == _flags(ds_labels)[0]):>10.4f}")
-        print(f"{kind:<9} {name:<11} {secs:>8.2f} {cpu[(kind, name)]:>8.2f} {in_cluster.mean():>10.1%} "
-              f"{dropped.mean():>8.1%} {recall:>7.3f} {precision:>9.3f} {extra}")
-    print("(in cluster / dropped: natural rows only; speedup: datasketch's time over codequarry's, wall and CPU "
-          "(both single-threaded; CPU time is what a shared machine's load disturbs least); agreement: share of "
-          "all rows, planted included, that both pipelines flag alike as dropped)")
+        print(f"{kind:<9} {name:<11} {secs:>8.2f} {cpu:>8.2f} {in_cluster.mean():>10.1%} "
+              f"{dropped.mean():>8.1%} {precision:>9.3f} {false:>11} {extra}")
+    print("(in cluster / dropped: natural rows only; precision: true clone pairs over flagged pairs involving a "
+          "planted or negative row; speedup: datasketch's time over codequarry's, wall and CPU, both "
+          "single-threaded; agreement: share of all rows that both pipelines flag alike as dropped)")
 
-    print(f"\nplanted recall by edit ({' | '.join(f'{k} {p}' for k, p in results)}):")
-    for kind in ("rename", "reformat", "comment", "all"):
-        idx = [j for j, (_, kd, _) in enumerate(planted) if kd == kind]
-        cells = [f"{np.mean([labels[planted[j][0]] == labels[n + j] for j in idx]):.3f}" for labels, _ in results.values()]
-        print(f"  {kind:<9} n={len(idx):<5} recall {' | '.join(cells)}   BigCode Jaccard median {np.median(jac[idx]):.2f}")
-    for lo in (0.7, 0.8):
-        idx = np.flatnonzero(jac >= lo)
-        cells = [f"{np.mean([labels[planted[j][0]] == labels[n + j] for j in idx]):.3f}" for labels, _ in results.values()]
-        print(f"  BigCode Jaccard ≥ {lo}: n={len(idx):<5} recall {' | '.join(cells)}")
-
-    for kind in args.shingles:
-        if (kind, "datasketch") in results:
-            d1, c1 = _flags(results[(kind, "codequarry")][0])
-            d2, c2 = _flags(results[(kind, "datasketch")][0])
-            both = d1 | d2
-            print(f"\n{kind}: agreement on dropped rows {np.mean(d1 == d2):.4f}, on rows in a cluster "
-                  f"{np.mean(c1 == c2):.4f}; dropped by both / either {np.sum(d1 & d2)} / {np.sum(both)} "
-                  f"(Jaccard of the dropped sets {np.sum(d1 & d2) / max(1, np.sum(both)):.3f})")
+    print(f"\nrecall by edit kind ({' | '.join(f'{k} {p}' for k, p in cols)}):")
+    recalls = {key: scores(labels, n, planted, len(negatives))[0] for key, (labels, _, _) in results.items()}
+    for kind in clones.KINDS:
+        cells = " | ".join(f"{recalls[key][kind]:.3f}" for key in cols)
+        print(f"  {kind:<12} n={sum(1 for p in planted if p[1] == kind):<5} {cells}")
+    for key in cols:
+        idx = [k for k, p in enumerate(planted) if p[1] in clones.TYPE2_UP_TO_HALF]
+        labels = results[key][0]
+        rec = np.mean([labels[planted[k][0]] == labels[n + k] for k in idx])
+        print(f"  Type-2 with up to half the locals renamed ({', '.join(clones.TYPE2_UP_TO_HALF)}), {key[0]} "
+              f"{key[1]}: recall {rec:.3f} (n={len(idx)})")
     if {"bigcode", "code"} <= set(args.shingles):
-        old = _share(results[("bigcode", "codequarry")][0], n)
-        new = _share(results[("code", "codequarry")][0], n)
+        old = _flags(results[("bigcode", "codequarry")][0][:n])[1]
+        new = _flags(results[("code", "codequarry")][0][:n])[1]
         print(f"\nnatural rows in a near-duplicate cluster: bigcode {old.mean():.2%} → code {new.mean():.2%} "
               f"({np.sum(new & ~old)} rows newly in a cluster, {np.sum(old & ~new)} no longer)")
     return 0

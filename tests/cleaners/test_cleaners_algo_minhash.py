@@ -86,6 +86,7 @@ CODE = [
     ('var s = @"C:\\"; // c', "c_sharp"),
     ("", "python"),
     ("x", "no-such-language"),
+    ("def g(key, xs):\n    return key(xs[0]) + len(xs)\n", "python"),
 ]
 
 
@@ -102,10 +103,13 @@ def test_token_views_by_hand():
     assert views[CODE[4][0]] == (["if", "x", "y"], ["if", "#", "#"])  # unknown language: comments kept
     assert views[CODE[5][0]] == (["x", "1", "y", "x"], ["#", "1", "#", "#3"])  # ruby =begin … =end
     assert views[CODE[6][0]] == (["p", "q", "s", "t", "r", "u"], ["#", "q", "#", "t", "#", "#"])  # "a . b": not qualified
-    assert views[CODE[7][0]] == (["a", "this", "b", "Attr", "d", "1"], ["#", "this", "b", "#", "#", "1"])  # php #[
+    assert views[CODE[7][0]] == (["a", "this", "b", "Attr", "d", "1"], ["#", "this", "b", "Attr", "#", "1"])  # php #[; capitalized kept
     assert views[CODE[8][0]][0] == ["fn", "f", "a", "x", "a", "str", "char"]  # a lifetime is not a char literal
     assert views[CODE[9][0]][0] == ["var", "s", "C"]  # C# verbatim string ends at its quote
     assert views[CODE[10][0]] == ([], [])
+    # a called name that is also a plain name of the text (a parameter called as a function) is a name
+    assert views[CODE[12][0]] == (["def", "g", "key", "xs", "return", "key", "xs", "0", "len", "xs"],
+                                  ["def", "g", "#", "#", "return", "#3", "#3", "0", "len", "#3"])
     assert mh.MinHasher(BIGCODE).token_views(CODE[0][0], "python") == (
         ["def", "f", "a", "b", "x", "a", "y", "b", "note", "return", "len", "x", "x"], None)
 
