@@ -4,10 +4,15 @@ Conventions (harness notes §7; Smucker et al. CIKM 2007, Urbano et al. SIGIR 20
 
 * ``bootstrap_ci``: percentile bootstrap of the mean over queries. Resample indices are drawn exactly as
   ``scipy.stats.bootstrap`` draws them (``rng.integers(0, n, (resamples, n))`` from
-  ``np.random.default_rng(seed)``, consumed in row batches, which yields the same stream) and the interval
-  ends are linear-interpolated percentiles, so the result equals
-  ``scipy.stats.bootstrap((x,), np.mean, method="percentile", rng=default_rng(seed))``. ``bootstrap_cis``
-  does several measures over the same queries with one draw (identical intervals, a fraction of the time).
+  ``np.random.default_rng(seed)``, consumed in row batches, which yields the same stream), so the
+  bootstrap distribution equals scipy's ``bootstrap_distribution`` bit for bit. The interval ends are
+  ``np.percentile`` (linear interpolation) of it. This is not delegated to
+  ``scipy.stats.bootstrap((x,), np.mean, method="percentile", rng=default_rng(seed))`` because that is not
+  the same number (checked with scipy 1.17): scipy takes the ends with ``scipy.stats.quantile``, whose
+  interpolation arithmetic differs from ``np.percentile`` in the last bit (e.g. 0.5623017905736242 vs
+  …241), which would change published result files; and it refuses a single query, which a per-language
+  split can have. The tests hold the two to 1e-12. ``bootstrap_cis`` does several measures over the same
+  queries with one draw (identical intervals, a fraction of the time).
 * ``paired_randomization_test``: two-sided sign-flip test on the per-query differences ``d = a - b``
   (Fisher's randomization under H0: swapping a query's two scores is as likely as not). Statistic
   ``|mean(d)|``. When ``2**n <= permutations`` every sign vector is enumerated and the exact p is returned;
