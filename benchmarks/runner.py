@@ -76,6 +76,10 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
     missing: list[str] = []
     for t in tasks:
         task_input = t.options.get("path") if data is None and t.options.get("path") else data
+        if task_input is None:  # no --data: fetch the task's pinned sources into the cache (codequarry.fetch)
+            from codequarry.fetch import fetch_task
+
+            task_input = fetch_task(t, cache_dir=cache_dir)
         data_key = _data_key(task_input)
         if resume and not force:
             existing = _find_existing(out_dir, model_spec, args, t.name, _expected_split(t, split), data_key)

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "codequarry.builders.cli",  # sources, build
     "codequarry.cleaners.cli",  # clean
     "codequarry.benchmarks.cli",  # tasks, bench, compare, train
+    "codequarry.fetch.cli",  # download, export
     "codequarry.leaderboard.cli",  # leaderboard
     "codequarry.dataset_cards.cli",  # card, publish
     "codequarry.demo",  # demo

@@ -14,6 +14,7 @@ absent. A CodeXGLUE predictions jsonl (``run:predictions.jsonl``) is scored agai
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from codequarry.benchmarks.protocols import ADVTEST_CUTOFF, advtest_evaluator_mrr
@@ -49,6 +50,9 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
             corpus[idx] = " ".join(r["code_tokens"]) if r.get("code_tokens") else (r.get("code") or "")
             qrels[url] = {idx: 1}
         return make_task_data(task, split, queries, corpus, qrels, files=[str(primary)])
+    hub = hub_parquet_files(primary, split) if inputs.named("answers") is None and primary is not None else []
+    if hub:
+        return _load_hub(task, primary, hub, split)
     path = inputs.find("answers", name, required=False)
     if path is None and primary is not None and primary.is_dir() and (primary / "dataset" / name).is_file():
         path = primary / "dataset" / name
@@ -70,6 +74,46 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
     if not queries:
         raise CodequarryError(f"{path}: no lines")
     return make_task_data(task, split, queries, corpus, qrels, files=[str(path)])
+
+
+# The Hub copy (google/code_x_glue_tc_nl_code_search_adv, Parquet under data/): the rows of CodeXGLUE's
+# test/valid.jsonl with `function`/`function_tokens` renamed `code`/`code_tokens`, and `id` counted from 0 in each
+# split. preprocess.py numbers `idx` once across train (251,820), valid (9,604) and test, so idx = offset + id.
+HUB_SPLITS = {"test": "test", "valid": "validation", "train": "train"}
+HUB_IDX_OFFSET = {"train": 0, "validation": 251_820, "test": 251_820 + 9_604}
+
+
+def hub_parquet_files(folder: Path, split: str) -> list[Path]:
+    """The Parquet files of ``split`` in a folder laid out as the Hub repo (``data/{split}-*.parquet``)."""
+    if not folder.is_dir():
+        return []
+    hub_split = HUB_SPLITS.get(split, split)
+    return sorted(p for p in (folder / "data").glob(f"{hub_split}-*.parquet") if p.is_file())
+
+
+def _load_hub(task: Task, folder: Path, files: list[Path], split: str) -> TaskData:
+    import pyarrow.parquet as pq
+
+    offset = HUB_IDX_OFFSET[HUB_SPLITS.get(split, split)]
+    queries: dict[str, str] = {}
+    corpus: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for f in files:
+        table = pq.read_table(f, columns=["id", "url", "code_tokens", "docstring_tokens", "code", "docstring"])
+        for n, row in enumerate(table.to_pylist()):
+            if row["url"] is None or row["id"] is None:
+                raise CodequarryError(f"{f}: row {n} lacks url or id")
+            url, idx = str(row["url"]), str(offset + int(row["id"]))
+            if url in queries or idx in corpus:
+                raise CodequarryError(f"{f}: url {url!r} or id {row['id']} appears twice")
+            obj = {"docstring_tokens": row["docstring_tokens"], "code_tokens": row["code_tokens"],
+                   "docstring": row["docstring"], "function": row["code"]}
+            queries[url] = query_text(obj)
+            corpus[idx] = code_text(obj)
+            qrels[url] = {idx: 1}
+    if not queries:
+        raise CodequarryError(f"{folder}: no rows in {', '.join(p.name for p in files)}")
+    return make_task_data(task, split, queries, corpus, qrels, files=[str(folder)], hub_files=[p.name for p in files])
 
 
 def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:

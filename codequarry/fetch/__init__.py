@@ -67,8 +67,13 @@ def _load_checksums(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def _record_checksum(root: Path, url: str, digest: str, size: int) -> None:
+    _record(root, url, {"sha256": digest, "size": size})
+
+
+def _record(root: Path, key: str, value: dict[str, Any]) -> None:
+    """Add one entry to ``checksums.json`` (written atomically)."""
     data = _load_checksums(root)
-    data[url] = {"sha256": digest, "size": size}
+    data[key] = value
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{CHECKSUMS}.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -90,6 +95,14 @@ def count_rows(path: Path) -> int:
     if name.endswith((".zip", ".gz", ".parquet", ".pkl", ".pickle")):
         raise FetchError(f"{path}: row counts are not checked for {path.suffix} files; drop 'rows' from its source")
     with open(path, encoding="utf-8", errors="replace") as fh:
+        head = fh.read(64).lstrip()
+        fh.seek(0)
+        if head[:1] in ("{", "["):  # a JSON document in a .txt (CoSQA's code_idx_map.txt)
+            try:
+                value = json.load(fh)
+                return len(value) if isinstance(value, (list, dict)) else 1
+            except json.JSONDecodeError:
+                fh.seek(0)
         return sum(1 for line in fh if line.strip())
 
 
@@ -136,6 +149,31 @@ def _fetch_http(src: HttpSource, root: Path, *, progress: bool) -> Path:
     return dest
 
 
+def _recorded_commit(root: Path, repo_id: str) -> str:
+    """An unpinned Hub repo's commit: the one recorded on its first download, else ``main``'s now (then recorded)."""
+    key = f"hub:{repo_id}"
+    recorded = _load_checksums(root).get(key, {}).get("revision")
+    if recorded:
+        return str(recorded)
+    from codequarry.fetch.hub import repo_folder
+
+    url = f"https://huggingface.co/datasets/{repo_id}"
+    if offline_requested():
+        raise OfflineError(f"cannot resolve the current commit of {url} (offline mode: HF_HUB_OFFLINE/"
+                           f"CODEQUARRY_OFFLINE is set); run `codequarry download TASK` with network, or place the "
+                           f"repo's files in {repo_folder(root, repo_id)}/snapshots/COMMIT and record COMMIT under "
+                           f"{key!r} in {root / CHECKSUMS}")
+    from huggingface_hub import HfApi
+
+    try:
+        commit = str(HfApi().dataset_info(repo_id, revision="main").sha)
+    except Exception as exc:  # noqa: BLE001 - no network / unknown repo: one line
+        raise OfflineError(f"cannot resolve the current commit of {url} ({type(exc).__name__}); place the repo's "
+                           f"files in {repo_folder(root, repo_id)}/snapshots/COMMIT") from None
+    _record(root, key, {"revision": commit})
+    return commit
+
+
 # ---------------------------------------------------------------------------------------------
 # sources → the task's --data value
 
@@ -152,7 +190,8 @@ def fetch_sources(sources: Sequence[Source], *, cache_dir: str | os.PathLike[str
         if isinstance(src, HubSource):
             from codequarry.fetch.hub import snapshot
 
-            inputs[src.input] = snapshot(src.repo_id, src.revision, root, files=src.files, rows=src.rows)
+            revision = src.revision or _recorded_commit(root, src.repo_id)
+            inputs[src.input] = snapshot(src.repo_id, revision, root, files=src.files, rows=src.rows)
         elif isinstance(src, HttpSource):
             path = _fetch_http(src, root, progress=progress)
             if src.input == "" and src.give == "folder":

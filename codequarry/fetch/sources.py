@@ -16,7 +16,8 @@ A task's ``data`` is a list of sources; each source fills one ``--data`` input o
         path: some/where/file.txt       # optional place in the cache (default: derived from the URL)
       - kind: hub                       # a Hugging Face Hub dataset repo at a pinned commit
         repo_id: google/code_x_glue_tc_nl_code_search_adv
-        revision: 0123…(40 hex digits)  # a commit, never a branch: the rows must not change under us
+        revision: 0123…(40 hex digits)  # a commit, never a branch: the rows must not change under us (omitted:
+                                        # the commit of ``main`` is recorded on first download and used after)
         files: ["data/test-*.parquet"]  # optional allow_patterns (default: the whole repo)
         rows: {test: 19210}             # optional: rows per split in the Parquet files named {split}-*.parquet
       - kind: manual                    # no stable public source: say exactly how to obtain it
@@ -77,7 +78,7 @@ class HubSource:
     """A Hub dataset repo at a pinned commit (optionally only the files matching ``files``)."""
 
     repo_id: str
-    revision: str
+    revision: str | None = None
     files: tuple[str, ...] = ()
     rows: Mapping[str, int] | None = None
     input: str = ""
@@ -156,9 +157,9 @@ def parse_source(spec: Any, *, language: str | None = None, where: str = "tasks.
     if not isinstance(repo_id, str) or repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise SourceError(f"{where}: a hub source needs repo_id 'owner/name', got {repo_id!r}")
     revision = spec.get("revision")
-    if not isinstance(revision, str) or not _COMMIT.match(revision):
-        raise SourceError(f"{where}: a hub source needs revision: a 40-hex-digit commit (a branch can move), "
-                          f"got {revision!r}")
+    if revision is not None and (not isinstance(revision, str) or not _COMMIT.match(revision)):
+        raise SourceError(f"{where}: a hub source's revision must be a 40-hex-digit commit (a branch can move; "
+                          f"omit it to record the current commit on first download), got {revision!r}")
     files = spec.get("files") or ()
     if isinstance(files, str):
         files = (files,)

@@ -1,4 +1,5 @@
-"""A real local HTTP server (http.server in a thread) that honours Range and can drop a connection mid-file."""
+"""Fixtures: a real local HTTP server that honours Range and can drop a connection mid-file; a builder of
+folders in the Hugging Face Hub cache layout (what snapshot_download leaves on disk)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import http.server
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 
@@ -85,3 +91,46 @@ def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hub cache layout
+
+
+def snapshot_dir(cache_root: Path, repo_id: str, revision: str) -> Path:
+    """``{cache}/data/hub/datasets--OWNER--NAME/snapshots/REV`` with ``refs/main`` pointing at REV."""
+    repo = cache_root / "data" / "hub" / ("datasets--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(revision)
+    snap = repo / "snapshots" / revision
+    snap.mkdir(parents=True, exist_ok=True)
+    return snap
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def write_beir_repo(snap: Path, corpus: list[dict], queries: list[dict], qrels: list[dict], *,
+                    subset: str | None = None) -> None:
+    """A BEIR-shaped dataset repo as CoIR publishes it: corpus / queries / qrels configs declared in README.md."""
+    pre = f"{subset}-" if subset else ""
+    qrels_config = f"{subset}-qrels" if subset else "default"
+    write_parquet(snap / f"{pre}corpus" / "corpus-00000-of-00001.parquet", corpus)
+    write_parquet(snap / f"{pre}queries" / "queries-00000-of-00001.parquet", queries)
+    write_parquet(snap / f"{pre}qrels" / "test-00000-of-00001.parquet", qrels)
+    configs = [(f"{pre}corpus", "corpus", f"{pre}corpus/corpus-*.parquet"),
+               (f"{pre}queries", "queries", f"{pre}queries/queries-*.parquet"),
+               (qrels_config, "test", f"{pre}qrels/test-*.parquet")]
+    readme = snap / "README.md"
+    old = readme.read_text().split("---\n")[1].removeprefix("configs:\n") if readme.exists() else ""
+    body = "".join(f"- config_name: {name}\n  data_files:\n  - split: {split}\n    path: {path}\n"
+                   for name, split, path in configs)
+    readme.write_text(f"---\nconfigs:\n{old}{body}---\n# fixture\n")
+
+
+@pytest.fixture
+def hub_layout() -> SimpleNamespace:
+    """The Hub-layout builders: snapshot_dir, write_parquet, write_beir_repo."""
+    return SimpleNamespace(snapshot_dir=snapshot_dir, write_parquet=write_parquet, write_beir_repo=write_beir_repo)
