@@ -145,13 +145,23 @@ class RunModel(Model):
     pair_score_kind = "label"
 
     def __init__(self, spec: str, path: Path, settings: dict[str, Any]) -> None:
+        if path.is_dir():
+            raise CodequarryError(f"{spec}: {path} is a folder; give the predictions file itself")
         if not path.is_file():
-            raise CodequarryError(f"{spec}: no such file {path}")
+            raise CodequarryError(f"{spec}: no such file {path}" if not path.exists() else
+                                  f"{spec}: {path} is not a regular file")
+        content = path.read_bytes()
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = content.count(b"\n", 0, exc.start) + 1
+            raise CodequarryError(f"{spec}: {path} is not UTF-8 text (invalid byte at line {line}); predictions "
+                                  "files must be UTF-8") from None
         self.path = path
         self.format = settings.get("format") or detect_format(path)
         if self.format not in FORMATS:
             raise CodequarryError(f"{spec}: format must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        digest = hashlib.sha256(content).hexdigest()[:16]
         super().__init__(spec, settings.get("name") or path.name, f"sha256:{digest}", dict(settings, format=self.format))
         self.official = bool(settings.get("official"))
         if self.official and self.format != "csn-csv":
