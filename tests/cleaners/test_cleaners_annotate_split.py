@@ -135,6 +135,52 @@ def test_split_balanced_by_repo(h: Any, tmp_path: Path) -> None:
 
 def test_split_rows_without_repo_fall_back(h: Any, tmp_path: Path) -> None:
     rows = [h.row(1, repo=None, path="a.py"), h.row(2, repo=None, path="a.py"), h.row(3, repo=None, path=None)]
-    outs, decision = _global("split", [h.batch(rows)], tmp_path)
+    outs, decision = _global("split", [h.batch(rows)], tmp_path, fallback=False)
     s = outs[0].kept["split"].to_pylist()
-    assert s[0] == s[1] and set(decision) == {"path:a.py", "id:row-3"}
+    assert s[0] == s[1] and set(decision.assignment) == {"path:a.py", "id:row-3"}
+    assert decision.unit == "repo" and "stay empty (fallback is off)" in decision.note
+
+
+def test_split_falls_back_to_files_then_functions_and_says_so(h: Any, tmp_path: Path) -> None:
+    # one repository (what `build repos --path mylib` gives): by repo everything would be train
+    rows = [h.row(f"{f}-{k}", repo="me/mylib", path=f"pkg/m{f}.py") for f in range(30) for k in range(3)]
+    table = h.batch(rows)
+    outs, decision = _global("split", [table], tmp_path)
+    splits = outs[0].kept["split"].to_pylist()
+    assert decision.unit == "file" and set(splits) == {"train", "valid", "test"}
+    by_file: dict[str, set[str]] = {}
+    for path, sp in zip(table["path"].to_pylist(), splits):
+        by_file.setdefault(path, set()).add(sp)
+    assert all(len(v) == 1 for v in by_file.values())  # a file never straddles splits
+    step = step_class("split").from_config({})
+    summary = step.summary(decision)
+    assert summary["unit"] == "file" and summary["requested_unit"] == "repo" and summary["groups"] == 30
+    assert summary["fallback"].startswith("split by repo fell back to file: 1 repositories for 3 splits")
+    # one file: down to functions
+    one_file = h.batch([h.row(k, repo="me/mylib", path="pkg/only.py") for k in range(20)])
+    outs, decision = _global("split", [one_file], tmp_path)
+    assert decision.unit == "function" and set(outs[0].kept["split"].to_pylist()) == {"train", "valid", "test"}
+    assert "1 repositories" in decision.note and "1 files" in decision.note
+    # two rows for three splits: the note says which split stays empty
+    _, decision = _global("split", [h.batch([h.row(1, repo="a/b"), h.row(2, repo="a/b")])], tmp_path)
+    assert decision.unit == "function" and decision.note.endswith("test still stay empty (too few rows)")
+    # the same for CodeSearchNet's hash assignment; enough repositories: no fallback, no note
+    _, decision = _global("split", [table], tmp_path, assign="hash", mode="repo")
+    assert decision.unit in ("file", "function") and decision.assignment is None and decision.note
+    many = h.batch([h.row(r, repo=f"org/r{r}") for r in range(50)])
+    _, decision = _global("split", [many], tmp_path)
+    assert decision.unit == "repo" and decision.note is None
+
+
+def test_split_fallback_reaches_report_and_manifest(h: Any, tmp_path: Path) -> None:
+    from codequarry.cleaners import clean
+    from codequarry.pairs import PairsDir
+
+    src = h.write_pairs(tmp_path / "in", {"train": [h.row(f"{f}-{k}", repo="me/mylib", path=f"pkg/m{f}.py")
+                                                    for f in range(20) for k in range(2)]})
+    recipe = {"name": "t", "steps": [{"step": "split", "params": {"mode": "repo"}}]}
+    manifest = clean(src.path, tmp_path / "out", recipe=recipe)
+    (entry,) = [s for s in manifest["steps"] if s["name"] == "split"]
+    assert entry["summary"]["unit"] == "file" and "fell back to file" in entry["summary"]["fallback"]
+    assert "fell back to file" in (tmp_path / "out" / "report.md").read_text()
+    assert set(PairsDir(tmp_path / "out").splits()) == {"train", "valid", "test"}
