@@ -38,12 +38,12 @@ opened, and records outside the selection found in mixed files are counted in ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, as_paths, discover, iter_records
+from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import (
     csv_list,
@@ -56,6 +56,17 @@ from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.csn import (
+    DEDUPE_FILE,
+    HUB_ID,
+    LANGUAGES,
+    RELEASE_FILE,
+    RELEASE_KEYS,
+    check_record,
+    iter_dedupe,
+    iter_release,
+    to_release,
+)
 from codequarry.schema import KNOWN_EXTRA_FIELDS, make_id
 
 INFO = SourceInfo(
@@ -68,19 +79,9 @@ INFO = SourceInfo(
     citation=bibtex("codesearchnet"),
 )
 
-LANGUAGES = ("go", "java", "javascript", "php", "python", "ruby")
 SPLITS = ("train", "valid", "test", "corpus")
-HUB_ID = "code-search-net/code_search_net"
-RELEASE_KEYS = ("repo", "path", "func_name", "original_string", "language", "code", "code_tokens", "docstring",
-                "docstring_tokens", "sha", "url", "partition")
-HUB_KEYS = {"repository_name": "repo", "func_path_in_repository": "path", "func_name": "func_name",
-            "whole_func_string": "original_string", "language": "language", "func_code_string": "code",
-            "func_code_tokens": "code_tokens", "func_documentation_string": "docstring",
-            "func_documentation_tokens": "docstring_tokens", "split_name": "partition", "func_code_url": "url"}
 _CORPUS_COLUMNS = {"nwo", "sha", "path", "language", "identifier", "docstring_summary", "docstring_tokens", "function",
                    "function_tokens", "url"}
-_RELEASE_FILE = re.compile(r"(?P<lang>[a-z_]+?)_(?P<split>train|valid|test)_(?P<k>\d+)\.jsonl(?:\.gz)?$")
-_DEDUPE_FILE = re.compile(r"(?P<lang>[a-z_]+?)_dedupe_definitions_v2\.pkl$")
 _SPLIT_DIR = re.compile(r"(?:^|/)(?:partial-)?(train|valid|validation|test)(?:[-_/.]|$)")
 _TEXT_KEYS = ("repo", "path", "func_name", "original_string", "language", "code", "docstring", "sha", "url", "partition")
 _EXTRA = [KNOWN_EXTRA_FIELDS["start_line"], KNOWN_EXTRA_FIELDS["end_line"]]
@@ -92,7 +93,7 @@ def _base(name: str) -> str:
 
 def _accept(name: str) -> bool:
     base = _base(name).lower()
-    return bool(_DEDUPE_FILE.search(base)) or base.endswith((".jsonl", ".jsonl.gz", ".parquet", ".arrow"))
+    return bool(DEDUPE_FILE.search(base)) or base.endswith((".jsonl", ".jsonl.gz", ".parquet", ".arrow"))
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,8 @@ def _read_local(sink: Sink, paths: list[Path], *, langs: list[str] | None, split
             sink.skip("files_already_read_outside_archive")  # {lang}.zip next to its extracted folder
             continue
         base = inp.filename.lower()
-        dedupe = _DEDUPE_FILE.search(base)
-        release = _RELEASE_FILE.search(base)
+        dedupe = DEDUPE_FILE.search(base)
+        release = RELEASE_FILE.search(base)
         file_lang = (dedupe or release)["lang"] if (dedupe or release) else None
         file_split = "corpus" if dedupe else release["split"] if release else _split_from_path(inp.name)
         if langs and file_lang and file_lang not in langs:
@@ -173,7 +174,7 @@ def _read_local(sink: Sink, paths: list[Path], *, langs: list[str] | None, split
         if dedupe:
             _read_dedupe(sink, inp, langs=langs)
             continue
-        for item in iter_records(inp):
+        for item in iter_release(inp):
             if isinstance(item, Bad):
                 sink.bad(item, split=file_split)
                 continue
@@ -207,17 +208,11 @@ def _read_hub(sink: Sink, hub_id: str, *, revision: str | None, langs: list[str]
 # records
 
 
-def to_release(rec: Mapping[str, Any]) -> dict[str, Any]:
-    """A Hub-form record (``repository_name`` …) renamed to the release keys; release records unchanged."""
-    if "func_code_string" in rec or "repository_name" in rec:
-        return {HUB_KEYS.get(k, k): v for k, v in rec.items()}
-    return dict(rec)
-
-
 def _add_record(sink: Sink, rec: Any, where: str, *, file_split: str | None, langs: list[str] | None,
                 splits: list[str] | None) -> None:
-    if not isinstance(rec, Mapping):
-        sink.bad(Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000]))
+    problem = check_record(rec, where)
+    if problem is not None:
+        sink.bad(problem)
         return
     rec = to_release(rec)
     lang = normalize_language(rec.get("language")) if isinstance(rec.get("language"), str) else None
@@ -269,17 +264,11 @@ def release_row(rec: Mapping[str, Any], where: str) -> dict[str, Any] | Bad:
 
 
 def _read_dedupe(sink: Sink, inp: Input, *, langs: list[str] | None) -> None:
-    from codequarry.releases.pickles import safe_load
-
-    with inp.open() as fh:
-        data = safe_load(fh, where=inp.name)
-    if not isinstance(data, list):
-        raise CodequarryError(f"{inp.name}: expected a pickled list of dicts, got {type(data).__name__}")
-    for i, rec in enumerate(_drain(data)):
-        where = f"{inp.name}[{i}]"
-        if not isinstance(rec, dict):
-            sink.bad(Bad("wrong_type", where, f"expected a dict, got {type(rec).__name__}", repr(rec)[:2000]), split="corpus")
+    for item in iter_dedupe(inp):
+        if isinstance(item, Bad):
+            sink.bad(item, split="corpus")
             continue
+        where, rec = item
         lang = normalize_language(rec.get("language")) if isinstance(rec.get("language"), str) else None
         if langs and lang not in langs:
             sink.skip("language_not_selected")
@@ -289,15 +278,6 @@ def _read_dedupe(sink: Sink, inp: Input, *, langs: list[str] | None) -> None:
             sink.bad(result, split="corpus")
         else:
             sink.add(result, "corpus")
-
-
-def _drain(items: list[Any]) -> Iterator[Any]:
-    """Yield and release list items front to back, so rows already written can be freed."""
-    chunk = 10_000
-    while items:
-        head = items[:chunk]
-        del items[:chunk]
-        yield from head
 
 
 def corpus_row(rec: Mapping[str, Any], where: str) -> dict[str, Any] | Bad:

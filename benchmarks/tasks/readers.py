@@ -3,16 +3,16 @@ release zip) and codequarry pairs dirs."""
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from codequarry.benchmarks.tasks.base import MissingTaskData, json_lines
+from codequarry.benchmarks.tasks.base import MissingTaskData
+from codequarry.builders._io import Input
 from codequarry.errors import CodequarryError
+from codequarry.releases import csn
+from codequarry.releases.files import error_of, line_of, strict
 
 MANIFEST = "codequarry.json"
 
@@ -68,61 +68,23 @@ def row_meta(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# CodeSearchNet release files
+# CodeSearchNet release files (read through codequarry.releases.csn, as ``build codesearchnet`` reads them)
 
 
-def csn_files(path: Path, language: str, split: str) -> list[tuple[str, Any]]:
+def csn_files(path: Path, language: str, split: str) -> list[tuple[str, Input]]:
     """The CSN ``{language}_{split}_*.jsonl[.gz]`` files under ``path`` (folder, zip or file), sorted by name.
 
-    Returns (display name, opener) pairs; CSN's ``get_dataset_from`` concatenates sorted file names too.
+    Returns (display name, input) pairs; CSN's ``get_dataset_from`` concatenates sorted file names too.
+    An unsafe or ambiguous zip member (a name given twice) is an error: the task must read every record.
     """
-    prefix = f"{language}_{split}_"
-    found: list[tuple[str, Any]] = []
-    if path.is_file() and path.suffix == ".zip":
-        found += _zip_members(path, prefix)
-    elif path.is_file():
-        found.append((str(path), lambda p=path: _open_text(p)))
-    else:
-        for f in sorted(path.rglob(f"{prefix}*.jsonl*")):
-            if f.name.endswith((".jsonl", ".jsonl.gz")):
-                found.append((str(f), lambda p=f: _open_text(p)))
-        if not found:
-            for z in sorted(path.rglob(f"{language}.zip")):
-                found += _zip_members(z, prefix)
-    found.sort(key=lambda item: Path(item[0].split("!")[-1]).name)
-    return found
+    found, bad = csn.split_files(path, language, split)
+    if bad:
+        raise error_of(bad[0])
+    return [(inp.name, inp) for inp in found]
 
 
-def _zip_members(path: Path, prefix: str) -> list[tuple[str, Any]]:
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise CodequarryError(f"{path}: not a valid zip file ({exc})") from exc
-    out = []
-    for name in zf.namelist():
-        base = name.rsplit("/", 1)[-1]
-        if base.startswith(prefix) and base.endswith((".jsonl", ".jsonl.gz")):
-            out.append((f"{path}!{name}", lambda n=name, z=zf: _open_member(z, n)))
-    return out
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")  # type: ignore[return-value]
-    return open(path, encoding="utf-8")
-
-
-def _open_member(zf: zipfile.ZipFile, name: str) -> io.TextIOBase:
-    raw = zf.open(name)
-    stream = gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw
-    return io.TextIOWrapper(stream, encoding="utf-8")
-
-
-def iter_csn_records(files: list[tuple[str, Any]]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """(file, line number, record) over CSN jsonl files in order."""
-    for name, opener in files:
-        with opener() as fh:
-            for i, obj in json_lines(fh, name):
-                if not isinstance(obj, dict):
-                    raise CodequarryError(f"{name}:{i}: expected a JSON object")
-                yield name, i, obj
+def iter_csn_records(files: list[tuple[str, Input]]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(file, line number, record) over CSN jsonl files in order; the first unreadable line is an error."""
+    for name, inp in files:
+        for where, obj in strict(csn.iter_release(inp, "jsonl")):
+            yield name, line_of(where), obj

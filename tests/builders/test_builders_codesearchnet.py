@@ -16,6 +16,7 @@ from codequarry.builders import codesearchnet as csn
 from codequarry.builders._text import docstring_summary
 from codequarry.errors import CodequarryError
 from codequarry.pairs import PairsDir
+from codequarry.releases.csn import HUB_KEYS
 from codequarry.schema import load_meta, make_id
 
 SHA = "b746ac01c9f39de94cac2d56f665285b0523b974"
@@ -46,7 +47,7 @@ RECORDS = {split: [_record("python", i, split) for i in range(k, k + n)]
 
 
 def _to_hub(rec: dict) -> dict:
-    inverse = {v: k for k, v in csn.HUB_KEYS.items()}
+    inverse = {v: k for k, v in HUB_KEYS.items()}
     return {inverse[k]: v for k, v in rec.items() if k in inverse}  # the Hub copy drops sha
 
 

@@ -160,3 +160,59 @@ def test_unhashable_key_and_wide_integer_are_clear_errors():
     wide = PROTO2 + b"\x8b" + struct.pack("<i", 4096) + b"\x01" * 4096 + b"."
     with pytest.raises(CodequarryError, match="integer wider than 1024 bytes"):
         safe_loads(wide)
+
+
+# --------------------------------------------------------------------------------------------
+# through the builders' command line
+
+
+def _cli(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run_bounded([sys.executable, "-m", "codequarry.cli", *args], timeout)
+
+
+@pytest.mark.parametrize("data, message", [
+    (billion_laughs(), "expands to more than"),
+    (deep_tuple_key(1_000_000), "nested deeper than"),
+    (huge_memo_index(), "memo index"),
+])
+def test_build_codesearchnet_refuses_a_hostile_dedupe_pickle_with_one_line(tmp_path, data, message):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "python_dedupe_definitions_v2.pkl").write_bytes(data)
+    proc = _cli(["build", "codesearchnet", "--path", str(src), "--out", str(tmp_path / "out")])
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_build_staqc_refuses_a_billion_laughs_label_pickle(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "python_multi_code_iids.txt").write_text("(1, 0)\n")
+    for name in ("python_how_to_do_it_by_classifier_multiple_iid_to_code.pickle",
+                 "python_how_to_do_it_by_classifier_multiple_qid_to_title.pickle"):
+        (src / name).write_bytes(PROTO2 + b"}.")
+    (src / "python_all_agreed_iid_to_label.pickle").write_bytes(billion_laughs())
+    proc = _cli(["build", "staqc", "--path", str(src), "--languages", "python", "--parts", "multi",
+                 "--out", str(tmp_path / "out")])
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "expands to more than" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dedupe_records_with_tuple_or_int_keys_are_counted_exclusions(tmp_path):
+    """Dicts keyed (1, 2) or 5 used to reach json.dumps and stop the build with a TypeError traceback."""
+    import pickle
+
+    good = {"nwo": "o/r", "sha": "0" * 40, "path": "a.py", "language": "python", "identifier": "f",
+            "docstring": "Doc.", "docstring_summary": "Doc.", "docstring_tokens": ["Doc", "."],
+            "function": "def f(): pass", "function_tokens": ["def"], "url": "https://github.com/o/r/blob/x/a.py#L1-L2"}
+    recs = [dict(good), {**good, "url": good["url"] + "0", (1, 2): "tuple key"}, {**good, "url": good["url"] + "1", 5: "x"}]
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "python_dedupe_definitions_v2.pkl").write_bytes(pickle.dumps(recs, protocol=2))
+    proc = _cli(["build", "codesearchnet", "--path", str(src), "--out", str(tmp_path / "out")])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    counts = json.loads((tmp_path / "out" / "codequarry.json").read_text())["counts"]
+    assert counts["written"] == 1 and counts["exclusion_reasons"] == {"build/wrong_type": 2}
