@@ -24,7 +24,6 @@ SCHEMA_VERSION = 1
 KIND = "codequarry-result"
 SOURCE_NAME = "codequarry"
 SOURCE_URL = "https://github.com/codequarry/codequarry"
-CLASSIFICATION_PROTOCOLS = frozenset({"webquery-accuracy", "cosqa-qa-accuracy"})
 _PACKAGES = {  # provenance name → distribution names to try
     "numpy": ("numpy",), "scipy": ("scipy",), "torch": ("torch",), "transformers": ("transformers",),
     "sentence-transformers": ("sentence-transformers",), "bm25s": ("bm25s",),
@@ -329,6 +328,16 @@ def load_results(paths: Sequence[Path | str] | Path | str) -> list[Result]:
     return out
 
 
+def task_type(task: Mapping[str, Any]) -> str:
+    """``retrieval`` or ``classification``: the result's own ``task.type``, else its protocol's in tasks.yaml."""
+    if task.get("type") in ("retrieval", "classification"):
+        return str(task["type"])
+    from codequarry.benchmarks.tasks.spec import protocol_specs
+
+    spec = protocol_specs().get(str(task.get("protocol")))
+    return spec.type if spec is not None else "retrieval"
+
+
 def _metric_type(measure: str) -> str:
     return measure.replace("@", "_at_").replace("-", "_")
 
@@ -358,7 +367,7 @@ def to_model_index(results: Sequence[Result], model_name: str) -> dict[str, Any]
     entries = []
     for r in results:
         protocol = r.task.get("protocol")
-        kind = "text-classification" if protocol in CLASSIFICATION_PROTOCOLS else "text-retrieval"
+        kind = "text-classification" if task_type(r.task) == "classification" else "text-retrieval"
         metrics = []
         for m, v in r.scores.items():
             item: dict[str, Any] = {"type": _metric_type(m), "value": _round(v), "name": _metric_name(m)}

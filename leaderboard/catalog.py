@@ -1,16 +1,14 @@
-"""Known protocol ids and task families (data in protocols.yaml and families.yaml next to this module)."""
+"""Known protocol ids and task families, read from the one home of task facts: ``benchmarks/tasks/tasks.yaml``.
+
+Each protocol id's description and main metric, and each family's columns, column source, average and
+groups, are declared there (``spec.py`` validates them); this module only shapes them for the tables.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
-from codequarry.errors import CodequarryError
-
-HERE = Path(__file__).resolve().parent
 AVERAGE_KEYS = ("avg", "overall")
 
 
@@ -35,32 +33,21 @@ class Family:
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, the result subsets it averages)
 
 
-def _load_yaml(name: str) -> dict:
-    data = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise CodequarryError(f"{HERE / name}: expected a mapping at the top level")
-    return data
-
-
 @lru_cache(maxsize=1)
 def protocols() -> dict[str, Protocol]:
-    """Every known protocol id (docs/formats.md §4)."""
-    return {key: Protocol(key, str(v["description"]), str(v["metric"])) for key, v in _load_yaml("protocols.yaml").items()}
+    """Every known protocol id (from the task entries that declare them)."""
+    from codequarry.benchmarks.tasks.spec import protocol_specs
+
+    return {pid: Protocol(pid, s.protocol_description, s.main_score) for pid, s in protocol_specs().items()}
 
 
 @lru_cache(maxsize=1)
 def families() -> dict[str, Family]:
-    """Every declared task family."""
-    out = {}
-    for key, v in _load_yaml("families.yaml").items():
-        columns = tuple(str(c) for c in v["columns"])
-        column_from = str(v.get("column_from", "language"))
-        if column_from not in ("language", "task"):
-            raise CodequarryError(f"families.yaml: {key}: column_from must be 'language' or 'task'")
-        groups = tuple((str(g), tuple(str(m) for m in members)) for g, members in (v.get("groups") or {}).items())
-        out[key] = Family(key, str(v.get("title", key)), columns, column_from,
-                          bool(v.get("average", len(columns) > 1)), groups)
-    return out
+    """Every task family that declares a ``leaderboard`` block."""
+    from codequarry.benchmarks.tasks.spec import board_specs
+
+    return {name: Family(name, b.title, b.columns, b.column_from, b.average, b.groups)
+            for name, b in board_specs().items()}
 
 
 def family(name: str, seen_columns: tuple[str, ...] = ()) -> Family:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from codequarry.benchmarks.tasks.base import Evaluation, Inputs, Task, TaskData, parse_data_arg
+from codequarry.benchmarks.tasks.spec import TaskSpecError, parse_spec, protocol_specs, raw_entries
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.registry import Registry
@@ -23,42 +21,34 @@ __all__ = ["TASKS", "Evaluation", "Inputs", "Task", "TaskData", "families", "get
            "parse_data_arg", "resolve_tasks", "task_for_dir"]
 
 _PACKAGE = "codequarry.benchmarks.tasks"
-_FIELDS = ("title", "protocol", "main_score", "measures", "languages", "splits", "default_split", "source", "homepage",
-           "revision", "license", "citation", "data_source", "query_averaging", "description")
 
 
-@lru_cache(maxsize=1)
 def families() -> dict[str, dict[str, Any]]:
-    """Family key → its metadata block from ``tasks.yaml`` (keys starting with ``_`` left out)."""
-    with open(Path(__file__).with_name("tasks.yaml"), encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+    """Family key → its ``tasks.yaml`` block as written (validated first; the typed form is ``spec.task_specs()``)."""
+    return raw_entries()
 
 
 def _make(key: str, spec: dict[str, Any], *, name: str, languages: list[str], **options: Any) -> Task:
-    missing = [f for f in _FIELDS if f not in spec]
-    if missing:
-        raise ValueError(f"tasks.yaml: family {key!r} lacks {missing}")
-    fields = {f: spec[f] for f in _FIELDS}
-    fields["citation"] = bibtex(spec["citation"])
-    if len(languages) == 1:
-        fields["data_source"] = str(spec["data_source"]).replace("{language}", languages[0])
-    fields.update(measures=tuple(spec["measures"]), languages=tuple(languages), splits=tuple(spec["splits"]),
-                  default_split=str(spec["default_split"]))
-    opts = dict(spec.get("options") or {})
+    """A Task from a ``tasks.yaml`` block (or one derived from it), validated by ``spec.parse_spec``."""
+    ts = parse_spec(key, spec)
+    described = protocol_specs().get(ts.protocol)
+    if described is None:
+        raise TaskSpecError(f"tasks.yaml: task {key!r}: no entry describes protocol {ts.protocol!r}")
+    data_source = ts.data_source.replace("{language}", languages[0]) if len(languages) == 1 else ts.data_source
+    opts = dict(ts.options)
     opts.update(options)
-    return Task(name=name, family=spec.get("family", key), module=f"{_PACKAGE}.{spec['module']}", options=opts, **fields)
+    return Task(name=name, family=ts.family, title=ts.title, protocol=ts.protocol,
+                protocol_description=described.protocol_description, type=ts.type, main_score=ts.main_score,
+                measures=ts.measures, languages=tuple(languages), splits=ts.splits, default_split=ts.default_split,
+                source=ts.source, homepage=ts.homepage, revision=ts.revision, license=ts.license,
+                citation=bibtex(ts.citation), data_source=data_source, query_averaging=ts.query_averaging,
+                description=ts.description, module=f"{_PACKAGE}.{ts.module}", options=opts, eval=ts.eval,
+                data=ts.data, hub_dataset=ts.hub_dataset, hub_revision=ts.hub_revision)
 
 
 def _build_registry() -> Registry[Task]:
     reg: Registry[Task] = Registry("benchmark task")
     for key, spec in families().items():
-        if spec.get("hub_datasets"):  # one task per Hub dataset (CoIR); see hub.py
-            from codequarry.benchmarks.tasks.hub import hub_specs
-
-            for name, sub_spec, opts in hub_specs(key, spec, families()):
-                reg.register(name, _make(key, sub_spec, name=name, **opts))
-            continue
         if spec.get("dynamic"):
             continue
         if spec.get("per_language"):
@@ -122,11 +112,6 @@ def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task) -> list[Task]:
     text = str(name_or_dir)
     if text in TASKS:
         return [TASKS.get(text)]
-    if text.startswith("hub:"):  # any BEIR-shaped Hub dataset (hub.py)
-        from codequarry.benchmarks.tasks.hub import hub_spec_for
-
-        key, name, spec, opts = hub_spec_for(text[4:], families())
-        return [_make(key, spec, name=name, **opts)]
     members = _family_members(text)
     if members:
         return [TASKS.get(m) for m in members]
@@ -154,8 +139,4 @@ def load_task(name_or_dir: str | os.PathLike[str] | Task, data: Any = None, spli
     task = tasks[0]
     if task.options.get("path") and data is None:
         data = task.options["path"]
-    if data is None:  # no --data: fetch the task's pinned sources into the cache (codequarry.fetch)
-        from codequarry.fetch import fetch_task
-
-        data = fetch_task(task)
     return task.load(data, split)

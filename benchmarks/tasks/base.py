@@ -1,9 +1,10 @@
 """What a benchmark task is: metadata (from ``tasks.yaml``) + a family module that loads data and scores a model.
 
-A family module (``csn.py``, ``cosqa.py`` …) defines two functions:
+A family module (``csn.py``, ``cosqa.py`` …) defines:
 
 * ``load(task, inputs, split) -> TaskData`` reads the task's data from the user's ``--data`` inputs;
-* ``evaluate(task, data, model) -> Evaluation`` runs the protocol and returns the scores with per-query values.
+* ``evaluate(task, data, model) -> Evaluation`` runs the protocol and returns the scores with per-query values,
+  only when the protocol is not the standard evaluator a ``tasks.yaml`` ``eval`` block declares.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Task:
-    """A registered benchmark task: metadata plus the family module that implements it."""
+    """A registered benchmark task: metadata (from ``tasks.yaml``) plus the family module that implements it."""
 
     name: str
     family: str
@@ -76,6 +77,12 @@ class Task:
     description: str
     module: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    protocol_description: str = ""
+    type: str = "retrieval"
+    eval: Any = None  # spec.EvalSpec: the standard evaluator, or None when the module scores the task itself
+    data: Any = None  # the fetch block of tasks.yaml (codequarry.fetch.sources), None when it declares none
+    hub_dataset: str | None = None
+    hub_revision: str | None = None
 
     @property
     def language(self) -> str:
@@ -107,11 +114,19 @@ class Task:
         prepare = getattr(model, "prepare", None)
         if callable(prepare):
             prepare(self, data)
+        if self.eval is not None:
+            from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
+
+            k = self.eval.k if self.eval.k is not None else max(1, len(data.corpus))
+            return evaluate_retrieval(self, data, model, k=k, averaging=self.eval.averaging,
+                                      exclude_identical=self.eval.exclude_identical)
         return self._impl().evaluate(self, data, model)
 
     def metadata(self) -> dict[str, Any]:
         """Everything a results file or the ``tasks`` table says about this task."""
         return {"name": self.name, "family": self.family, "title": self.title, "protocol": self.protocol,
+                "protocol_description": self.protocol_description, "type": self.type,
+                "hub_dataset": self.hub_dataset, "hub_revision": self.hub_revision,
                 "main_score": self.main_score, "measures": list(self.measures), "languages": list(self.languages),
                 "splits": list(self.splits), "default_split": self.default_split, "source": self.source,
                 "homepage": self.homepage, "revision": self.revision, "license": self.license,

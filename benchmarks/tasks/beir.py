@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
-from codequarry.benchmarks.tasks.base import Evaluation, Inputs, Task, TaskData, iter_jsonl, make_task_data
-from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
+from codequarry.benchmarks.tasks.base import Inputs, Task, TaskData, iter_jsonl, make_task_data
 from codequarry.errors import CodequarryError
-
-DEPTH = 1000
 
 
 def is_beir_dir(path: Path | None) -> bool:
@@ -77,7 +73,3 @@ def load(task: Task, inputs: Inputs, split: str | None) -> TaskData:
     queries = {q: all_queries[q] for q in qrels}
     return make_task_data(task, split, queries, corpus, qrels, files=[str(path)],
                           queries_not_in_qrels=len(all_queries) - len(queries), text_field="text")
-
-
-def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
-    return evaluate_retrieval(task, data, model, k=DEPTH, averaging="qrels-all-missing-zero", exclude_identical=True)

@@ -11,10 +11,7 @@ nDCG@10 with trec_eval tie order.
 
 from __future__ import annotations
 
-from typing import Any
-
 from codequarry.benchmarks.tasks.base import (
-    Evaluation,
     Inputs,
     MissingTaskData,
     Task,
@@ -22,7 +19,6 @@ from codequarry.benchmarks.tasks.base import (
     make_task_data,
     read_json,
 )
-from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 from codequarry.errors import CodequarryError
 
 POOL_FILE = "code_idx_map.txt"
@@ -66,7 +62,3 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
         queries[qid] = " ".join(str(item["doc"]).split())
         qrels[qid] = {target: 1}
     return make_task_data(task, split, queries, corpus, qrels, files=[str(q_path), str(pool_path)])
-
-
-def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
-    return evaluate_retrieval(task, data, model, k=len(data.corpus), averaging="qrels-all-missing-zero")

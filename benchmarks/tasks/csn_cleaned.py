@@ -20,9 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codequarry.benchmarks.protocols import FULL_CODEBASE_CUTOFF
 from codequarry.benchmarks.tasks.base import (
-    Evaluation,
     Inputs,
     MissingTaskData,
     Task,
@@ -33,7 +31,6 @@ from codequarry.benchmarks.tasks.base import (
 )
 from codequarry.benchmarks.tasks.csn import unique_id
 from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_rows
-from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 from codequarry.errors import CodequarryError
 
 
@@ -112,7 +109,3 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
                           duplicate_codebase_urls=sum(len(v) - 1 for v in code_ids.values()),
                           duplicate_query_urls=len(queries) - len(set(query_url.values())),
                           queries_without_code=absent)
-
-
-def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
-    return evaluate_retrieval(task, data, model, k=FULL_CODEBASE_CUTOFF, averaging="qrels-all-missing-zero")

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from codequarry.benchmarks.tasks.base import (
-    Evaluation,
     Inputs,
     MissingTaskData,
     Task,
@@ -33,10 +32,7 @@ from codequarry.benchmarks.tasks.readers import (
     pairs_splits,
     row_meta,
 )
-from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 from codequarry.errors import CodequarryError
-
-DEPTH = 1000
 
 
 def choose_split(path: Path, split: str | None, config: str | None = None) -> str:
@@ -140,7 +136,3 @@ def _staqc(rows: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[st
         corpus[r["id"]] = code
         qrels.setdefault(qid, {})[r["id"]] = 1
     return queries, corpus, qrels, skipped
-
-
-def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
-    return evaluate_retrieval(task, data, model, k=DEPTH, averaging="qrels-all-missing-zero")

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from codequarry.benchmarks.tasks import TASKS, families, get_task
 from codequarry.citations import bibtex
 
-FORMATS = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
-
-
-def _protocol_ids() -> set[str]:
-    section = FORMATS.split("### Protocol identifiers", 1)[1].split("\n## ", 1)[0]
-    ids: set[str] = set()
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            ids.update(re.findall(r"`([^`]+)`", line.split("|")[1]))
-    return ids
-
-
 KNOWN_LANGUAGES = {"go", "java", "javascript", "php", "python", "ruby", "sql", "cpp", "multi"}
 
 
 def _check(meta: dict) -> None:
-    assert meta["protocol"] in _protocol_ids(), f"{meta['name']}: protocol {meta['protocol']!r} not in docs/formats.md"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9@.-]*", meta["protocol"]), meta["protocol"]
+    assert str(meta["protocol_description"]).strip(), f"{meta['name']}: protocol {meta['protocol']!r} is not described"
     assert meta["citation"].lstrip().startswith("@") and "title" in meta["citation"] and "year" in meta["citation"]
     assert meta["main_score"] in meta["measures"]
     assert re.search(r"https?://", meta["data_source"]) or "DIR" in meta["data_source"]
@@ -52,20 +40,10 @@ def test_registered_task_metadata_is_complete(name):
 @pytest.mark.parametrize("key", [k for k, v in families().items() if v.get("dynamic")])
 def test_folder_families_metadata_is_complete(key):
     spec = families()[key]
-    _check(dict(spec, name=key, citation=bibtex(spec["citation"])))
+    from codequarry.benchmarks.tasks.spec import task_specs
 
-
-def test_leaderboard_main_metrics_match_protocols():
-    """The leaderboard's protocol table names the same main metric each task reports."""
-    import yaml
-
-    path = Path(__file__).resolve().parents[2] / "leaderboard" / "protocols.yaml"
-    if not path.exists():
-        pytest.skip("leaderboard/protocols.yaml not present")
-    table = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for name in TASKS.names():
-        t = get_task(name)
-        assert table[t.protocol]["metric"] == t.main_score, name
+    _check(dict(spec, name=key, citation=bibtex(spec["citation"]),
+                protocol_description=task_specs()[key].protocol_description))
 
 
 def test_registry_has_every_family_and_language():
