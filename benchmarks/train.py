@@ -33,6 +33,7 @@ Modules: ``train_config`` (options, report), ``train_data`` (examples, overlap, 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -45,6 +46,8 @@ from codequarry.benchmarks.train_config import TrainConfig, TrainReport, load_re
 from codequarry.benchmarks.train_data import check_overlap, data_provenance, read_examples, refuse_overlap
 from codequarry.benchmarks.train_loop import Run, quiet_hf
 from codequarry.errors import CodequarryError
+
+log = logging.getLogger(__name__)
 
 
 def train(pairs_dir: str | os.PathLike[str], base: str, out: str | os.PathLike[str], *,
@@ -72,6 +75,9 @@ def train(pairs_dir: str | os.PathLike[str], base: str, out: str | os.PathLike[s
     overlap = check_overlap(pairs_dir, train_split=cfg.train_split, near=overlap_near)
     if not force:
         refuse_overlap(pairs_dir, overlap, "test")
+    elif (overlap.get("by_split", {}).get("test") or {}).get("rows"):
+        log.warning("training on %s rows that overlap the test split (--force); the card records it",
+                    overlap["by_split"]["test"]["rows"])
     overlap["forced"] = bool(force)
     if cfg.valid_split and cfg.valid_split not in provenance["splits"]:
         raise CodequarryError(f"{pairs_dir}: no {cfg.valid_split!r} split for validation; it has "
@@ -79,6 +85,8 @@ def train(pairs_dir: str | os.PathLike[str], base: str, out: str | os.PathLike[s
     if bench_split and bench_split not in provenance["splits"]:
         raise CodequarryError(f"{pairs_dir}: no {bench_split!r} split to benchmark; it has {', '.join(provenance['splits'])}")
     resume = prepare_out(out, overwrite=overwrite, resume_from=resume_from)
+    if resume is not None:
+        log.info("resuming from %s", resume)
     examples = read_examples(pairs_dir, cfg.train_split, max_examples=cfg.max_train_examples, seed=cfg.seed)
     provenance.update(train_rows=examples.rows, train_examples=len(examples.ids), skipped=examples.skipped,
                       licenses=examples.licenses, train_repos=examples.repos)

@@ -8,6 +8,7 @@ where it stopped. ``checkpoints/best`` holds the best validated weights of an un
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from typing import Any
 
 from codequarry.benchmarks.train_config import CHECKPOINTS, LOG_NAME, STATE_JSON, STATE_PT
 from codequarry.errors import CodequarryError
+
+log = logging.getLogger(__name__)
 
 
 def torch_rng_state(device: str) -> dict[str, Any]:
@@ -102,6 +105,7 @@ def save_checkpoint(out: Path, model: Any, optimizer: Any, scheduler: Any, state
     if path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+    log.debug("checkpoint %s", path)
     for old in checkpoint_dirs(out)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return path

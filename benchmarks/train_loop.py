@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import os
 import shutil
@@ -36,6 +37,8 @@ from codequarry.benchmarks.train_config import (
 )
 from codequarry.benchmarks.train_data import Examples, epoch_batches, live_encoder, valid_task
 from codequarry.errors import CodequarryError
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -180,6 +183,8 @@ class Run:
             evaluation = self.valid[0].evaluate(self.valid[1], live_encoder(model, self.cfg))
         finally:
             model.train(was)
+        log.info("step %d: validation MRR %.4f (%d queries, %d codes)", step, evaluation.scores.get("mrr", float("nan")),
+                 evaluation.num_queries, evaluation.num_docs)
         return {"step": step, **{k: round(float(v), 6) for k, v in evaluation.scores.items()},
                 "queries": evaluation.num_queries, "docs": evaluation.num_docs,
                 "seconds": round(time.perf_counter() - t0, 3)}

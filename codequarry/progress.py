@@ -1,7 +1,12 @@
-"""Progress bars for long work (tqdm on stderr); CODEQUARRY_PROGRESS=0/1 forces them off/on."""
+"""Progress bars for long work (tqdm on stderr); CODEQUARRY_PROGRESS=0/1 forces them off/on.
+
+Otherwise bars are off when the ``codequarry`` logger is quieter than warnings (``codequarry -q``) and
+follow tqdm's own rule (off when stderr is not a terminal).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -11,6 +16,8 @@ from tqdm.auto import tqdm
 def _disabled() -> bool | None:
     flag = os.environ.get("CODEQUARRY_PROGRESS")
     if flag is None:
+        if logging.getLogger("codequarry").getEffectiveLevel() > logging.WARNING:
+            return True  # codequarry -q
         return None  # tqdm's own rule: off when stderr is not a terminal
     return flag.strip().lower() in {"0", "false", "no", "off"}
 

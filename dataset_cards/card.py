@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from codequarry.errors import CodequarryError
 from codequarry.pairs import PairsDir
 
 CARD_MARKER = "<!-- codequarry-card v1"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ def render_card(
     """The full dataset card (README.md text) of a pairs dir."""
     pairs = pairs_dir if isinstance(pairs_dir, PairsDir) else PairsDir(pairs_dir)
     opts = _merge_options(pairs, pretty_name, license, year, repo_id)
-    stats = stats or compute_stats(pairs)
+    if stats is None:
+        log.info("computing the statistics of %s", pairs.path)
+        stats = compute_stats(pairs)
     return _render(CardSections(pairs, opts, stats))
 
 

@@ -59,3 +59,53 @@ def test_help_is_fast_and_light():
             "print(','.join(heavy)); sys.exit(1 if heavy else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, f"heavy imports at CLI start: {res.stdout}"
+
+
+# ---------------------------------------------------------------------------------------------
+# logging: -v / -q
+
+
+def test_verbosity_flags_set_the_codequarry_logger(tmp_path, capsys):
+    import logging
+
+    from codequarry import progress
+    from codequarry.cli import configure_logging
+
+    log = logging.getLogger("codequarry")
+    try:
+        parser = build_parser()
+        for argv, level in ((["sources"], logging.WARNING), (["-v", "sources"], logging.INFO),
+                            (["sources", "-vv"], logging.DEBUG), (["-q", "sources"], logging.ERROR),
+                            (["sources", "--quiet"], logging.ERROR)):
+            args = parser.parse_args(argv)
+            assert configure_logging(args.verbose or 0, bool(args.quiet)).level == level, argv
+        with pytest.raises(SystemExit):
+            parser.parse_args(["-v", "-q", "sources"])
+        configure_logging(quiet=True)
+        assert progress.progress(range(3)).disable  # -q: no progress bars
+        configure_logging(verbose=1)
+        logging.getLogger("codequarry.dataset_cards.card").info("hello from a module")
+        assert "codequarry: INFO: hello from a module" in capsys.readouterr().err
+        assert len([h for h in log.handlers if getattr(h, "_codequarry_cli", False)]) == 1  # replaced, not stacked
+    finally:
+        configure_logging()
+
+
+@pytest.fixture
+def pairs_dir_for_cli(tmp_path):
+    from codequarry.pairs import PairsWriter, SourceInfo
+
+    out = tmp_path / "pairs"
+    with PairsWriter(out, created_by="test", sources=[SourceInfo(name="files", license="MIT")]) as w:
+        w.write([{"id": f"r{i}", "query": f"add {i} numbers", "code": f"def add{i}(a, b):\n    return a + b",
+                  "language": "python", "source": "files", "repo": "o/r", "license": "MIT"} for i in range(5)],
+                split="train")
+    return out
+
+
+def test_quiet_card_prints_only_the_result(pairs_dir_for_cli, capsys):
+    assert main(["-q", "card", str(pairs_dir_for_cli)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("wrote ") and captured.err == ""
+    assert main(["card", str(pairs_dir_for_cli), "-v"]) == 0
+    assert "INFO: computing the statistics of" in capsys.readouterr().err
