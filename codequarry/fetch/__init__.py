@@ -207,10 +207,11 @@ def fetch_sources(sources: Sequence[Source], *, cache_dir: str | os.PathLike[str
 
 
 def task_sources(task: Any) -> tuple[Source, ...]:
-    """The parsed ``data`` block of a registered task (empty when it declares none)."""
-    block = getattr(task, "data", None)
+    """The parsed ``data`` block of a task (empty when it declares none): ``task.options["data"]`` (set per task,
+    e.g. each CoIR Hub dataset), else the task's ``data`` field, else its ``tasks.yaml`` family entry's."""
+    block = (getattr(task, "options", None) or {}).get("data")  # per-task sources (Hub datasets) first
     if block is None:
-        block = (getattr(task, "options", None) or {}).get("data")
+        block = getattr(task, "data", None)
     if block is None:
         from codequarry.benchmarks.tasks import families
 
