@@ -1,4 +1,5 @@
-"""CLI: ``codequarry clean IN --out DIR [--recipe FILE | --preset NAME] [--engine local|ray] [--workers N]``."""
+"""CLI: ``codequarry clean IN --out DIR [--recipe FILE | --preset NAME] [--set STEP.PARAM=VALUE ...] [--engine local|ray]
+[--workers N]``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ examples:
   codequarry clean pairs/ --out clean/                    the default preset, local engine
   codequarry clean pairs/ --out clean/ --preset csn       CodeSearchNet's rules
   codequarry clean pairs/ --out clean/ --recipe my.yaml --workers 2
+  codequarry clean pairs/ --out clean/ --set split.mode=file --set near_dedup.threshold=0.8
   codequarry clean --list-steps | --list-presets
 
 An interrupted local run resumes when the same command is run again. The output holds the
@@ -31,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--recipe", metavar="FILE", help="a recipe YAML file (steps with their parameters)")
     g.add_argument("--preset", metavar="NAME", help="a shipped recipe: default, csn or codexglue (default: default)")
+    p.add_argument("--set", action="append", default=[], metavar="STEP.PARAM=VALUE", dest="overrides",
+                   help="change one parameter of the preset or recipe (repeatable; VALUE is read as YAML and "
+                        "checked against the step's parameter type), e.g. --set near_dedup.threshold=0.8 "
+                        "--set split.mode=file")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local processes (default, resumable) or Ray Data (pip install 'codequarry[ray]')")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes / Ray CPUs (default 1)")
@@ -56,10 +62,16 @@ def run(args: argparse.Namespace) -> int:
         for name, description in list_presets():
             print(f"{name:<12} {description}")
         return 0
+    recipe, preset = args.recipe, args.preset
+    if args.overrides:
+        from codequarry.cleaners.overrides import recipe_with_overrides
+
+        recipe, _ = recipe_with_overrides(recipe, preset, args.overrides)
+        preset = None
     if args.show_recipe:
         from codequarry.cleaners.recipe import load_recipe
 
-        print(load_recipe(args.recipe, args.preset).to_yaml(), end="")
+        print(load_recipe(recipe, preset).to_yaml(), end="")
         return 0
     if not args.input or not args.out:
         raise CodequarryError("give the input pairs dir and --out DIR (or --list-steps / --list-presets)")
@@ -69,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from codequarry.cleaners.report import text_table
 
     start = time.monotonic()
-    manifest = clean(args.input, args.out, recipe=args.recipe, preset=args.preset, engine=args.engine,
+    manifest = clean(args.input, args.out, recipe=recipe, preset=preset, engine=args.engine,
                      workers=args.workers, overwrite=args.overwrite, batch_rows=args.batch_rows, verify=args.verify)
     out = Path(args.out)
     print(text_table(manifest.get("steps", [])))
