@@ -35,7 +35,8 @@ def clean(
     ``if __name__ == "__main__":``. ``verify`` is how closely the input is checked against its
     manifest first (``none``, ``sha256`` by default, or ``full``; see ``codequarry.pairs_verify``).
     """
-    from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS, check_input_schema
+    from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS
+    from codequarry.cleaners.engine_input import check_input_schema
     from codequarry.cleaners.recipe import load_recipe
     from codequarry.errors import CodequarryError
     from codequarry.pairs import PairsDir

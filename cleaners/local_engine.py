@@ -32,19 +32,16 @@ import pyarrow as pa
 from codequarry.cleaners import decision_store
 from codequarry.cleaners.engine import (
     DEFAULT_BATCH_ROWS,
-    Chunk,
-    OutputDir,
     PassPlan,
     decision_summary,
     engine_steps,
     pass_label,
-    plan_chunks,
     plan_passes,
-    read_chunk,
     run_pass,
-    run_signature,
-    write_output,
 )
+from codequarry.cleaners.engine_input import Chunk, plan_chunks, read_chunk
+from codequarry.cleaners.engine_output import OutputDir, run_signature
+from codequarry.cleaners.engine_write import write_output
 from codequarry.errors import CodequarryError
 
 _IPC_OPTIONS = None

@@ -27,18 +27,15 @@ from codequarry.cleaners.engine import (
     DEFAULT_BATCH_ROWS,
     EXCL_FIELDS,
     POS,
-    Chunk,
-    OutputDir,
     PassPlan,
     decision_summary,
     engine_steps,
-    plan_chunks,
     plan_passes,
-    read_chunk,
     run_pass,
-    run_signature,
-    write_output,
 )
+from codequarry.cleaners.engine_input import Chunk, plan_chunks, read_chunk
+from codequarry.cleaners.engine_output import OutputDir, run_signature
+from codequarry.cleaners.engine_write import write_output
 from codequarry.errors import require
 
 _X = ("_step", "_reason", "_detail")

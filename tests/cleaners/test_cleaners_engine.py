@@ -15,7 +15,8 @@ import pytest
 
 from codequarry.cleaners import clean
 from codequarry.cleaners.base import NoParams, Step, StepOutput, keep_mask
-from codequarry.cleaners.engine import OutputDir, PassPlan, run_pass, run_signature
+from codequarry.cleaners.engine import PassPlan, run_pass
+from codequarry.cleaners.engine_output import OutputDir, run_signature
 from codequarry.cleaners.recipe import load_recipe
 from codequarry.errors import CodequarryError
 from codequarry.pairs import PairsDir

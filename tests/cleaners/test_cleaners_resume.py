@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from codequarry.cleaners import clean
-from codequarry.cleaners.engine import plan_chunks
+from codequarry.cleaners.engine_input import plan_chunks
 from codequarry.pairs import PairsDir, dump_yaml
 
 RECIPE = {

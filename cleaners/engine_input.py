@@ -1,0 +1,70 @@
+"""The input of a clean: cut into chunks (the unit of work and of resumption) and read back with positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from codequarry.cleaners.engine import POS, SPLIT
+from codequarry.errors import CodequarryError
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of one input shard: the unit of work (and of resumption)."""
+
+    index: int
+    path: str
+    row_group: int
+    offset: int
+    length: int
+    split: str
+    start: int  # position of its first row in the input's canonical order
+
+
+def plan_chunks(pairs: Any, batch_rows: int) -> list[Chunk]:
+    """Cut the input into chunks of at most ``batch_rows`` rows, in canonical order (config, split, shard)."""
+    import pyarrow.parquet as pq
+
+    if batch_rows < 1:
+        raise CodequarryError(f"batch size must be at least 1 row, got {batch_rows}")
+    chunks: list[Chunk] = []
+    pos = 0
+    for config, split in pairs.parts():
+        for path in pairs.files(split=split, config=config):
+            meta = pq.read_metadata(path)
+            for rg in range(meta.num_row_groups):
+                n = meta.row_group(rg).num_rows
+                for off in range(0, n, batch_rows):
+                    length = min(batch_rows, n - off)
+                    chunks.append(Chunk(len(chunks), str(path), rg, off, length, split, pos))
+                    pos += length
+    return chunks
+
+
+def check_input_schema(pairs: Any) -> None:
+    names = pairs.schema.names
+    bad = [n for n in names if n == SPLIT or n.startswith("_")]
+    if bad:
+        raise CodequarryError(f"{pairs.path}: column(s) {bad} clash with the cleaner's own columns "
+                              f"({SPLIT!r} and names starting with '_'); rename them in the input")
+
+
+_RG_CACHE: dict[str, Any] = {}
+
+
+def read_chunk(chunk: Chunk, columns: list[str] | None = None) -> pa.Table:
+    """The rows of a chunk with ``split`` and ``_pos`` columns (one row group cached per process)."""
+    import pyarrow.parquet as pq
+
+    key = (chunk.path, chunk.row_group, tuple(columns) if columns else None)
+    table = _RG_CACHE.get("table") if _RG_CACHE.get("key") == key else None
+    if table is None:
+        _RG_CACHE.clear()
+        table = pq.ParquetFile(chunk.path).read_row_group(chunk.row_group, columns=columns)
+        _RG_CACHE.update(key=key, table=table)
+    part = table.slice(chunk.offset, chunk.length)
+    part = part.append_column(SPLIT, pa.array([chunk.split] * part.num_rows, pa.string()))
+    return part.append_column(POS, pa.array(range(chunk.start, chunk.start + part.num_rows), pa.int64()))
