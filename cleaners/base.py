@@ -94,8 +94,9 @@ class GlobalStep(Step):
     """A step that needs to see every row before deciding (dedup, split, decontamination).
 
     ``map`` turns each batch into a small table keyed by ``id`` (signatures, hashes, repo keys);
-    ``resolve`` reads all mapped tables once (it may spill to ``workdir``) and returns a picklable
-    decision; ``apply`` uses the decision on each batch. The keep rule inside ``resolve`` must be
+    ``resolve`` reads all mapped tables once (it may spill to ``workdir``) and returns a decision
+    made only of plain data and dataclasses of the step's own module: the local engine saves it as
+    JSON (``decision_store``), never as pickle; ``apply`` uses the decision on each batch. The keep rule inside ``resolve`` must be
     deterministic (e.g. prefer split order train < valid < test reversed for leakage, then smallest id).
     """
 
