@@ -17,19 +17,19 @@ equal to ``code`` is not repeated).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, as_paths, discover, iter_records
+from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import docstring_summary, normalize_language, parse_csn_url
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.codexglue import advtest_split, iter_advtest
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -42,16 +42,13 @@ INFO = SourceInfo(
     citation=bibtex("codexglue"),
 )
 
-_FILE = re.compile(r"^(train|valid|validation|dev|test)\.(jsonl|parquet)$")
-_SPLITS = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
 _CODE_KEYS = ("original_string", "function", "code")
 _COLUMNS = {"url", "idx", "docstring_tokens", "code_tokens", "function_tokens", "repo", "nwo", "path", "func_name",
             "identifier", "sha", "language"}
 
 
 def _accept(name: str) -> bool:
-    base = name.rsplit("/", 1)[-1].lower().removesuffix(".gz")
-    return bool(_FILE.match(base))
+    return advtest_split(name.rsplit("/", 1)[-1]) is not None
 
 
 @dataclass(frozen=True)
@@ -63,10 +60,10 @@ class Options:
 
 
 def _split_of(inp: Input) -> str:
-    m = _FILE.match(inp.stem_name.lower())
-    if not m:
+    split = advtest_split(inp.stem_name)
+    if split is None:
         raise CodequarryError(f"{inp.name}: cannot tell the split; AdvTest files are train.jsonl, valid.jsonl, test.jsonl")
-    return _SPLITS[m[1]]
+    return split
 
 
 def build(out: str | Path, *, path: str | Path | Sequence[str | Path], overwrite: bool = False,
@@ -83,7 +80,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], overwrite
         for inp in inputs:
             split = _split_of(inp)
             sink.note_input(inp, kind=split)
-            for item in iter_records(inp):
+            for item in iter_advtest(inp):
                 if isinstance(item, Bad):
                     sink.bad(item, split=split)
                     continue
@@ -107,14 +104,9 @@ def _str_or_none(rec: dict[str, Any], *keys: str) -> str | None | Bad:
     return None
 
 
-def _row(rec: Any, where: str) -> dict[str, Any] | Bad:
-    if not isinstance(rec, dict):
-        return Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000])
+def _row(rec: dict[str, Any], where: str) -> dict[str, Any] | Bad:
+    """The row of one line already checked by ``releases.codexglue.check_advtest``."""
     idx = rec.get("idx", rec.get("id"))
-    if idx is None:
-        return Bad("missing_field", where, "no idx", repr(rec)[:2000])
-    if isinstance(idx, bool) or not isinstance(idx, (int, str)):
-        return Bad("wrong_type", where, f"idx must be an integer, got {idx!r:.60}")
     code_key = next((k for k in _CODE_KEYS if rec.get(k) is not None), None)
     if code_key is None:
         return Bad("missing_field", where, "no original_string, function or code", repr(rec)[:2000])

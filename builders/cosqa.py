@@ -24,19 +24,27 @@ retrieval build) and ``make_id("cosqa", "pool", retrieval_idx)`` for pool rows.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, load_json_value
+from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import space_tokens
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.cosqa import (
+    IDX_SPLIT,
+    POOL_FILE,
+    QA_FILE,
+    RETRIEVAL_FILE,
+    iter_items,
+    iter_pool,
+    kind_of,
+)
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -49,34 +57,24 @@ INFO = SourceInfo(
     citation=bibtex("cosqa"),
 )
 
-_QA = re.compile(r"^cosqa-(train|dev|all)\.json$")
-_RETRIEVAL = re.compile(r"^cosqa-retrieval-(train|dev|test)(?:-\d+)?\.json$")
-_POOL = "code_idx_map.txt"
-_IDX_SPLIT = re.compile(r"^cosqa-(train|dev|test)-\d+$")
 _SPLITS = {"train": "train", "dev": "valid", "test": "test"}
 
 
 def _kind_of(inp: Input) -> str | None:
-    name = inp.stem_name.lower()
-    if _QA.match(name):
-        return "qa"
-    if _RETRIEVAL.match(name) or name == _POOL:
-        return "retrieval"
-    return None
+    return kind_of(inp.stem_name)
 
 
 def _accept(name: str) -> bool:
-    base = name.rsplit("/", 1)[-1].lower().removesuffix(".gz")
-    return bool(_QA.match(base) or _RETRIEVAL.match(base) or base == _POOL)
+    return kind_of(name.rsplit("/", 1)[-1]) is not None
 
 
 def _split_for(idx: Any, inp: Input) -> str:
     """The file's split; for ``cosqa-all.json`` (train + dev in one list) the split named in ``idx``."""
     name = inp.stem_name.lower()
-    m = _QA.match(name) or _RETRIEVAL.match(name)
+    m = QA_FILE.match(name) or RETRIEVAL_FILE.match(name)
     split = m[1] if m else "train"
     if split == "all":
-        hit = _IDX_SPLIT.match(idx) if isinstance(idx, str) else None
+        hit = IDX_SPLIT.match(idx) if isinstance(idx, str) else None
         split = hit[1] if hit else "train"
     return _SPLITS[split]
 
@@ -126,7 +124,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str
         if other:
             sink.note("ignored_files", {"reason": f"not {kind} files (--kind {kind})", "count": other})
         pool_ids: set[int] | None = None
-        pools = [i for i in chosen if i.stem_name.lower() == _POOL]
+        pools = [i for i in chosen if i.stem_name.lower() == POOL_FILE]
         for inp in pools:
             sink.note_input(inp, kind="pool")
             pool_ids = (pool_ids or set()) | _read_pool(inp, sink)
@@ -139,16 +137,12 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str
 
 
 def _read_pool(inp: Input, sink: Sink) -> set[int]:
-    data = load_json_value(inp)
-    if not isinstance(data, dict):
-        raise CodequarryError(f"{inp.name}: expected one JSON object {{code: retrieval_idx}}, got {type(data).__name__}")
     seen: set[int] = set()
-    for n, (code, idx) in enumerate(data.items()):
-        where = f"{inp.name}#{n}"
-        if isinstance(idx, bool) or not isinstance(idx, int):
-            sink.exclude("wrong_type", locator=where, detail=f"retrieval_idx must be an integer, got {idx!r:.60}",
-                         raw=str(code)[:2000], split="corpus")
+    for item in iter_pool(inp):
+        if isinstance(item, Bad):
+            sink.bad(item, split="corpus")
             continue
+        _, code, idx = item
         row = base_row(INFO.name)
         row.update(id=make_id(INFO.name, "pool", idx), code=code, language="python", meta={"retrieval_idx": idx})
         if sink.add(row, "corpus"):
@@ -157,16 +151,12 @@ def _read_pool(inp: Input, sink: Sink) -> set[int]:
 
 
 def _read_pairs(inp: Input, sink: Sink, *, retrieval: bool, pool_ids: set[int] | None) -> None:
-    for item in iter_json(inp):
+    for item in iter_items(inp, retrieval=retrieval):
         if isinstance(item, Bad):
             sink.bad(item)
             continue
         where, rec = item
-        result = _pair_row(rec, inp, where, retrieval)
-        if isinstance(result, Bad):
-            sink.bad(result)
-            continue
-        row, split = result
+        row, split = _pair_row(rec, inp, retrieval)
         if retrieval and pool_ids is not None and row["meta"]["retrieval_idx"] not in pool_ids:
             sink.exclude("retrieval_idx_not_in_pool", locator=where, row=row, split=split,
                          detail=f"retrieval_idx {row['meta']['retrieval_idx']} is not an index of the code pool")
@@ -174,28 +164,12 @@ def _read_pairs(inp: Input, sink: Sink, *, retrieval: bool, pool_ids: set[int] |
         sink.add(row, split)
 
 
-def _pair_row(rec: Any, inp: Input, where: str, retrieval: bool) -> tuple[dict[str, Any], str] | Bad:
-    if not isinstance(rec, dict):
-        return Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000])
-    need = ["idx", "doc", "code"] + (["retrieval_idx"] if retrieval else [])
-    missing = [k for k in need if k not in rec]
-    if missing:
-        return Bad("missing_field", where, f"missing {', '.join(missing)}", repr(rec)[:2000])
-    for key in ("idx", "doc", "code"):
-        if not isinstance(rec[key], str):
-            return Bad("wrong_type", where, f"{key} must be a string, got {rec[key]!r:.60}")
-    for key in ("code_tokens", "docstring_tokens"):
-        if rec.get(key) is not None and not isinstance(rec[key], str):
-            return Bad("wrong_type", where, f"{key} must be a space-joined string, got {type(rec[key]).__name__}")
+def _pair_row(rec: dict[str, Any], inp: Input, retrieval: bool) -> tuple[dict[str, Any], str]:
+    """The row of one item already checked by ``releases.cosqa.check_item``, and its split."""
     label = rec.get("label")
-    if label is not None and (isinstance(label, bool) or label not in (0, 1)):
-        return Bad("bad_label", where, f"label must be 0 or 1, got {label!r:.60}")
     meta: dict[str, Any] = {"idx": rec["idx"]}
     if retrieval:
-        ridx = rec["retrieval_idx"]
-        if isinstance(ridx, bool) or not isinstance(ridx, int):
-            return Bad("wrong_type", where, f"retrieval_idx must be an integer, got {ridx!r:.60}")
-        meta["retrieval_idx"] = ridx
+        meta["retrieval_idx"] = rec["retrieval_idx"]
     extra = {k: v for k, v in rec.items() if k not in ("idx", "doc", "code", "code_tokens", "docstring_tokens",
                                                         "label", "retrieval_idx")}
     meta.update(extra)

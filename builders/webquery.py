@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, as_paths, discover, iter_json, iter_lines
+from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.codexglue import iter_answers, iter_webquery
+from codequarry.releases.files import strict
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -38,7 +40,6 @@ INFO = SourceInfo(
 )
 
 _SPLIT_WORD = re.compile(r"(?:^|[_\-.])(train|dev|valid|test)(?:[_\-.]|$)")
-_ANSWER = re.compile(r"^(\S+)\t([01])$")
 
 
 @dataclass(frozen=True)
@@ -53,26 +54,13 @@ class Options:
 
 
 def read_answers(paths: Sequence[Path]) -> dict[str, int]:
-    """idx → 0/1 from evaluator answer files; malformed lines and conflicting answers are errors."""
+    """idx → 0/1 from evaluator answer files (``releases.codexglue.iter_answers``); malformed lines and
+    conflicting answers are errors."""
     answers: dict[str, int] = {}
     for path in paths:
-        inp = Input(path.name, path)
-        for item in iter_lines(inp):
-            if isinstance(item, Bad):
-                raise CodequarryError(f"{item.locator}: {item.detail}")
-            n, raw = item
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise CodequarryError(f"{path}:{n}: not valid UTF-8") from None
-            if not line.strip():
-                continue
-            m = _ANSWER.match(line)
-            if not m:
-                raise CodequarryError(f"{path}:{n}: expected 'idx<TAB>0' or 'idx<TAB>1', got {line[:80]!r}")
-            idx, label = m[1], int(m[2])
+        for where, idx, label in strict(iter_answers(Input(path.name, path))):
             if answers.get(idx, label) != label:
-                raise CodequarryError(f"{path}:{n}: {idx} is answered both {answers[idx]} and {label}")
+                raise CodequarryError(f"{where}: {idx} is answered both {answers[idx]} and {label}")
             answers[idx] = label
     return answers
 
@@ -103,15 +91,12 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], answers: 
         for inp in inputs:
             sink.note_input(inp, kind="pairs")
             split = _split_of(inp)
-            for item in iter_json(inp):
+            for item in iter_webquery(inp):
                 if isinstance(item, Bad):
                     sink.bad(item, split=split)
                     continue
-                where, rec = item
-                result = _row(rec, where)
-                if isinstance(result, Bad):
-                    sink.bad(result, split=split)
-                    continue
+                _, rec = item
+                result = _row(rec)
                 idx = rec["idx"]
                 if labels is not None:
                     if idx in labels:
@@ -126,15 +111,8 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], answers: 
         return sink.close()
 
 
-def _row(rec: Any, where: str) -> dict[str, Any] | Bad:
-    if not isinstance(rec, dict):
-        return Bad("wrong_type", where, f"expected an object, got {type(rec).__name__}", repr(rec)[:2000])
-    missing = [k for k in ("idx", "doc", "code") if k not in rec]
-    if missing:
-        return Bad("missing_field", where, f"missing {', '.join(missing)}", repr(rec)[:2000])
-    for key in ("idx", "doc", "code"):
-        if not isinstance(rec[key], str):
-            return Bad("wrong_type", where, f"{key} must be a string, got {rec[key]!r:.60}")
+def _row(rec: dict[str, Any]) -> dict[str, Any]:
+    """The row of one item already checked by ``releases.cosqa.check_item``."""
     row = base_row(INFO.name)
     meta = {k: v for k, v in rec.items() if k not in ("doc", "code")}
     row.update(id=make_id(INFO.name, rec["idx"]), query=rec["doc"], code=rec["code"], language="python", meta=meta)

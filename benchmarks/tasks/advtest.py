@@ -24,13 +24,14 @@ from codequarry.benchmarks.tasks.base import (
     MissingTaskData,
     Task,
     TaskData,
-    iter_jsonl,
     make_task_data,
 )
 from codequarry.benchmarks.tasks.csn_cleaned import code_text, query_text
 from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_rows, row_meta
 from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 from codequarry.errors import CodequarryError
+from codequarry.releases.codexglue import iter_advtest
+from codequarry.releases.files import input_of, line_of, strict
 
 
 def load(task: Task, inputs: Inputs, split: str) -> TaskData:
@@ -60,7 +61,8 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
         path = primary
     if path is None:
         raise MissingTaskData(f"task 'advtest': {name} not found; pass --data FILE or a folder holding it. {task.data_source}")
-    for line, obj in iter_jsonl(path):
+    for where, obj in strict(iter_advtest(input_of(path), "jsonl")):
+        line = line_of(where)
         if "url" not in obj or "idx" not in obj:
             raise CodequarryError(f"{path}:{line}: an AdvTest line needs 'url' and 'idx'")
         url, idx = str(obj["url"]), str(obj["idx"])

@@ -17,15 +17,14 @@ from codequarry.benchmarks.tasks.base import (
     Task,
     TaskData,
     make_task_data,
-    read_json,
 )
 from codequarry.errors import CodequarryError
-
-POOL_FILE = "code_idx_map.txt"
+from codequarry.releases.cosqa import POOL_FILE, iter_items, iter_pool, retrieval_file
+from codequarry.releases.files import input_of, strict
 
 
 def _split_file(split: str) -> str:
-    return f"cosqa-retrieval-{split}-500.json"
+    return retrieval_file(split)
 
 
 def load(task: Task, inputs: Inputs, split: str) -> TaskData:
@@ -37,23 +36,15 @@ def load(task: Task, inputs: Inputs, split: str) -> TaskData:
         where = inputs.primary or pool_path.parent
         raise MissingTaskData(f"task 'cosqa': {qfile} not found in {where}. {task.data_source}"
                               + ("" if split == "dev" else " (or use --split dev)"))
-    pool = read_json(pool_path)
-    if not isinstance(pool, dict):
-        raise CodequarryError(f"{pool_path}: expected one JSON object {{code: retrieval_idx}}")
     corpus: dict[str, str] = {}
-    for code, idx in pool.items():
+    for _, code, idx in strict(iter_pool(input_of(pool_path))):
         key = str(idx)
         if key in corpus:
             raise CodequarryError(f"{pool_path}: retrieval_idx {idx} is used by two codes")
         corpus[key] = " ".join(code.split())
-    items = read_json(q_path)
-    if not isinstance(items, list):
-        raise CodequarryError(f"{q_path}: expected a JSON list of query objects")
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
-    for n, item in enumerate(items):
-        if not isinstance(item, dict) or not {"idx", "doc", "retrieval_idx"} <= set(item):
-            raise CodequarryError(f"{q_path}: item {n} needs idx, doc and retrieval_idx")
+    for _, item in strict(iter_items(input_of(q_path), retrieval=True)):
         qid, target = str(item["idx"]), str(item["retrieval_idx"])
         if qid in queries:
             raise CodequarryError(f"{q_path}: query idx {qid!r} appears twice")

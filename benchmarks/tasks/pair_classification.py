@@ -33,46 +33,33 @@ from codequarry.benchmarks.tasks.base import (
     Task,
     TaskData,
     make_task_data,
-    read_json,
 )
 from codequarry.errors import CodequarryError
+from codequarry.releases.codexglue import iter_answers, iter_webquery
+from codequarry.releases.files import input_of, strict
 
 PROBABILITY_THRESHOLD = 0.5
 
 
 def read_pairs(path: Path, *, labelled: bool) -> list[dict[str, Any]]:
-    """Items of a CoSQA/WebQuery JSON list, checked for the fields the task needs."""
-    items = read_json(path)
-    if not isinstance(items, list):
-        raise CodequarryError(f"{path}: expected a JSON list of {{idx, doc, code{', label' if labelled else ''}}} objects")
-    need = {"idx", "doc", "code"} | ({"label"} if labelled else set())
+    """Items of a CoSQA/WebQuery JSON list (``releases.codexglue``, as the builders read them); repeats are errors."""
+    items: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for n, item in enumerate(items):
-        if not isinstance(item, dict) or not need <= set(item):
-            raise CodequarryError(f"{path}: item {n} needs the fields {', '.join(sorted(need))}")
-        if str(item["idx"]) in seen:
-            raise CodequarryError(f"{path}: idx {item['idx']!r} appears twice")
-        seen.add(str(item["idx"]))
-        if labelled and item["label"] not in (0, 1):
-            raise CodequarryError(f"{path}: item {item['idx']!r} has label {item['label']!r}; labels are 0 or 1")
+    for where, item in strict(iter_webquery(input_of(path), labelled=labelled)):
+        if item["idx"] in seen:
+            raise CodequarryError(f"{where}: idx {item['idx']!r} appears twice")
+        seen.add(item["idx"])
+        items.append(item)
     return items
 
 
 def read_labels(path: Path) -> dict[str, int]:
-    """An evaluator answers/predictions file: ``idx<TAB>0|1`` per line."""
+    """An evaluator answers/predictions file: ``idx<TAB>0|1`` per line (``releases.codexglue.iter_answers``)."""
     out: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2 or parts[1].strip() not in ("0", "1"):
-                raise CodequarryError(f"{path}:{n}: expected 'idx<TAB>0|1', got {line[:80]!r}")
-            idx = parts[0].strip()
-            if idx in out:
-                raise CodequarryError(f"{path}:{n}: idx {idx!r} appears twice")
-            out[idx] = int(parts[1])
+    for where, idx, label in strict(iter_answers(input_of(path))):
+        if idx in out:
+            raise CodequarryError(f"{where}: idx {idx!r} appears twice")
+        out[idx] = label
     if not out:
         raise CodequarryError(f"{path}: no 'idx<TAB>label' lines")
     return out
