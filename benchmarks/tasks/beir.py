@@ -12,38 +12,13 @@ every qrels query (pytrec_eval sees a run for each), main score NDCG@10.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from codequarry.benchmarks.tasks.base import Inputs, Task, TaskData, iter_jsonl, make_task_data
+from codequarry.benchmarks.tasks.base import Inputs, Task, TaskData, make_task_data
 from codequarry.errors import CodequarryError
-
-
-def is_beir_dir(path: Path | None) -> bool:
-    return (path is not None and path.is_dir() and (path / "corpus.jsonl").is_file()
-            and (path / "queries.jsonl").is_file() and (path / "qrels").is_dir())
-
-
-def beir_splits(path: Path) -> list[str]:
-    return sorted(p.stem for p in (path / "qrels").glob("*.tsv"))
-
-
-def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_MINIMAL)
-        next(reader, None)  # header (query-id, corpus-id, score), skipped as BEIR does
-        for n, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) < 3:
-                raise CodequarryError(f"{path}:{n}: expected query-id, corpus-id and score separated by tabs")
-            try:
-                score = int(row[2])
-            except ValueError:
-                raise CodequarryError(f"{path}:{n}: score {row[2]!r} is not an integer") from None
-            qrels.setdefault(row[0], {})[row[1]] = score
-    return qrels
+from codequarry.releases import beir
+from codequarry.releases.beir import is_beir_dir
+from codequarry.releases.files import strict
 
 
 def load(task: Task, inputs: Inputs, split: str | None) -> TaskData:
@@ -51,22 +26,14 @@ def load(task: Task, inputs: Inputs, split: str | None) -> TaskData:
     path = Path(inputs.primary or task.options["path"])
     if not is_beir_dir(path):
         raise CodequarryError(f"{path} is not a BEIR/CoIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)")
-    splits = beir_splits(path)
+    splits = beir.splits(path)
     split = split or ("test" if "test" in splits else (splits[0] if len(splits) == 1 else ""))
     if split not in splits:
         raise CodequarryError(f"{path}: no qrels/{split or 'SPLIT'}.tsv; splits: {', '.join(splits) or 'none'} (use --split)")
     qrels_path = path / "qrels" / f"{split}.tsv"
-    qrels = read_qrels(qrels_path)
-    corpus: dict[str, str] = {}
-    for line, obj in iter_jsonl(path / "corpus.jsonl"):
-        if "_id" not in obj:
-            raise CodequarryError(f"{path / 'corpus.jsonl'}:{line}: missing '_id'")
-        corpus[str(obj["_id"])] = str(obj.get("text") or "")
-    all_queries: dict[str, str] = {}
-    for line, obj in iter_jsonl(path / "queries.jsonl"):
-        if "_id" not in obj:
-            raise CodequarryError(f"{path / 'queries.jsonl'}:{line}: missing '_id'")
-        all_queries[str(obj["_id"])] = str(obj.get("text") or "")
+    qrels = beir.read_qrels(qrels_path)
+    corpus = {obj["_id"]: obj["text"] for _, obj in strict(beir.iter_corpus(path))}
+    all_queries = {obj["_id"]: obj["text"] for _, obj in strict(beir.iter_queries(path))}
     missing = [q for q in qrels if q not in all_queries]
     if missing:
         raise CodequarryError(f"{qrels_path}: query {missing[0]!r} is not in queries.jsonl ({len(missing)} missing)")
