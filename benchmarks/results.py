@@ -1,37 +1,35 @@
-"""Result files (docs/formats.md §4): one JSON per model × task, with CIs, per-query scores and provenance.
+"""The result format (docs/formats.md §4), owned here: build, save, load, validate, upgrade, scan and export.
+
+One JSON file per model × task, with CIs, per-query scores and provenance. Every reader goes through
+``result_from_dict`` (the runner's resume check, ``compare``, the leaderboard), so a file is validated one way;
+a file of an older ``schema_version`` is upgraded on read (``upgrade``) and never rewritten in place.
+
+Version history: 1 — the first format; 2 — ``task.type`` (retrieval | classification) and
+``task.protocol_description`` are written with the result (a v1 file gets them from ``tasks.yaml`` by its
+protocol id when read).
 
 Also exports results for a Hugging Face model card: the ``model-index`` YAML structure and the newer
-``.eval_results`` list (harness notes §6).
+``.eval_results`` list (docs/harness.md §6).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import re
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from codequarry.errors import CodequarryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = "codequarry-result"
 SOURCE_NAME = "codequarry"
 SOURCE_URL = "https://github.com/codequarry/codequarry"
-_PACKAGES = {  # provenance name → distribution names to try
-    "numpy": ("numpy",), "scipy": ("scipy",), "torch": ("torch",), "transformers": ("transformers",),
-    "sentence-transformers": ("sentence-transformers",), "bm25s": ("bm25s",),
-    "faiss": ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss"), "pytrec-eval": ("pytrec-eval-terrier",),
-}
 _TASK_NAMES = {"text-retrieval": "Text Retrieval", "text-classification": "Text Classification"}
-_REQUIRED = {"task": dict, "model": dict, "scores": dict, "main_score": (int, float), "ci": dict,
-             "ci_method": dict, "per_query": dict, "provenance": dict}
 
 
 @dataclass(frozen=True)
@@ -137,86 +135,6 @@ def make_result(*, task: Mapping[str, Any], model: Mapping[str, Any], scores: Ma
                   per_query=pq, provenance=dict(provenance or {}))
 
 
-def _package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name, dists in _PACKAGES.items():
-        for dist in dists:
-            try:
-                out[name] = version(dist)
-                break
-            except PackageNotFoundError:
-                continue
-    return out
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _gpu() -> str | None:
-    torch = sys.modules.get("torch")  # only when the run used torch: importing it here would cost seconds
-    try:
-        if torch is not None and torch.cuda.is_available():
-            return ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-    except Exception:  # a broken CUDA setup must not lose the result
-        return None
-    return None
-
-
-def _git_sha() -> str | None:
-    """The commit of the codequarry source tree, when it runs from a git checkout (read without git)."""
-    here = Path(__file__).resolve().parent
-    for folder in (here, *here.parents):
-        git = folder / ".git"
-        if git.is_dir():
-            try:
-                head = (git / "HEAD").read_text(encoding="utf-8").strip()
-                if not head.startswith("ref: "):
-                    return head
-                ref = head[5:]
-                if (git / ref).exists():
-                    return (git / ref).read_text(encoding="utf-8").strip()
-                packed = git / "packed-refs"
-                if packed.exists():
-                    for line in packed.read_text(encoding="utf-8").splitlines():
-                        if line.endswith(" " + ref):
-                            return line.split()[0]
-            except OSError:
-                return None
-            return None
-    return None
-
-
-def provenance(command: str | None = None, wall_time_s: float | None = None, seed: int = 0,
-               **extra: Any) -> dict[str, Any]:
-    """Versions, hardware, date and command of this run (extra keys are added as given)."""
-    from codequarry import __version__
-
-    out: dict[str, Any] = {
-        "codequarry_version": __version__,
-        "codequarry_git": _git_sha(),
-        "packages": _package_versions(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "hardware": {"cpu": _cpu_model(), "cores": os.cpu_count(), "gpu": _gpu()},
-        "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 3),
-        "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command if command is not None else " ".join(["codequarry", *sys.argv[1:]]),
-        "seed": seed,
-    }
-    out.update(extra)
-    return out
-
-
 def save_result(result: Result, out_dir: Path | str) -> Path:
     """Write ``result`` atomically to ``out_dir/{model_slug}__{task_slug}.json`` and return the path."""
     folder = Path(out_dir)
@@ -234,98 +152,182 @@ def save_result(result: Result, out_dir: Path | str) -> Path:
 
 
 def _fail(path: Path | str, what: str) -> CodequarryError:
-    return CodequarryError(f"{path}: not a valid codequarry result: {what}")
+    return CodequarryError(f"{path}: {what} (see docs/formats.md §4)")
 
 
-def result_from_dict(data: Any, path: Path | str = "<dict>") -> Result:
-    """Validate a parsed result JSON object and build the Result (errors name the file and the field)."""
-    if not isinstance(data, dict):
-        raise _fail(path, "the top level must be a JSON object")
-    if data.get("kind") != KIND:
-        raise _fail(path, f"'kind' is {data.get('kind')!r}, expected {KIND!r}")
+def is_result(data: Any) -> bool:
+    """Whether a decoded JSON value claims to be a codequarry result (its ``kind``)."""
+    return isinstance(data, dict) and data.get("kind") == KIND
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    from codequarry.benchmarks.tasks.spec import protocol_specs
+
+    task = dict(data.get("task") or {})
+    spec = protocol_specs().get(str(task.get("protocol")))
+    task.setdefault("type", spec.type if spec is not None else "retrieval")
+    task.setdefault("protocol_description", spec.protocol_description if spec is not None else "")
+    return dict(data, task=task, schema_version=2)
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def upgrade(data: dict[str, Any], path: Path | str = "<dict>") -> dict[str, Any]:
+    """A decoded result of any supported ``schema_version`` brought to the current one (a new dict)."""
     version = data.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise _fail(path, "missing or non-integer 'schema_version'")
-    if version > SCHEMA_VERSION or version < 1:
-        raise _fail(path, f"schema_version {version} is not supported by this codequarry "
-                    f"(reads 1..{SCHEMA_VERSION}); upgrade codequarry to read it")
-    for key, typ in _REQUIRED.items():
-        if key not in data:
-            raise _fail(path, f"missing required key {key!r}")
-        value = data[key]
-        if not isinstance(value, typ) or isinstance(value, bool):
-            raise _fail(path, f"{key!r} has type {type(value).__name__}")
-    task, scores = data["task"], data["scores"]
-    for key in ("name", "main_score"):
-        if not isinstance(task.get(key), str) or not task.get(key):
-            raise _fail(path, f"'task.{key}' must be a non-empty string")
-    if not (data["model"].get("name") or data["model"].get("spec")):
+        raise _fail(path, "missing or non-integer schema_version")
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise _fail(path, f"unsupported schema_version {version} (this codequarry reads 1..{SCHEMA_VERSION}); "
+                    "upgrade codequarry to read it")
+    while data["schema_version"] < SCHEMA_VERSION:
+        data = _UPGRADES[data["schema_version"]](data)
+    return data
+
+
+def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, path: Path | str) -> Any:
+    if key not in obj:
+        raise _fail(path, f"missing key {where}{key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        raise _fail(path, f"{where}{key!r} must be {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, what: str, path: Path | str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(path, f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def result_from_dict(data: Any, path: Path | str = "<dict>", *, require: Iterable[str] = ()) -> Result:
+    """Validate (and upgrade) a decoded result JSON object; errors name the file and the key.
+
+    Required: ``kind``, ``schema_version``, ``task`` {``name``, ``main_score``, and the task keys in ``require``,
+    e.g. the leaderboard's ``family`` and ``protocol``}, ``model`` {``name`` or ``spec``}, ``scores`` and a
+    ``main_score`` equal to ``scores[task.main_score]``. Optional: ``ci``, ``ci_method``, ``per_query``,
+    ``provenance`` (checked when present).
+    """
+    if not is_result(data):
+        got = data.get("kind") if isinstance(data, dict) else type(data).__name__
+        raise _fail(path, f"not a codequarry result (expected \"kind\": {KIND!r}, got {got!r})")
+    data = upgrade(data, path)
+    task = _need(data, "task", dict, "", path)
+    model = _need(data, "model", dict, "", path)
+    scores_raw = _need(data, "scores", dict, "", path)
+    for key in ("name", "main_score", *require):
+        if not _need(task, key, str, "task.", path):
+            raise _fail(path, f"task.{key!r} must not be empty")
+    for key in ("name", "spec"):
+        if key in model and model[key] is not None:
+            _need(model, key, str, "model.", path)
+    if not (model.get("name") or model.get("spec")):
         raise _fail(path, "'model' needs a 'name' or a 'spec'")
-    for k, v in scores.items():
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            raise _fail(path, f"score {k!r} is not a number")
-    if task["main_score"] not in scores:
-        raise _fail(path, f"main score {task['main_score']!r} is not among the scores {sorted(scores)}")
+    scores = {str(k): _number(v, f"scores.{k}", path) for k, v in scores_raw.items()}
+    main = task["main_score"]
+    if main not in scores:
+        raise _fail(path, f"task.main_score {main!r} is not among scores ({', '.join(scores) or 'none'})")
+    main_score = _number(_need(data, "main_score", (int, float), "", path), "main_score", path)
+    if abs(main_score - scores[main]) > 1e-9:
+        raise _fail(path, f"main_score {main_score} differs from scores[{main!r}] = {scores[main]}")
     ci = {}
-    for k, v in data["ci"].items():
-        if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v)):
-            raise _fail(path, f"ci {k!r} must be a [low, high] pair of numbers")
-        ci[k] = (float(v[0]), float(v[1]))
+    for k, pair in _optional(data, "ci", path).items():
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise _fail(path, f"ci.{k} must be [low, high], got {pair!r}")
+        low, high = (_number(v, f"ci.{k}", path) for v in pair)
+        if low > high:
+            raise _fail(path, f"ci.{k} has low {low} > high {high}")
+        ci[str(k)] = (low, high)
     per_query = {}
-    for m, vals in data["per_query"].items():
-        if not isinstance(vals, dict) or not all(isinstance(x, (int, float)) for x in vals.values()):
-            raise _fail(path, f"per_query {m!r} must map query ids to numbers")
-        per_query[m] = {str(q): float(x) for q, x in vals.items()}
-    return Result(task=task, model=data["model"], scores={k: float(v) for k, v in scores.items()},
-                  main_score=float(data["main_score"]), ci=ci, ci_method=data["ci_method"], per_query=per_query,
-                  provenance=data["provenance"], schema_version=version)
+    for m, vals in _optional(data, "per_query", path).items():
+        if not isinstance(vals, dict):
+            raise _fail(path, f"per_query.{m} must map query ids to numbers")
+        per_query[str(m)] = {str(q): _number(x, f"per_query.{m}[{q!r}]", path) for q, x in vals.items()}
+    return Result(task=task, model=model, scores=scores, main_score=main_score, ci=ci,
+                  ci_method=_optional(data, "ci_method", path), per_query=per_query,
+                  provenance=_optional(data, "provenance", path), schema_version=data["schema_version"])
 
 
-def load_result(path: Path | str) -> Result:
-    """Read and validate one result file."""
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CodequarryError(f"{p}: result file not found") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(p, f"cannot read JSON ({exc})") from exc
-    return result_from_dict(data, p)
+def _optional(data: Mapping[str, Any], key: str, path: Path | str) -> dict[str, Any]:
+    return _need(data, key, dict, "", path) if data.get(key) is not None else {}
 
 
-def _read_if_result(path: Path) -> Result | None:
-    """The result in ``path``, None for JSON files of another kind; a broken result file is an error."""
+def read_result_json(path: Path) -> Any:
+    """The decoded JSON of a result file (errors name the file; validation is ``result_from_dict``'s)."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+    except FileNotFoundError:
+        raise CodequarryError(f"{path}: result file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CodequarryError(f"{path}: cannot read JSON ({exc})") from None
     try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CodequarryError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg} "
+                              "(cannot read JSON)") from None
+
+
+def load_result(path: Path | str, *, require: Iterable[str] = ()) -> Result:
+    """Read and validate one result file."""
+    p = Path(path)
+    return result_from_dict(read_result_json(p), p, require=require)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in a results folder that is not a result, with the reason (nothing is dropped silently)."""
+
+    path: Path
+    reason: str
+
+
+def read_if_result(path: Path, *, require: Iterable[str] = ()) -> Result | Skipped:
+    """The result in ``path``; a Skipped for a JSON file of another kind; a broken result file is an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
         data = json.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Skipped(path, f"not readable ({exc.__class__.__name__})")
     except json.JSONDecodeError as exc:
         if KIND in text:
             raise _fail(path, f"cannot read JSON ({exc})") from exc
-        return None
-    if not isinstance(data, dict) or data.get("kind") != KIND:
-        return None
-    return result_from_dict(data, path)
+        return Skipped(path, f"not readable JSON ({exc.__class__.__name__})")
+    if not is_result(data):
+        return Skipped(path, f"not a codequarry result (no \"kind\": {KIND!r})")
+    return result_from_dict(data, path, require=require)
+
+
+def scan_results(paths: Iterable[Path | str] | Path | str, *,
+                 require: Iterable[str] = ()) -> tuple[list[tuple[Path, Result]], list[Skipped]]:
+    """Results from files and folders (every ``*.json`` below a folder, sorted), with the files that are not results.
+
+    A file named explicitly must be a result; inside a folder, another tool's JSON is skipped with the reason.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    found: list[tuple[Path, Result]] = []
+    skipped: list[Skipped] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(x for x in p.rglob("*.json") if x.is_file()):
+                r = read_if_result(f, require=require)
+                if isinstance(r, Skipped):
+                    skipped.append(r)
+                else:
+                    found.append((f, r))
+        elif p.is_file():
+            found.append((p, load_result(p, require=require)))
+        else:
+            raise CodequarryError(f"{p}: no such result file or folder (it does not exist); pass result JSON files "
+                                  "or folders written by `codequarry bench`")
+    return found, skipped
 
 
 def load_results(paths: Sequence[Path | str] | Path | str) -> list[Result]:
     """Results from files and folders (folders: every ``*.json`` below them whose kind is a codequarry result)."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    out: list[Result] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            for f in sorted(p.rglob("*.json")):
-                r = _read_if_result(f) if f.is_file() else None
-                if r is not None:
-                    out.append(r)
-        elif p.exists():
-            out.append(load_result(p))
-        else:
-            raise CodequarryError(f"{p}: no such result file or folder")
-    return out
+    return [r for _, r in scan_results(paths)[0]]
 
 
 def task_type(task: Mapping[str, Any]) -> str:
@@ -351,14 +353,16 @@ def _metric_name(measure: str) -> str:
 
 
 def _dataset(task: Mapping[str, Any]) -> dict[str, Any]:
-    out = {"type": str(task.get("dataset") or task.get("hf_dataset") or f"codequarry/{task.get('family') or task['name']}"),
+    hub = task.get("hub_dataset")
+    out = {"type": str(hub or task.get("dataset") or f"codequarry/{task.get('family') or task['name']}"),
            "name": str(task["name"])}
     if task.get("language"):
         out["config"] = str(task["language"])
     if task.get("split"):
         out["split"] = str(task["split"])
-    if task.get("revision"):
-        out["revision"] = str(task["revision"])
+    revision = task.get("hub_revision") if hub else task.get("revision")  # a Hub dataset's own commit
+    if revision:
+        out["revision"] = str(revision)
     return out
 
 

@@ -33,14 +33,13 @@ def _find_existing(out: Path, spec: str, model_args: Mapping[str, Any], task: st
     if not out.is_dir():
         return None
     want_args = {k: str(v) for k, v in model_args.items()}
+    from codequarry.benchmarks.results import Skipped, read_if_result
+
     for path in sorted(out.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        found = read_if_result(path)  # validated (and upgraded) like every other reader; a broken result is an error
+        if isinstance(found, Skipped):
             continue
-        if not isinstance(data, dict) or data.get("kind") != "codequarry-result":
-            continue
-        t, m = data.get("task") or {}, data.get("model") or {}
+        t, m = found.task, found.model
         if t.get("name") != task or m.get("spec") != spec or (m.get("args") or {}) != want_args:
             continue
         if (t.get("data_inputs") or {}) != data_key:
@@ -66,7 +65,8 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
     With ``resume`` a result already in ``out`` for the same model, arguments, task and split is kept
     unless ``force``. ``model`` may pass a loaded model or a ``ModelHandle`` (several calls share one load).
     """
-    from codequarry.benchmarks.results import make_result, provenance, save_result
+    from codequarry.benchmarks.provenance import provenance
+    from codequarry.benchmarks.results import make_result, save_result
     from codequarry.benchmarks.tasks import resolve_tasks
 
     out_dir = Path(out)
@@ -113,11 +113,14 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
         meta = task_data.meta
         task_block = {
             "name": t.name, "family": t.family, "language": t.language, "split": meta["split"],
-            "protocol": t.protocol, "main_score": t.main_score, "revision": meta.get("pairs_fingerprint") or t.revision,
+            "protocol": t.protocol, "protocol_description": t.protocol_description, "type": t.type,
+            "main_score": t.main_score, "revision": meta.get("pairs_fingerprint") or t.revision,
             "data_fingerprint": meta["fingerprint"], "citation": t.citation, "num_queries": evaluation.num_queries,
             "num_docs": evaluation.num_docs, "query_averaging": t.query_averaging, "source": t.source,
             "data_files": meta.get("files", []), "data_inputs": data_key, "details": _jsonable(evaluation.details),
         }
+        if t.hub_dataset:
+            task_block.update(hub_dataset=t.hub_dataset, hub_revision=t.hub_revision)
         model_block = dict(model.describe())
         if model_block.get("spec") != model_spec:  # a py: factory may build a Model with its own spec string
             model_block["resolved_spec"], model_block["spec"] = model_block.get("spec"), model_spec

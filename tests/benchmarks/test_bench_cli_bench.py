@@ -92,7 +92,7 @@ def test_bench_cli_writes_results_resumes_and_exports(tmp_path, cosqa_dir, capsy
     path = out / "bm25__cosqa_dev.json"
     assert "cosqa-pool-mrr" in printed and f"result: {path}" in printed
     res = json.loads(path.read_text())
-    assert res["kind"] == "codequarry-result" and res["schema_version"] == 1
+    assert res["kind"] == "codequarry-result" and res["schema_version"] == 2
     assert res["task"]["protocol"] == "cosqa-pool-mrr" and res["task"]["split"] == "dev" and res["task"]["num_docs"] == 40
     assert res["task"]["data_fingerprint"].startswith("sha256:") and res["task"]["citation"].startswith("@")
     assert res["main_score"] == res["scores"]["mrr"] and set(res["ci"]) >= {"mrr", "recall@1"}

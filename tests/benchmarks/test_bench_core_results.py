@@ -7,12 +7,13 @@ import re
 
 import pytest
 
+from codequarry.benchmarks.provenance import provenance
 from codequarry.benchmarks.results import (
+    SCHEMA_VERSION,
     Result,
     load_result,
     load_results,
     make_result,
-    provenance,
     save_result,
     to_eval_results,
     to_model_index,
@@ -50,7 +51,7 @@ def test_round_trip(tmp_path):
     path = save_result(r, tmp_path / "out")
     assert path.name == "all-MiniLM-L6-v2__csn-cleaned_python_test.json"
     data = json.loads(path.read_text())
-    assert data["kind"] == "codequarry-result" and data["schema_version"] == 1
+    assert data["kind"] == "codequarry-result" and data["schema_version"] == SCHEMA_VERSION
     assert data["scores"]["mrr"] == round(r.scores["mrr"], 6)  # rounded for reading
     assert data["per_query"]["mrr"]["q2"] == 1 / 3  # full precision kept for significance tests
     back = load_result(path)
@@ -71,11 +72,11 @@ def test_provenance_fields():
     (lambda d: d.update(kind="something-else"), "kind"),
     (lambda d: d.update(schema_version=99), "schema_version 99"),
     (lambda d: d.pop("schema_version"), "schema_version"),
-    (lambda d: d.pop("per_query"), "missing required key 'per_query'"),
-    (lambda d: d["task"].pop("main_score"), "task.main_score"),
-    (lambda d: d["scores"].pop("mrr"), "main score 'mrr'"),
-    (lambda d: d["scores"].update(mrr="high"), "not a number"),
-    (lambda d: d["ci"].update(mrr=[0.1]), "ci 'mrr'"),
+    (lambda d: d.pop("scores"), "missing key 'scores'"),
+    (lambda d: d["task"].pop("main_score"), "missing key task.'main_score'"),
+    (lambda d: d["scores"].pop("mrr"), "task.main_score 'mrr' is not among scores"),
+    (lambda d: d["scores"].update(mrr="high"), "scores.mrr must be a finite number"),
+    (lambda d: d["ci"].update(mrr=[0.1]), "ci.mrr must be [low, high]"),
     (lambda d: d.update(model={}), "'model' needs"),
 ])
 def test_validation_errors(tmp_path, edit, message):
@@ -132,3 +133,59 @@ def test_model_card_exports():
     assert "full-codebase-mrr@1000" in er[0]["notes"]
     yaml = pytest.importorskip("yaml")
     assert yaml.safe_load(yaml.safe_dump(mi)) == mi
+
+
+# ---------------------------------------------------------------------------------------------
+# one owner of the format: every reader validates and upgrades the same way (issue 11 item 5)
+
+
+def _v1(tmp_path, **task_changes):
+    data = _result(task={**TASK, **task_changes}).to_dict()
+    data["schema_version"] = 1
+    for key in ("type", "protocol_description"):
+        data["task"].pop(key, None)
+    path = tmp_path / "old" / "v1.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_version_1_file_is_upgraded_on_read(tmp_path):
+    path = _v1(tmp_path, name="webquery", family="webquery", protocol="webquery-accuracy")
+    r = load_result(path)
+    assert r.schema_version == SCHEMA_VERSION == 2
+    assert r.task["type"] == "classification"
+    assert r.task["protocol_description"].startswith("CodeXGLUE WebQueryTest")
+    assert json.loads(path.read_text())["schema_version"] == 1  # read, never rewritten in place
+    assert to_model_index([r], "m")["model-index"][0]["results"][0]["task"]["type"] == "text-classification"
+
+
+def test_every_reader_uses_the_same_validation(tmp_path):
+    from codequarry.benchmarks.compare import compare_paths
+    from codequarry.benchmarks.runner import _find_existing
+    from codequarry.leaderboard.results import collect_results
+
+    path = _v1(tmp_path)
+    data = json.loads(path.read_text())
+    data["model"]["args"] = {}
+    data["task"]["data_inputs"] = {}
+    path.write_text(json.dumps(data))
+    # v1 files are found by the leaderboard, compare and the runner's resume check alike
+    assert collect_results([path.parent])[0][0].protocol == "full-codebase-mrr@1000"
+    assert load_results(path.parent)[0].schema_version == 2
+    assert _find_existing(path.parent, MODEL["spec"], {}, TASK["name"], "test", {}) == path
+    # and one broken value is refused by each of them with the same message
+    data["ci"]["mrr"] = [0.9, 0.1]
+    path.write_text(json.dumps(data))
+    for read in (lambda: collect_results([path.parent]), lambda: load_results(path.parent),
+                 lambda: compare_paths([path], [path]),
+                 lambda: _find_existing(path.parent, MODEL["spec"], {}, TASK["name"], "test", {})):
+        with pytest.raises(CodequarryError, match=r"v1.json: ci.mrr has low 0.9 > high 0.1"):
+            read()
+
+
+def test_model_index_names_the_hub_dataset_and_its_revision():
+    r = _result(task={**TASK, "name": "advtest", "hub_dataset": "google/code_x_glue_tc_nl_code_search_adv",
+                      "hub_revision": "a" * 40})
+    ds = to_model_index([r], "m")["model-index"][0]["results"][0]["dataset"]
+    assert ds["type"] == "google/code_x_glue_tc_nl_code_search_adv" and ds["revision"] == "a" * 40
