@@ -1,6 +1,6 @@
 """Retrieval metrics with trec_eval semantics (ties: score desc, then doc id desc), fast and exact.
 
-Semantics (usnistgov/trec_eval 9.x/10.0, as reproduced by pytrec_eval; see docs/harness notes §4):
+Semantics (usnistgov/trec_eval 9.x/10.0, as reproduced by pytrec_eval; see docs/harness.md §4):
 
 * A run lists ``{qid: {docid: score}}``. Docs are ranked by score descending; equal scores are ordered by
   doc id **descending** (string comparison, trec_eval's ``strcmp(b, a)``). Insertion order never matters.

@@ -1,6 +1,6 @@
 """The published protocols' own arithmetic, as pure functions (no models, no files).
 
-Each function reproduces one reference script rule for rule (facts: shared/reference/protocols.md):
+Each function reproduces one reference script rule for rule (facts: docs/protocols.md):
 
 * CodeSearchNet 1000-candidate MRR (``src/model_test.py`` ``MrrSearchTester.evaluate``; CodeBERT
   ``codesearch/mrr.py``): ``np.random.seed(0)`` then ``np.random.shuffle`` of the row indices, chunks of

@@ -1,6 +1,6 @@
 """Statistics over per-query scores: bootstrap CIs, paired significance tests, Holm correction, effect size.
 
-Conventions (harness notes §7; Smucker et al. CIKM 2007, Urbano et al. SIGIR 2019):
+Conventions (docs/harness.md §7; Smucker et al. CIKM 2007, Urbano et al. SIGIR 2019):
 
 * ``bootstrap_ci``: percentile bootstrap of the mean over queries. Resample indices are drawn exactly as
   ``scipy.stats.bootstrap`` draws them (``rng.integers(0, n, (resamples, n))`` from

@@ -1,4 +1,4 @@
-"""The pairs dir: the one on-disk format between stages (DESIGN.md), and the names of its parts.
+"""The pairs dir: the one on-disk format between stages (docs/formats.md §1), and the names of its parts.
 
 ```
 DIR/

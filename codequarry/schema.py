@@ -1,4 +1,4 @@
-"""The pair row schema shared by every stage (DESIGN.md, "The pairs dir").
+"""The pair row schema shared by every stage (docs/formats.md §1).
 
 Core columns come first, in a fixed order; annotation columns added by cleaners (and a few
 builder columns such as line ranges) follow in the order they were added. Everything

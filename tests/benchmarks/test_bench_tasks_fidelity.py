@@ -1,5 +1,5 @@
 """Protocol fidelity (issue 12 item 5): each rule against a reference written from the original script's
-published behaviour (shared/reference/protocols.md §1d, §2), not from codequarry's implementation."""
+published behaviour (docs/protocols.md §1d, §2), not from codequarry's implementation."""
 
 from __future__ import annotations
 
