@@ -222,6 +222,8 @@ def values_from_args(cls: type, args: argparse.Namespace, *, prefix: str = "") -
         if not hasattr(args, dest):
             continue
         value = getattr(args, dest)
+        if value is None and s.meta.repeat and not s.required:
+            value = s.default  # a repeatable flag that was not given
         if isinstance(value, list) and typing.get_origin(_strip_optional(s.hint)[0]) is tuple:
             value = tuple(value)
         out[s.name] = value

@@ -28,6 +28,7 @@ class Demo:
     fast: bool = option(False, help="go fast")
     checks: bool = option(True, help="check things")
     threads: int | None = option(None, flag="--threads", minimum=1, help="threads")
+    tags: tuple[str, ...] = option((), repeat=True, metavar="T", help="repeatable, with a default")
     hidden: int = option(7, cli=False, help="library only")
     inner: Inner = option(Inner(), help="columns")
 
@@ -43,10 +44,13 @@ def test_flags_and_values_come_from_the_declaration(capsys: pytest.CaptureFixtur
                                  "--fast", "--no-checks", "--threads", "2", "--x-col", "y"])
     values = options.values_from_args(Demo, args)
     assert values == {"path": ("a", "b"), "mode": "b", "size": 4, "ratio": 0.5, "words": ("u", "v"), "fast": True,
-                      "checks": False, "threads": 2, "inner": Inner(col="y")}
+                      "checks": False, "threads": 2, "tags": (), "inner": Inner(col="y")}
     assert Demo(**values).hidden == 7
     defaults = options.values_from_args(Demo, _parser().parse_args(["--path", "a"]))
     assert defaults["mode"] == "a" and defaults["size"] == 3 and defaults["checks"] is True and defaults["words"] is None
+    assert defaults["tags"] == ()  # a repeatable flag not given reads back as its default, not None
+    assert options.values_from_args(Demo, _parser().parse_args(["--path", "a", "--tags", "x", "--tags", "y"]))["tags"] == (
+        "x", "y")
     with pytest.raises(SystemExit):
         _parser().parse_args(["--help"])
     text = capsys.readouterr().out
