@@ -32,25 +32,34 @@ the parts that are complete (the skipped ones are listed in the manifest). Row i
 
 from __future__ import annotations
 
-import ast
-import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, as_paths, discover, iter_lines
+from codequarry.builders._io import Bad, Input, as_paths
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import csv_list
 from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
-from codequarry.releases.pickles import as_text, safe_load
+from codequarry.releases.pickles import as_text
+from codequarry.releases.staqc import (
+    HNN_SPLITS,
+    LANGUAGES,
+    REPO,
+    WHERE,
+    expected_name,
+    find_files,
+    is_iid,
+    iter_iids,
+    load_dict,
+    load_iid_set,
+)
 from codequarry.schema import make_id
 
-REPO = "https://github.com/LittleYUYU/StackOverflow-Question-Code-Dataset"
 INFO = SourceInfo(
     name="staqc",
     url=REPO,
@@ -61,136 +70,9 @@ INFO = SourceInfo(
     citation=bibtex("staqc"),
 )
 
-LANGUAGES = ("python", "sql")
 PARTS = ("multi", "manual", "single")
-HNN_SPLITS = ("train", "valid", "test")
-_SOURCE_DIR = f"{REPO}/tree/master/annotation_tool/data/code_solution_labeled_data/source"
-_WHERE = {
-    "iids": f"{REPO}/tree/master/final_collection",
-    "multi_code": _SOURCE_DIR,
-    "multi_title": _SOURCE_DIR,
-    "single_code": _SOURCE_DIR,
-    "single_title": _SOURCE_DIR,
-    "labels": f"{REPO}/tree/master/annotation_tool/crowd_sourcing",
-}
 _NEEDS = {"multi": ("iids", "multi_code", "multi_title"), "manual": ("labels", "multi_code", "multi_title"),
           "single": ("single_code", "single_title")}
-_MAX_IID_LINE = 200
-
-
-def _file_kind(rel: str) -> tuple[str, str] | None:
-    """(kind, language) of a StaQC file from its path, or None."""
-    parts = rel.replace("\\", "/").split("/")
-    base = parts[-1].lower()
-    m = re.match(r"^(python|sql)_(.+)$", base)
-    if m:
-        lang, rest = m[1], m[2]
-        if rest == "multi_code_iids.txt":
-            return "iids", lang
-        if rest == "how_to_do_it_by_classifier_multiple_iid_to_code.pickle":
-            return "multi_code", lang
-        if rest == "how_to_do_it_by_classifier_multiple_qid_to_title.pickle":
-            return "multi_title", lang
-        s = re.match(r"^how_to_do_it_(?:qid_)?by_classifier_unlabeled_single_code_answer_qid_to_(code|title)\.pickle$", rest)
-        if s:
-            return f"single_{s[1]}", lang
-        if rest == "all_agreed_iid_to_label.pickle":
-            return "labels", lang
-    if base == "all_agreed_iid_to_label.pickle" and len(parts) >= 2:
-        a = re.match(r"^(python|sql)_annotator$", parts[-2].lower())
-        if a:
-            return "labels", a[1]
-    if base == "iids.pickle" and len(parts) >= 3 and parts[-2] in HNN_SPLITS and parts[-3] in LANGUAGES:
-        return f"hnn_{parts[-2]}", parts[-3]
-    return None
-
-
-def find_files(paths: Sequence[Path]) -> dict[tuple[str, str], Input]:
-    """Every StaQC file under ``paths`` by (kind, language); a file found twice is an error."""
-    inputs, _ = discover(paths, accept=lambda rel: _file_kind(rel) is not None)
-    found: dict[tuple[str, str], Input] = {}
-    for inp in inputs:
-        key = _file_kind(inp.member or inp.path.as_posix())
-        if key is None:
-            raise CodequarryError(f"{inp.path}: not a StaQC file (expected names such as python_multi_code_iids.txt, "
-                                  "sql_how_to_do_it_by_classifier_multiple_iid_to_code.pickle, "
-                                  "python_annotator/all_agreed_iid_to_label.pickle)")
-        if key in found:
-            raise CodequarryError(f"two StaQC {key[0]} files for {key[1]}: {found[key].name} and {inp.name}; "
-                                  "point --path at one copy")
-        found[key] = inp
-    return found
-
-
-def _expected_name(kind: str, lang: str) -> str:
-    return {
-        "iids": f"{lang}_multi_code_iids.txt",
-        "multi_code": f"{lang}_how_to_do_it_by_classifier_multiple_iid_to_code.pickle",
-        "multi_title": f"{lang}_how_to_do_it_by_classifier_multiple_qid_to_title.pickle",
-        "single_code": f"{lang}_how_to_do_it_qid_by_classifier_unlabeled_single_code_answer_qid_to_code.pickle",
-        "single_title": f"{lang}_how_to_do_it_qid_by_classifier_unlabeled_single_code_answer_qid_to_title.pickle",
-        "labels": f"{lang}_annotator/all_agreed_iid_to_label.pickle (or {lang}_all_agreed_iid_to_label.pickle)",
-    }[kind]
-
-
-# --------------------------------------------------------------------------------------------
-# loaders (each file type once, so tests can check the real files)
-
-
-def load_dict(inp: Input, what: str) -> dict[Any, Any]:
-    """A pickled dict, through the restricted unpickler."""
-    with inp.open() as fh:
-        data = safe_load(fh, where=inp.name)
-    if not isinstance(data, dict):
-        raise CodequarryError(f"{inp.name}: expected a pickled dict of {what}, got {type(data).__name__}")
-    return data
-
-
-def load_iid_set(inp: Input) -> set[tuple[int, int]]:
-    """A pickled set (or list) of (qid, idx) pairs (BiV-HNN's ``iids.pickle``)."""
-    with inp.open() as fh:
-        data = safe_load(fh, where=inp.name)
-    if not isinstance(data, (set, frozenset, list, tuple)):
-        raise CodequarryError(f"{inp.name}: expected a pickled set of (question_id, snippet_index), got {type(data).__name__}")
-    return {x for x in data if _is_iid(x)}
-
-
-def _is_iid(x: Any) -> bool:
-    return (isinstance(x, tuple) and len(x) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in x))
-
-
-def iter_iids(inp: Input) -> Iterator[tuple[str, tuple[int, int]] | Bad]:
-    """(locator, (qid, idx)) per line of a ``*_multi_code_iids.txt`` file; bad lines are ``Bad``."""
-    seen = False
-    for item in iter_lines(inp):
-        if isinstance(item, Bad):
-            yield item
-            continue
-        n, raw = item
-        line = raw.strip()
-        if not line:
-            continue
-        seen = True
-        where = f"{inp.name}:{n}"
-        text = raw.decode("utf-8", "backslashreplace").strip()
-        if len(line) > _MAX_IID_LINE:
-            yield Bad("bad_iid", where, f"line of {len(line)} bytes is not a (question_id, snippet_index) tuple", text[:200])
-            continue
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-            yield Bad("bad_iid", where, f"not a Python literal: {type(exc).__name__}", text)
-            continue
-        if not _is_iid(value):
-            yield Bad("bad_iid", where, f"expected a 2-tuple of ints, got {value!r:.60}", text)
-            continue
-        yield where, value
-    if not seen:
-        yield Bad("empty_file", inp.name, "no iids in the file")
-
-
-# --------------------------------------------------------------------------------------------
-# CLI and build
 
 
 @dataclass(frozen=True)
@@ -234,13 +116,13 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages
             if not missing:
                 plan.append((lang, part))
                 continue
-            lines = "; ".join(f"{_expected_name(k, lang)} (from {_WHERE[k]})" for k in missing)
+            lines = "; ".join(f"{expected_name(k, lang)} (from {WHERE[k]})" for k in missing)
             if not skip_missing:
                 raise CodequarryError(
                     f"StaQC {lang} part '{part}' needs files not found under {', '.join(map(str, paths))}: {lines}. "
                     "Download them, or leave the part out (--parts / --languages), or pass --skip-missing to build "
                     "only the parts whose files are present.")
-            skipped.append({"language": lang, "part": part, "missing": [_expected_name(k, lang) for k in missing]})
+            skipped.append({"language": lang, "part": part, "missing": [expected_name(k, lang) for k in missing]})
     if not plan:
         raise CodequarryError(f"nothing to build: every requested StaQC part lacks files ({skipped})")
     if hnn_splits:
@@ -305,7 +187,7 @@ def _build_language(sink: Sink, files: dict[tuple[str, str], Input], lang: str, 
     if "manual" in parts:
         for key in sorted(labels, key=repr):
             where = f"{files[('labels', lang)].name}[{key!r:.40}]"
-            if not _is_iid(key):
+            if not is_iid(key):
                 sink.exclude("bad_iid", locator=where, detail=f"label key {key!r:.60} is not (question_id, snippet_index)",
                              split=split)
                 continue
@@ -334,7 +216,7 @@ def _emit_multi(sink: Sink, texts: _Texts, labels: dict[Any, Any], lang: str, ii
     codes, titles = texts.get("multi_code"), texts.get("multi_title")
     if iid not in codes:
         sink.exclude("missing_code", locator=where, split=split,
-                     detail=f"no code for {iid} in {_expected_name('multi_code', lang)}")
+                     detail=f"no code for {iid} in {expected_name('multi_code', lang)}")
         return
     origin = "manual" if label is not None else "mined"
     _put(sink, _row(lang, qid, idx, codes[iid], titles.get(qid), where, origin=origin, label=label), split)
