@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 _CSN_URL = re.compile(
@@ -54,8 +52,10 @@ def parse_csn_url(url: str | None) -> dict[str, Any] | None:
 
 @lru_cache(maxsize=1)
 def _language_aliases() -> dict[str, str]:
-    text = resources.files("codequarry.builders").joinpath("language_aliases.json").read_text(encoding="utf-8")
-    return {k: v for k, v in json.loads(text).items() if not k.startswith("_")}
+    """The registry's ``aliases`` (codequarry/languages/data/languages.yaml) → dataset language names."""
+    from codequarry.languages.spec import dataset_language_aliases
+
+    return dataset_language_aliases()
 
 
 def normalize_language(value: Any) -> str | None:

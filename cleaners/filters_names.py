@@ -41,8 +41,6 @@ class TestFunctions(RowFilter):
         return "test_function" if needle in hay else None
 
 
-_CONSTRUCTOR_NAMES = {"python": {"__init__", "__new__"}, "javascript": {"constructor"}, "typescript": {"constructor"},
-                      "php": {"__construct"}, "ruby": {"initialize"}}
 _DUNDER = re.compile(r"^__\w+__$")
 
 
@@ -81,7 +79,7 @@ class Blacklist(RowFilter):
             return "blacklisted_name", f"{lang} blacklist: {name}"
         if p.constructors:
             parts = [x for x in re.split(r"::|\.|#|->", func_name or "") if x]
-            if name in _CONSTRUCTOR_NAMES.get(lang, ()) or (len(parts) >= 2 and parts[-1] == parts[-2]):
+            if (spec is not None and name in spec.constructors) or (len(parts) >= 2 and parts[-1] == parts[-2]):
                 return "constructor", f"constructor: {func_name}"
         if p.dunder and lang == "python" and _DUNDER.match(name):
             return "dunder_method", f"python special method: {name}"

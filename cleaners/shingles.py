@@ -1,7 +1,7 @@
 """Code-aware shingles: the token views of a text and their hashed word n-grams (steps 1–5 of ``minhash``).
 
 1. **Comments** (``shingles: code``, ``strip_comments``): removed before tokenizing by one regex per
-   language (``comment_syntax.yaml``: line and block comment markers; string literals are matched
+   language (``comment_syntax`` in codequarry/languages/data/languages.yaml: line and block comment markers; string literals are matched
    too, so a ``#`` or ``//`` inside a string stays). On real code it yields the same tokens as
    tree-sitter's ``strip_comments`` (tested) at a small fraction of its cost (about 0.3 ms a function
    for tree-sitter, 30 s per 100k). Rows of unknown language keep their comments; Python docstrings
@@ -14,7 +14,7 @@
    so a shingle still says which of its names are the same (``x = x + 1`` → ``# = #2 + 1``). A
    consistent rename leaves this view unchanged, and an inserted statement changes it only locally.
    Not names, so kept as they are: the row language's keywords and the literal words listed in
-   ``comment_syntax.yaml`` (``True``, ``null``, ``self`` …); numbers; words inside string literals;
+   ``comment_syntax`` (``True``, ``null``, ``self`` …); numbers; words inside string literals;
    qualified names (right after ``.``, ``->`` or ``::``: attributes, methods, API paths); and called or
    defined names (right before ``(``) unless the text also uses that word as a plain name (a local
    callable, e.g. a parameter ``key`` called as ``key(x)``, is a name); and capitalized words of two
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 TOKEN_PATTERN = r"[A-Za-z_0-9]+"
 HASH_FAMILY = "xxh3_64-tokens/fmix64-ngrams/affine32"
 SHINGLES = ("code", "bigcode")
-_SYNTAX_FILE = Path(__file__).with_name("comment_syntax.yaml")
+_SYNTAX_FILE = Path("codequarry/languages/data/languages.yaml")  # comment_syntax entries (named in errors)
 # control bytes of the joined buffer (texts never contain them: they are turned into spaces first)
 _QUAL = 1  # before a token right after ".", "->" or "::"
 _SEP = 2  # between rows
@@ -84,7 +84,7 @@ def _table(keep: bytes) -> bytes:
 _TABLE = _table(bytes([_SEP]))
 _TABLE_MARKED = _table(bytes([_SEP, _QUAL, _OPEN, _CLOSE, _CALL]))
 
-# string-literal forms named in comment_syntax.yaml (no capturing groups; "unrolled" loops for speed)
+# string-literal forms named in languages.yaml's comment_syntax (no capturing groups; "unrolled" loops for speed)
 _STRING_FORMS = {
     "triple_double": r'"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""',
     "triple_single": r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''",
@@ -140,10 +140,12 @@ class _Lang:
 
 @lru_cache(maxsize=1)
 def _syntax() -> dict[str, dict[str, Any]]:
-    import yaml
+    """Each registered language's ``comment_syntax`` (read through the language registry)."""
+    from codequarry.languages import LANGUAGES
 
-    with open(_SYNTAX_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return {name: {"line": list(cs.line), "block": [list(b) for b in cs.block], "strings": list(cs.strings),
+                   "keep": list(cs.keep)}
+            for name, spec in LANGUAGES.items() if (cs := spec.comment_syntax) is not None}
 
 
 @lru_cache(maxsize=1)
@@ -217,7 +219,7 @@ def _kept_words(lowercase: bool) -> dict[bytes, int]:
 
 
 def strip_comments_fast(text: str, language: str | None) -> str:
-    """``text`` without its comments (regex of ``comment_syntax.yaml``); unchanged for unknown languages.
+    """``text`` without its comments (regexes of the language's ``comment_syntax``); unchanged for unknown languages.
 
     A removed comment becomes one space; string literals are kept as they are (plus a space after each).
     """

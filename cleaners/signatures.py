@@ -179,7 +179,7 @@ class MinHashConfig:
             "strip_comments": self.strip_comments,
             "canonical_identifiers": self.canonical_identifiers,
             "tokenizer": f"findall {TOKEN_PATTERN}" + (" (lower-cased)" if self.lowercase else " (case-preserving)")
-                         + (", comments removed (comment_syntax.yaml)" if self.strip_comments else ""),
+                         + (", comments removed (languages.yaml comment_syntax)" if self.strip_comments else ""),
             "views": "raw tokens",
             "ngram": self.ngram,
             "num_perm": self.num_perm,

@@ -56,7 +56,7 @@ def csn_python_docstring(literal: str) -> str:
     return literal.strip().strip('"').strip("'")
 
 
-_LINE_MARKERS = ("///", "//!", "//", "#")
+_LINE_MARKERS = ("///", "//!", "//", "#", "--")  # "--": SQL line comments
 
 
 def clean_doc_comment(comment: str) -> str:

@@ -23,6 +23,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass(frozen=True)
+class CommentSyntax:
+    """Regex facts for stripping comments without a parse (MinHash ``code`` shingles, cleaners/shingles.py).
+
+    line: regexes that start a comment running to the end of the line; block: (open, close) regex pairs
+    (non-greedy, may span lines); strings: names of string-literal forms (shingles._STRING_FORMS) matched
+    so that comment markers inside them stay; keep: words besides the keywords that the canonical view
+    keeps as they are (literals, the receiver). Every regex starts with a literal character, never the same
+    as a string form's.
+    """
+
+    line: tuple[str, ...] = ()
+    block: tuple[tuple[str, str], ...] = ()
+    strings: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LanguageSpec:
     """Everything codequarry knows about one language: grammar, files, CodeSearchNet rules, token facts."""
 
@@ -43,6 +60,11 @@ class LanguageSpec:
     snippet_wrappers: tuple[tuple[str, str], ...] = ()
     #: a snippet that already starts with this (after whitespace) is parsed as it is
     snippet_unless_prefix: str | None = None
+    #: other spellings of the name in datasets and on the command line (``c#``, ``golang``, ``py``)
+    aliases: tuple[str, ...] = ()
+    #: names of constructors the CSN blacklists miss (the ``blacklist`` step's ``constructors`` option)
+    constructors: frozenset[str] = frozenset()
+    comment_syntax: CommentSyntax | None = None
     atomic_types: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -90,6 +112,10 @@ def _load_registry() -> Registry[LanguageSpec]:
     registry: Registry[LanguageSpec] = Registry("language")
     for name, entry in yaml.safe_load(text).items():
         blacklist = [str(b) for b in entry.get("blacklist", [])]
+        keywords = {str(k) for k in entry["keywords"]}
+        if entry.get("keywords_ignore_case"):  # SQL: SELECT, select and Select are one keyword
+            keywords |= {v for k in keywords for v in (k.lower(), k.upper(), k.capitalize())}
+        syntax = entry.get("comment_syntax")
         registry.register(
             name,
             LanguageSpec(
@@ -104,16 +130,36 @@ def _load_registry() -> Registry[LanguageSpec]:
                 blacklist_patterns=tuple(b for b in blacklist if "*" in b),
                 comment_types=frozenset(entry["comment_types"]),
                 string_types=frozenset(entry["string_types"]),
-                keywords=frozenset(str(k) for k in entry["keywords"]),
+                keywords=frozenset(keywords),
                 layout_types=frozenset(entry.get("layout_types", [])),
                 snippet_wrappers=tuple((str(a), str(b)) for a, b in entry.get("snippet_wrappers", [])),
                 snippet_unless_prefix=entry.get("snippet_unless_prefix"),
+                aliases=tuple(str(a).lower() for a in entry.get("aliases", [])),
+                constructors=frozenset(str(c) for c in entry.get("constructors", [])),
+                comment_syntax=None if syntax is None else CommentSyntax(
+                    line=tuple(syntax.get("line", [])),
+                    block=tuple((str(a), str(b)) for a, b in syntax.get("block", [])),
+                    strings=tuple(syntax.get("strings", [])),
+                    keep=tuple(str(k) for k in syntax.get("keep", []))),
             ),
         )
     return registry
 
 
+def _alias_table(registry: Registry[LanguageSpec]) -> dict[str, str]:
+    """alias → registry name; an alias may name one language only and never shadow a registered name."""
+    table: dict[str, str] = {}
+    for name, spec in registry.items():
+        for alias in spec.aliases:
+            if alias in registry or table.get(alias, name) != name:
+                raise CodequarryError(f"languages.yaml: alias {alias!r} of {name} is already "
+                                      f"{'a language' if alias in registry else 'an alias of ' + table[alias]}")
+            table[alias] = name
+    return table
+
+
 LANGUAGES: Registry[LanguageSpec] = _load_registry()
+_ALIASES: dict[str, str] = _alias_table(LANGUAGES)
 _BY_EXTENSION: dict[str, str] = {ext: name for name, spec in LANGUAGES.items() for ext in spec.extensions}
 _PARSERS: dict[str, tree_sitter.Parser] = {}
 
@@ -125,9 +171,13 @@ def get_language(language: str | LanguageSpec) -> LanguageSpec:
     if not isinstance(language, str):
         raise CodequarryError(f"a language name is a string, got {language!r}")
     key = language.strip().lower()
-    key = {"c#": "c_sharp", "csharp": "c_sharp", "c++": "cpp", "js": "javascript", "ts": "typescript",
-           "py": "python", "rb": "ruby"}.get(key, key)
-    return LANGUAGES.get(key)
+    return LANGUAGES.get(_ALIASES.get(key, key))
+
+
+def dataset_language_aliases() -> dict[str, str]:
+    """Every alias (``c#``, ``golang``, ``python3``) → the language's dataset name (``c_sharp``, ``go``, ``python``):
+    how builders normalise the language column of an upstream release."""
+    return {alias: LANGUAGES.get(name).dataset_language for alias, name in _ALIASES.items()}
 
 
 def language_for_path(path: str | PurePath) -> str | None:

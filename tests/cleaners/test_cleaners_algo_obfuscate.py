@@ -196,6 +196,7 @@ SAMPLES = {
     "c": "int f(int a) { int b = a; return b; }",
     "cpp": "auto f(int a) -> int { auto b = a; return b; }",
     "c_sharp": "int F(int a) { var b = a; return b; }",
+    "kotlin": "fun f(a: Int): Int { val b = a; return b }",
 }
 
 

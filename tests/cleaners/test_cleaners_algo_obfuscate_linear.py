@@ -62,7 +62,7 @@ def _nested(language: str, n: int) -> str:
 
 
 @pytest.mark.parametrize("language", ["python", "java", "c", "cpp", "c_sharp", "javascript", "typescript", "go",
-                                      "ruby", "php", "rust"])
+                                      "ruby", "php", "rust", "kotlin"])
 def test_a_deeply_nested_50_kb_function_is_fast(language):
     code = _nested(language, 12_000)
     assert len(code) > 48_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import pickle
 import subprocess
 import sys
@@ -22,6 +24,9 @@ from codequarry.languages import (
     strip_comments,
     tokenize_code,
 )
+from codequarry.languages.obfuscation import Rules, rules_for
+from codequarry.languages.spec import _alias_table, dataset_language_aliases
+from codequarry.registry import Registry
 
 # One documented function per language, its expected func_name and summary, and a string literal
 # that must come out as a single code token.
@@ -52,6 +57,10 @@ SAMPLES = {
     "c_sharp": ('namespace Shapes {\n  public class Box {\n    /// <summary>Area of the box.</summary>\n'
                 '    public string Area(int w) {\n      return "x y";\n    }\n  }\n}\n', "Box.Area", "Area of the box.",
                 '"x y"'),
+    "kotlin": ('class Box {\n    /** Area of the box. */\n    fun area(w: Int): String {\n'
+               '        return w.toString() + "x y"\n    }\n}\n', "Box.area", "Area of the box.", '"x y"'),
+    "sql": ("-- Area of the box.\nCREATE FUNCTION area(w integer) RETURNS text AS $$\n  SELECT 'x y' || w;\n"
+            "$$ LANGUAGE SQL;\n", "area", "Area of the box.", "'x y'"),
 }
 
 
@@ -127,3 +136,43 @@ def test_broken_code_counts_errors_without_crashing(name):
     broken = code[: len(code) // 2] + " ) ( } { ] [ "
     assert error_count(broken, name) >= 1
     extract_file(broken, name)  # whatever it finds, it must not raise
+
+
+@pytest.mark.parametrize("name", LANGUAGES.names())
+def test_every_registered_module_and_grammar_loads(name):
+    """The registry contract: a registered language whose module or grammar wheel is missing fails here
+    (an ImportError or CodequarryError), it is never skipped."""
+    spec = get_language(name)
+    module = importlib.import_module(spec.extractor)
+    assert callable(getattr(module, "find", None)), f"{spec.extractor} has no find()"
+    assert spec.language is not None  # imports the grammar wheel
+    rules = rules_for(name)
+    assert rules is None or (isinstance(rules, Rules) and rules.functions and rules.language == name)
+    assert spec.comment_syntax is not None and spec.comment_syntax.line, f"{name} has no comment_syntax"
+
+
+def test_a_missing_module_or_grammar_is_an_error_not_a_skip():
+    spec = get_language("python")
+    with pytest.raises(ModuleNotFoundError):
+        rules_for(dataclasses.replace(spec, extractor="codequarry.languages.no_such_language"))
+    with pytest.raises(CodequarryError, match="grammar is not installed; install it with: pip install tree-sitter-nope"):
+        _ = dataclasses.replace(spec, grammar_module="tree_sitter_nope").language
+
+
+def test_aliases_are_one_table_for_the_cli_and_the_builders():
+    from codequarry.builders._text import normalize_language
+
+    assert get_language("C#").name == "c_sharp" and get_language("golang").name == "go"
+    assert get_language("KT").name == "kotlin" and get_language("c++").name == "cpp"
+    assert dataset_language_aliases()["python3"] == "python"
+    assert [normalize_language(x) for x in ("C#", "Python3", "golang", "c-sharp", "SQL", "cobol")] == [
+        "c_sharp", "python", "go", "c_sharp", "sql", "cobol"]
+    clash = Registry("language")
+    clash.register("a", dataclasses.replace(get_language("go"), name="a", aliases=("x",)))
+    clash.register("b", dataclasses.replace(get_language("go"), name="b", aliases=("x",)))
+    with pytest.raises(CodequarryError, match="alias 'x' of b is already an alias of a"):
+        _alias_table(clash)
+    shadow = Registry("language")
+    shadow.register("go", dataclasses.replace(get_language("go"), aliases=("go",)))
+    with pytest.raises(CodequarryError, match="alias 'go' of go is already a language"):
+        _alias_table(shadow)
