@@ -6,8 +6,18 @@ element by element (an incremental parser, so a 2 GB array never sits in memory)
 by row, Parquet and Arrow batch by batch. They yield ``(locator, record)`` pairs, or a ``Bad``
 for each thing that could not be read: ``malformed_json``, ``invalid_utf8``, ``malformed_csv``,
 ``truncated_file`` (a compressed stream that ends early: the records before it are kept),
-``corrupt_file``, ``unreadable_file``, ``empty_file``. Builders pass each ``Bad`` to the sink as
-an exclusion, so nothing is dropped silently and a bad record never stops a build.
+``corrupt_file``, ``unreadable_file``, ``empty_file``, ``line_too_long``, ``record_too_large``,
+``number_too_large``. Builders pass each ``Bad`` to the sink as an exclusion, so nothing is dropped
+silently and a bad record never stops a build.
+
+Inputs are untrusted (docs/security.md). Inside a folder given as input, symbolic links (to files
+or folders) are never followed and FIFOs, sockets and devices are never opened: each is a counted
+``symlink`` / ``not_a_file`` exclusion; files are opened relative to the folder with ``O_NOFOLLOW``
+on every path component, so a link swapped in later is refused too. Lines, JSON elements and CSV
+fields are bounded (``MAX_LINE_BYTES``): a file without line breaks cannot grow memory. Lines end
+at ``\n``, ``\r\n`` or a lone ``\r``; a UTF-8 byte-order mark is skipped. A bad record's raw text
+is kept in its exclusion only once the file has given a good record: before that the file may
+not be a record file at all, and only its size and a short hash are recorded.
 """
 
 from __future__ import annotations
@@ -15,26 +25,32 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
+import errno
 import gzip
+import hashlib
 import io
 import json
 import lzma
 import os
-import sys
+import stat
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from codequarry.releases import archive as _archive
 from codequarry.errors import CodequarryError
+from codequarry.releases import archive as _archive
 
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 RECORD_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
                   ".parquet": "parquet", ".arrow": "arrow"}
 _JSON_CHUNK = 1 << 20
 _RAW_BYTES = 2000
+_BOM = b"\xef\xbb\xbf"
+MAX_LINE_BYTES = 32 << 20  # one line, one JSON element, one CSV record: beyond this it is excluded unread
+_LINE_CHUNK = 1 << 20
+_MAX_INT_DIGITS = 4300  # Python's default limit for converting a decimal string to int
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class Input:
     name: str  # shown in locators: the path relative to the folder given, or ARCHIVE!MEMBER
     path: Path
     member: str | None = None
+    root: Path | None = None  # the input folder it was found in: opened under it, links refused
 
     @property
     def filename(self) -> str:
@@ -79,7 +96,7 @@ class Input:
     def open_raw(self) -> IO[bytes]:
         """The stored bytes (still compressed)."""
         if self.member is None:
-            return open(self.path, "rb")
+            return open_regular(self.path, root=self.root)
         return _archive.open_member(self.path, self.member)
 
     def open(self) -> IO[bytes]:
@@ -93,6 +110,72 @@ class Input:
         if comp == ".xz":
             return lzma.LZMAFile(raw, "rb")  # type: ignore[return-value]
         return raw
+
+
+class NotRegularFile(OSError):
+    """A path that is a symbolic link, FIFO, socket, device or folder where a regular file was expected."""
+
+
+def open_regular(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> IO[bytes]:
+    """Open a regular file for reading without blocking on FIFOs or following links inside ``root``.
+
+    With ``root``, ``path`` must lie under it and every component below ``root`` is opened with
+    ``O_NOFOLLOW`` (folders relative to their parent), so no link, however it got there, leads
+    outside. Without ``root`` (a file the user named) links are followed, but a FIFO, socket or
+    device is still refused. Raises ``NotRegularFile`` (an OSError) for what is not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if root is None:
+        fd = os.open(path, flags)
+    else:
+        base = Path(root)
+        try:
+            parts = Path(path).relative_to(base).parts
+        except ValueError:
+            raise NotRegularFile(errno.EPERM, "not under the input folder", str(path)) from None
+        if not parts or ".." in parts:
+            raise NotRegularFile(errno.EPERM, "not under the input folder", str(path))
+        dir_fd = os.open(base, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            for part in parts[:-1]:
+                try:
+                    nxt = os.open(part, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | nofollow
+                                  | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise NotRegularFile(errno.ELOOP, "a folder on the path is a symbolic link (not followed)",
+                                             str(path)) from None
+                    raise
+                os.close(dir_fd)
+                dir_fd = nxt
+            try:
+                fd = os.open(parts[-1], flags | nofollow, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise NotRegularFile(errno.ELOOP, "symbolic link (not followed)", str(path)) from None
+                raise
+        finally:
+            os.close(dir_fd)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, f"{_kind(mode)}, not a regular file (not read)", str(path))
+        if flags & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, word in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return word
+    return "special file"
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,29 +199,35 @@ def as_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | 
 
 def discover(paths: Sequence[Path], *, accept: Callable[[str], bool] | None = None,
              archives: bool = True) -> tuple[list[Input], list[Bad]]:
-    """Input files under ``paths``: folders are walked (sorted, hidden entries and symlinked folders
-    skipped, so link loops cannot trap the walk), archives are opened and their safe members listed.
+    """Input files under ``paths``: folders are walked (sorted, hidden entries skipped), archives are
+    opened and their safe members listed.
 
     ``accept(relative_name)`` filters files found inside folders and archives; files named
-    directly are always returned. Unsafe archive members come back as ``Bad`` items.
+    directly are always returned. Inside folders, links are not followed and special files are
+    not opened: a symlinked folder, or a symlink / FIFO / socket / device that ``accept`` takes,
+    comes back as a ``Bad`` (``symlink``, ``not_a_file``), as do unsafe archive members, folders
+    that cannot be listed and names that are not valid UTF-8 (``invalid_file_name``).
     """
     inputs: list[Input] = []
     bad: list[Bad] = []
     for root in paths:
         if root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for fname in sorted(filenames):
-                    if fname.startswith("."):
-                        continue
-                    full = Path(dirpath) / fname
-                    rel = full.relative_to(root).as_posix()
-                    if archives and _archive.is_archive(fname) and (accept is None or not accept(rel)):
-                        found, problems = _archive_inputs(full, accept, prefix=rel)
-                        inputs += found
-                        bad += problems
-                    elif accept is None or accept(rel):
-                        inputs.append(Input(rel, full))
+            for full, rel, mode in _walk_folder(root, bad):
+                if stat.S_ISLNK(mode) and os.path.isdir(full):
+                    bad.append(Bad("symlink", rel, "symbolic link to a folder (not followed)"))
+                    continue
+                wanted_archive = archives and _archive.is_archive(full.name) and (accept is None or not accept(rel))
+                if not wanted_archive and accept is not None and not accept(rel):
+                    continue
+                if not stat.S_ISREG(mode):
+                    reason = "symlink" if stat.S_ISLNK(mode) else "not_a_file"
+                    bad.append(Bad(reason, rel, f"{_kind(mode)} (not followed or opened)"))
+                elif wanted_archive:
+                    found, problems = _archive_inputs(full, accept, prefix=rel)
+                    inputs += found
+                    bad += problems
+                else:
+                    inputs.append(Input(rel, full, root=root))
         elif archives and _archive.is_archive(root):
             found, problems = _archive_inputs(root, accept, prefix=root.name)
             inputs += found
@@ -146,6 +235,44 @@ def discover(paths: Sequence[Path], *, accept: Callable[[str], bool] | None = No
         else:
             inputs.append(Input(root.name, root))
     return inputs, bad
+
+
+def _walk_folder(root: Path, bad: list[Bad]) -> Iterator[tuple[Path, str, int]]:
+    """(path, relative name, lstat mode) of every non-folder entry under ``root``, sorted, links not followed."""
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            bad.append(Bad("unreadable_file", rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            name = rel + entry.name
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                bad.append(Bad("invalid_file_name", _escape_name(name), "the file name is not valid UTF-8 (not read)"))
+                continue
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError as exc:
+                bad.append(Bad("unreadable_file", name, f"{type(exc).__name__}: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(mode):
+                subdirs.append((Path(entry.path), name + "/"))
+            else:
+                yield Path(entry.path), name, mode
+        stack.extend(reversed(subdirs))
+
+
+def _escape_name(name: str) -> str:
+    """A file name that may hold undecodable bytes (surrogate escapes), printable and valid UTF-8."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _archive_inputs(path: Path, accept: Callable[[str], bool] | None, *, prefix: str) -> tuple[list[Input], list[Bad]]:
@@ -174,7 +301,19 @@ def _text_raw(data: bytes) -> str:
     return data[:_RAW_BYTES].decode("utf-8", "backslashreplace")
 
 
+def _describe(data: bytes) -> str:
+    """A bounded, non-verbatim description of bytes that are not known to be a record."""
+    return f"({len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()[:16]}; not copied: no good record in the file yet)"
+
+
+def _raw(data: bytes, trusted: bool) -> str:
+    """The raw text of a bad record once its file has given a good one; a description before that."""
+    return _text_raw(data) if trusted else _describe(data)
+
+
 def _stream_error(exc: BaseException, inp: Input, where: str, done: int) -> Bad:
+    if isinstance(exc, NotRegularFile):
+        return Bad("symlink" if exc.errno == errno.ELOOP else "not_a_file", where, exc.strerror)
     if isinstance(exc, EOFError):
         return Bad("truncated_file", where, f"compressed stream ended early after {done} complete records; "
                    "the rest of the file is unreadable (re-download it)")
@@ -186,26 +325,91 @@ def _stream_error(exc: BaseException, inp: Input, where: str, done: int) -> Bad:
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
 
 
-def iter_lines(inp: Input) -> Iterator[tuple[int, bytes] | Bad]:
-    """Binary lines (1-based numbers) of a possibly compressed file; stream errors become one ``Bad``."""
+def split_lines(fh: IO[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[bytes | int]:
+    """Lines of a binary stream with their ends (``\n``, ``\r\n`` or a lone ``\r``), read in chunks.
+
+    A line longer than ``max_line`` is not kept: its length in bytes (an int) comes instead, so a
+    stream without line breaks is read through in bounded memory.
+    """
+    # read1: whatever the stream has decoded so far, so lines before a corrupt or cut part still come out
+    read = getattr(fh, "read1", fh.read)
+    tail = b""
+    skipped = 0  # bytes of an over-long line dropped so far
+    drop_lf = False  # the over-long line ended at a chunk's last "\r": a "\n" right after belongs to it
+    while True:
+        chunk = read(_LINE_CHUNK)
+        if drop_lf and chunk:
+            drop_lf = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
+                if not chunk:
+                    continue
+        lines = (tail + chunk).splitlines(keepends=True)
+        tail = b""
+        if chunk and lines and not lines[-1].endswith(b"\n"):
+            tail = lines.pop()  # incomplete, or a "\r" whose "\n" may start the next chunk
+        for line in lines:
+            if skipped:
+                yield skipped + len(line)
+                skipped = 0
+            elif len(line) > max_line:
+                yield len(line)
+            else:
+                yield line
+        if not chunk:
+            if skipped:
+                yield skipped
+            return
+        if skipped or len(tail) > max_line:
+            skipped += len(tail)
+            if tail.endswith(b"\r"):
+                yield skipped
+                skipped, drop_lf = 0, True
+            tail = b""
+
+
+def _too_long(where: str, size: int, max_line: int) -> Bad:
+    return Bad("line_too_long", where, f"a line of {size:,} bytes, over the {max_line:,}-byte limit (not read)")
+
+
+def iter_lines(inp: Input, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes] | Bad]:
+    """Binary lines (1-based numbers, ends kept) of a possibly compressed file; an over-long line and
+    stream errors become ``Bad`` items."""
     n = 0
     try:
         with inp.open() as fh:
-            for n, line in enumerate(fh, 1):  # noqa: B007
-                yield n, line
+            for n, line in enumerate(split_lines(fh, max_line), 1):  # noqa: B007
+                if isinstance(line, int):
+                    yield _too_long(f"{inp.name}:{n}", line, max_line)
+                else:
+                    yield n, line
     except _STREAM_ERRORS as exc:
         yield _stream_error(exc, inp, f"{inp.name}:{n + 1}", n)
 
 
+def _json_value(text: str) -> tuple[Any, tuple[str, str] | None]:
+    """(value, None), or (None, (reason, detail)) for a JSON text that gives no value we can keep."""
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, ("malformed_json", "nested too deeply")
+    except json.JSONDecodeError as exc:
+        return None, ("malformed_json", str(exc))
+    except ValueError as exc:  # an integer beyond Python's digit limit: int() refuses to convert it
+        return None, ("number_too_large", str(exc).split(";")[0])
+
+
 def iter_jsonl(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
     """One JSON value per line; blank lines are not records, every other bad line is a ``Bad``."""
-    seen = False
+    seen = good = False
     for item in iter_lines(inp):
         if isinstance(item, Bad):
             seen = True
             yield item
             continue
         n, line = item
+        if n == 1 and line.startswith(_BOM):
+            line = line[len(_BOM):]
         if not line.strip():
             continue
         seen = True
@@ -213,13 +417,14 @@ def iter_jsonl(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield Bad("invalid_utf8", where, f"byte {exc.start}: {exc.reason}", _text_raw(line))
+            yield Bad("invalid_utf8", where, f"byte {exc.start}: {exc.reason}", _raw(line, good))
             continue
-        try:
-            yield where, json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            yield Bad("malformed_json", where, detail, _text_raw(line))
+        value, problem = _json_value(text)
+        if problem is None:
+            good = True
+            yield where, value
+        else:
+            yield Bad(problem[0], where, problem[1], _raw(line, good))
     if not seen:
         yield Bad("empty_file", inp.name, "no records in the file")
 
@@ -232,7 +437,7 @@ def iter_json(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
     except _STREAM_ERRORS as exc:
         yield _stream_error(exc, inp, inp.name, 0)
         return
-    first = head.lstrip()[:1]
+    first = head.removeprefix(_BOM).lstrip()[:1]
     if first == b"[":
         yield from iter_json_array(inp)
     elif first == b"{":
@@ -241,7 +446,7 @@ def iter_json(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
         yield Bad("empty_file", inp.name, "no records in the file")
     else:
         yield Bad("malformed_json", inp.name, "expected a JSON array of records or one JSON object per line",
-                  _text_raw(head))
+                  _describe(head))
 
 
 def iter_json_array(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
@@ -251,7 +456,16 @@ def iter_json_array(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
     excluded by itself (the sink refuses text that is not valid Unicode). A syntax error ends the
     file with one ``malformed_json`` item: the elements before it are kept.
     """
+    big: list[int] = []
+
+    def parse_int(digits: str) -> int | None:
+        if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+            big.append(len(digits))
+            return None
+        return int(digits)
+
     decoder = json.JSONDecoder()
+    careful = json.JSONDecoder(parse_int=parse_int)  # only for an element the fast decoder cannot convert
     index = 0
     try:
         with inp.open() as raw:
@@ -297,14 +511,24 @@ def iter_json_array(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
                     yield Bad("malformed_json", f"{inp.name}[{index}]", "file ends inside the array")
                     return
                 while True:
+                    big.clear()
                     try:
-                        value, end = decoder.raw_decode(buf, pos)
+                        try:
+                            value, end = decoder.raw_decode(buf, pos)
+                        except json.JSONDecodeError:
+                            raise
+                        except ValueError:
+                            value, end = careful.raw_decode(buf, pos)
                     except json.JSONDecodeError as exc:
-                        if more(len(buf) - pos):
+                        if len(buf) - pos <= MAX_LINE_BYTES and more(len(buf) - pos):
                             continue
                         snippet = buf[pos:pos + _RAW_BYTES].encode("utf-8", "surrogateescape")
+                        if len(buf) - pos > MAX_LINE_BYTES:
+                            yield Bad("record_too_large", f"{inp.name}[{index}]", f"an element over {MAX_LINE_BYTES:,} "
+                                      "characters (the rest of the file is not read)")
+                            return
                         yield Bad("malformed_json", f"{inp.name}[{index}]", f"{exc.msg} (the rest of the file is unreadable)",
-                                  snippet.decode("utf-8", "backslashreplace"))
+                                  snippet.decode("utf-8", "backslashreplace") if index else _describe(snippet))
                         return
                     except RecursionError:
                         yield Bad("malformed_json", f"{inp.name}[{index}]", "nested too deeply (the rest of the file is unreadable)")
@@ -313,7 +537,11 @@ def iter_json_array(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
                         continue  # a number cut at the chunk boundary: parse it again with the rest
                     break
                 pos = end
-                yield f"{inp.name}[{index}]", value
+                if big:
+                    yield Bad("number_too_large", f"{inp.name}[{index}]", f"an integer of {max(big):,} digits, over "
+                              f"Python's {_MAX_INT_DIGITS:,}-digit limit")
+                else:
+                    yield f"{inp.name}[{index}]", value
                 index += 1
                 sep = skip_ws()
                 if sep == ",":
@@ -343,27 +571,41 @@ def load_json_value(inp: Input) -> Any:
         raise CodequarryError(f"{inp.name}: not valid JSON ({exc}); re-download the file") from exc
 
 
-def _raise_csv_limit() -> None:
-    limit = sys.maxsize
-    while True:
-        try:
-            csv.field_size_limit(limit)
-            return
-        except OverflowError:
-            limit //= 10
-
-
 _MISSING = object()
 
 
+class _LineTooLong(Exception):
+    """A CSV line over the limit: the rest of the file cannot be parsed reliably."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def _csv_lines(fh: IO[bytes]) -> Iterator[str]:
+    """Text lines for the csv module: bounded, any line end, the byte-order mark dropped, bad bytes escaped."""
+    first = True
+    for line in split_lines(fh):
+        if isinstance(line, int):
+            raise _LineTooLong(line)
+        if first:
+            line = line.removeprefix(_BOM)
+            first = False
+        yield line.decode("utf-8", "surrogateescape")
+
+
 def iter_csv(inp: Input, delimiter: str = ",") -> Iterator[tuple[str, Any] | Bad]:
-    """Rows of a CSV/TSV file with a header line, as dicts (quoted multi-line fields are one record)."""
-    _raise_csv_limit()
-    n = 0
+    """Rows of a CSV/TSV file with a header line, as dicts (quoted multi-line fields are one record).
+
+    Parsing is strict: text after a closing quote, a quote left open until the end of the file,
+    a field over ``MAX_LINE_BYTES`` or a row with the wrong number of fields is an exclusion, and a
+    header that repeats a column name rejects the file (its rows would be ambiguous).
+    """
+    csv.field_size_limit(MAX_LINE_BYTES)
+    n = good = 0
     try:
         with inp.open() as raw:
-            fh = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
-            reader = csv.DictReader(fh, delimiter=delimiter, restval=_MISSING)
+            reader = csv.DictReader(_csv_lines(raw), delimiter=delimiter, restval=_MISSING, strict=True)
             try:
                 header = reader.fieldnames
             except csv.Error as exc:
@@ -372,34 +614,50 @@ def iter_csv(inp: Input, delimiter: str = ",") -> Iterator[tuple[str, Any] | Bad
             if not header:
                 yield Bad("empty_file", inp.name, "no header line")
                 return
+            repeated = sorted({h for h in header if header.count(h) > 1})
+            if repeated:
+                yield Bad("malformed_csv", f"{inp.name}:1", f"the header repeats column {', '.join(map(repr, repeated))}; "
+                          "rename the columns (the file is not read)")
+                return
             rows = iter(reader)
             while True:
+                start = reader.line_num + 1
                 try:
                     row = next(rows)
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    yield Bad("malformed_csv", f"{inp.name}:{reader.line_num}", str(exc))
+                    n += 1
+                    detail = str(exc)
+                    if "unexpected end of data" in detail:  # DictReader's own line_num is not updated on errors
+                        detail = (f"a quoted field opened on line {start} is never closed: lines {start}-"
+                                  f"{reader.reader.line_num} are one broken record")
+                    yield Bad("malformed_csv", f"{inp.name}:{start}", detail)
                     continue
                 n += 1
                 where = f"{inp.name}:{reader.line_num}"
                 if None in row:
                     yield Bad("malformed_csv", where, f"{len(header) + len(row[None])} fields, the header has {len(header)}",
-                              _csv_raw(row))
+                              _csv_raw(row, good > 0))
                 elif any(v is _MISSING for v in row.values()):
                     got = sum(v is not _MISSING for v in row.values())
-                    yield Bad("malformed_csv", where, f"{got} fields, the header has {len(header)}", _csv_raw(row))
+                    yield Bad("malformed_csv", where, f"{got} fields, the header has {len(header)}", _csv_raw(row, good > 0))
                 else:
+                    good += 1
                     yield where, row
             if n == 0:
                 yield Bad("empty_file", inp.name, "a header but no rows")
+    except _LineTooLong as exc:
+        yield Bad("line_too_long", f"{inp.name}:{reader.line_num + 1}", f"a line of {exc.size:,} bytes, over the "
+                  f"{MAX_LINE_BYTES:,}-byte limit (the rest of the file is not read)")
     except _STREAM_ERRORS as exc:
         yield _stream_error(exc, inp, f"{inp.name}:{n + 2}", n)
 
 
-def _csv_raw(row: dict[Any, Any]) -> str:
+def _csv_raw(row: dict[Any, Any], trusted: bool = True) -> str:
     vals = [v for k, v in row.items() if k is not None and v is not _MISSING] + list(row.get(None) or [])
-    return json.dumps(vals, ensure_ascii=False)[:_RAW_BYTES].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = json.dumps(vals, ensure_ascii=False).encode("utf-8", "surrogateescape")
+    return _raw(text, trusted)
 
 
 def iter_parquet(inp: Input, batch_rows: int = 4096) -> Iterator[tuple[str, Any] | Bad]:

@@ -47,6 +47,7 @@ bounded window of batches is in flight, so memory does not grow with the corpus.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -212,6 +213,19 @@ def _walk(root: str) -> Iterator[tuple[str, os.DirEntry[str] | None, str | None]
         stack.extend(reversed(subdirs))
 
 
+def _utf8_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escape_name(path: str) -> str:
+    """A path holding undecodable bytes (surrogate escapes) as printable, valid UTF-8 text."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def iter_files(repos: Sequence[Repo], selection: Selection, stats: Counter[str]) -> Iterator[FileTask]:
     """Every candidate file of every repo, in a deterministic order, with file-level exclusions decided early."""
     from codequarry.builders import _git
@@ -228,6 +242,11 @@ def iter_files(repos: Sequence[Repo], selection: Selection, stats: Counter[str])
                 yield FileTask(index, path, None, reason="unreadable", detail=problem)
                 continue
             lang = selection.language_of(path)
+            if lang is not None and not _utf8_name(path):
+                stats["files_with_invalid_names"] += 1
+                yield FileTask(index, _escape_name(path), lang, reason="invalid_file_name",
+                               detail="the file name is not valid UTF-8 (not read)")
+                continue
             if entry is not None and lang is None:
                 try:
                     if not entry.is_symlink():  # d_type only: no system call for the many non-source files
@@ -320,10 +339,13 @@ class BatchResult:
 
 def read_source(root: str, task: FileTask, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
     """(bytes, None, None) or (None, reason, detail) for a file: unreadable, too large, binary."""
-    full = os.path.join(root, task.path)
+    from codequarry.builders._io import NotRegularFile, open_regular
+
     try:
-        with open(full, "rb") as fh:
+        with open_regular(os.path.join(root, task.path), root=root) as fh:
             data = fh.read(max_bytes + 1)
+    except NotRegularFile as exc:
+        return None, "symlink" if exc.errno == errno.ELOOP else "not_a_file", exc.strerror
     except OSError as exc:
         return None, "unreadable", f"{type(exc).__name__}: {exc.strerror or exc}"
     if len(data) > max_bytes:

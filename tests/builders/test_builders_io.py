@@ -147,7 +147,8 @@ def test_discover_walks_sorted_skips_hidden_and_survives_symlink_loops(tmp_path)
     (tmp_path / ".hidden.jsonl").write_text("{}\n")
     (tmp_path / "b" / "loop").symlink_to(tmp_path)  # a folder link back to the root
     inputs, bad = discover([tmp_path], accept=lambda n: n.endswith(".jsonl"))
-    assert [i.name for i in inputs] == ["a.jsonl", "b/2.jsonl"] and not bad
+    assert [i.name for i in inputs] == ["a.jsonl", "b/2.jsonl"]
+    assert [(b.reason, b.locator) for b in bad] == [("symlink", "b/loop")]  # reported, not followed
     with pytest.raises(CodequarryError, match="does not exist"):
         _io.as_paths([tmp_path / "nope"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import os
 from pathlib import Path
 
@@ -58,14 +57,16 @@ def _deny_when_root(monkeypatch, path: Path) -> None:
     """Root reads files whatever their mode; simulate the kernel's EACCES for that one path."""
     if os.geteuid() != 0:
         return
-    real_open = builtins.open
+    from codequarry.builders import _io
+
+    real_open = _io.open_regular
 
     def guarded(file, *args, **kwargs):
         if os.fspath(file) == os.fspath(path):
             raise PermissionError(13, "Permission denied", os.fspath(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded)
+    monkeypatch.setattr(_io, "open_regular", guarded)
 
 
 def test_every_bad_input_is_an_accounted_exclusion(hostile, tmp_path, monkeypatch, accounted, exclusions):
