@@ -1,6 +1,7 @@
 """Models for ``codequarry bench --model SPEC``: what a SPEC means, and the interface tasks call.
 
-SPEC forms (``--model-arg key=value`` sets the options listed per kind; ``codequarry bench --help`` prints them):
+SPEC forms (``--model-arg key=value`` sets the options each kind declares as a frozen dataclass of
+``codequarry.options.option`` fields, ``OPTIONS[kind]``; ``codequarry bench --help`` prints them):
 
 * ``bm25`` — bm25s with a code-aware tokenizer (``models_bm25.py``);
 * ``st:NAME_OR_PATH`` — a sentence-transformers model (``models_dense.py``);
@@ -21,31 +22,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from codequarry import options
 from codequarry.errors import CodequarryError
 
 Run = dict[str, dict[str, float]]
 
 
-@dataclass(frozen=True)
-class Option:
-    """One ``--model-arg`` a model kind accepts: its type, default and help."""
-
-    type: type
-    default: Any
-    help: str
-
-
-def _parse_value(text: Any, typ: type, key: str, spec: str) -> Any:
+def _parse_value(text: Any, spec_: options.Spec, key: str, spec: str) -> Any:
     if text is None or not isinstance(text, str):
         return text
     if text.lower() in ("none", "null", ""):
         return None
+    typ = options.value_type(spec_.hint)
     try:
         if typ is bool:
             if text.lower() in ("1", "true", "yes", "on"):
@@ -53,19 +46,20 @@ def _parse_value(text: Any, typ: type, key: str, spec: str) -> Any:
             if text.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(text)
-        return typ(text)
+        return typ(text) if typ in (int, float, str) else text
     except ValueError:
         raise CodequarryError(f"--model-arg {key}={text!r} for {spec}: expected {typ.__name__}") from None
 
 
-def parse_options(spec: str, options: Mapping[str, Option], given: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Typed settings from ``key=value`` args; unknown keys are an error that lists the known ones."""
-    out = {k: o.default for k, o in options.items()}
+def parse_options(spec: str, options_cls: type, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Typed settings from ``key=value`` args, per the kind's options dataclass; unknown keys list the known ones."""
+    declared = {s.name: s for s in options.specs(options_cls)}
+    out = {k: s.default for k, s in declared.items()}
     for key, value in (given or {}).items():
-        if key not in options:
-            known = ", ".join(sorted(options)) or "none"
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
             raise CodequarryError(f"--model-arg {key}: not an option of {spec.split(':', 1)[0]} models (options: {known})")
-        out[key] = _parse_value(value, options[key].type, key, spec)
+        out[key] = _parse_value(value, declared[key], key, spec)
     return out
 
 
@@ -273,11 +267,11 @@ def split_spec(spec: str) -> tuple[str, str]:
     return kind, rest
 
 
-def model_options(kind: str) -> dict[str, Option]:
-    """The ``--model-arg`` options of a model kind (for --help and validation)."""
+def model_options(kind: str) -> dict[str, options.Spec]:
+    """The ``--model-arg`` options of a model kind (for --help and validation), from its options dataclass."""
     import importlib
 
-    return dict(importlib.import_module(KINDS[kind][0]).OPTIONS[kind])
+    return {s.name: s for s in options.specs(importlib.import_module(KINDS[kind][0]).OPTIONS[kind])}
 
 
 def local_model_name(path: Path) -> str:

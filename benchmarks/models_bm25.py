@@ -14,22 +14,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from codequarry.benchmarks.models import Model, Option, Run, parse_options, topk_from_scores
+from codequarry.benchmarks.models import Model, Run, parse_options, topk_from_scores
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 
-OPTIONS: dict[str, dict[str, Option]] = {"bm25": {
-    "k1": Option(float, 1.5, "term-frequency saturation"),
-    "b": Option(float, 0.75, "length normalisation"),
-    "method": Option(str, "lucene", "bm25s variant: lucene, robertson, atire, bm25l, bm25+"),
-    "delta": Option(float, 0.5, "delta of bm25l / bm25+"),
-    "split_identifiers": Option(bool, True, "also emit camelCase/snake_case/digit parts of each word"),
-    "threshold": Option(float, None, "pair-classification decision threshold (default: chosen on a dev split)"),
-    "name": Option(str, None, "display name in results (default: bm25)"),
-}}
+
+@dataclass(frozen=True)
+class BM25Options:
+    """The ``--model-arg`` options of ``bm25``."""
+
+    k1: float = option(1.5, help="term-frequency saturation")
+    b: float = option(0.75, help="length normalisation")
+    method: str = option("lucene", help="bm25s variant: lucene, robertson, atire, bm25l, bm25+")
+    delta: float = option(0.5, help="delta of bm25l / bm25+")
+    split_identifiers: bool = option(True, help="also emit camelCase/snake_case/digit parts of each word")
+    threshold: float | None = option(None, help="pair-classification decision threshold (default: chosen on a dev split)")
+    name: str | None = option(None, help="display name in results (default: bm25)")
+
+
+OPTIONS: dict[str, type] = {"bm25": BM25Options}
 _WORD = re.compile(r"\w+")
 METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
 

@@ -11,33 +11,51 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codequarry.benchmarks.models import EncoderModel, Option, local_model_name, parse_options
+from codequarry.benchmarks.models import EncoderModel, local_model_name, parse_options
 from codequarry.errors import CodequarryError, require
+from codequarry.options import option
 
-_COMMON = {
-    "query_prompt": Option(str, None, "text prepended to every query (e.g. 'query: ')"),
-    "document_prompt": Option(str, None, "text prepended to every document (e.g. 'passage: ')"),
-    "max_length": Option(int, None, "truncate inputs at this many tokens (default: the model's maximum)"),
-    "batch_size": Option(int, None, "texts per forward pass (default: --batch-size, else 32)"),
-    "normalize": Option(bool, None, "L2-normalise the vectors (st default: the model's own; hf default: no)"),
-    "similarity": Option(str, None, "cos or dot (st default: the model's similarity function; hf default: cos)"),
-    "device": Option(str, None, "torch device, e.g. cpu or cuda (default: cuda when available)"),
-    "revision": Option(str, None, "Hub revision (branch, tag or commit) to load"),
-    "trust_remote_code": Option(bool, False, "allow the model repository's own code to run"),
-    "threshold": Option(float, None, "pair-classification threshold on the similarity (default: chosen on a dev split)"),
-    "name": Option(str, None, "display name in results (default: the model id or folder name)"),
-}
-OPTIONS: dict[str, dict[str, Option]] = {
-    "st": {**_COMMON,
-           "query_prompt_name": Option(str, None, "name of a prompt stored with the model, used for queries"),
-           "document_prompt_name": Option(str, None, "name of a prompt stored with the model, used for documents")},
-    "hf": {**_COMMON, "pooling": Option(str, "mean", "mean (attention-masked average) or cls")},
-}
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """The ``--model-arg`` options every encoder kind (``st``, ``hf``) takes."""
+
+    query_prompt: str | None = option(None, help="text prepended to every query (e.g. 'query: ')")
+    document_prompt: str | None = option(None, help="text prepended to every document (e.g. 'passage: ')")
+    max_length: int | None = option(None, help="truncate inputs at this many tokens (default: the model's maximum)")
+    batch_size: int | None = option(None, help="texts per forward pass (default: --batch-size, else 32)")
+    normalize: bool | None = option(None, help="L2-normalise the vectors (st default: the model's own; hf default: no)")
+    similarity: str | None = option(None, help="cos or dot (st default: the model's similarity function; hf default: cos)")
+    device: str | None = option(None, help="torch device, e.g. cpu or cuda (default: cuda when available)")
+    revision: str | None = option(None, help="Hub revision (branch, tag or commit) to load")
+    trust_remote_code: bool = option(False, help="allow the model repository's own code to run")
+    threshold: float | None = option(None, help="pair-classification threshold on the similarity (default: chosen on "
+                                                "a dev split)")
+    name: str | None = option(None, help="display name in results (default: the model id or folder name)")
+
+
+@dataclass(frozen=True)
+class STOptions(EncoderOptions):
+    """``st:`` models: the encoder options plus prompts stored with the model."""
+
+    query_prompt_name: str | None = option(None, help="name of a prompt stored with the model, used for queries")
+    document_prompt_name: str | None = option(None, help="name of a prompt stored with the model, used for documents")
+
+
+@dataclass(frozen=True)
+class HFOptions(EncoderOptions):
+    """``hf:`` models: the encoder options plus the pooling."""
+
+    pooling: str = option("mean", help="mean (attention-masked average) or cls")
+
+
+OPTIONS: dict[str, type] = {"st": STOptions, "hf": HFOptions}
 DEFAULT_BATCH = 32
 
 

@@ -24,15 +24,22 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codequarry.benchmarks.models import EncoderModel, Model, Option, Run, check_finite
+from codequarry.benchmarks.models import EncoderModel, Model, Run, check_finite
 from codequarry.errors import CodequarryError
 
-OPTIONS: dict[str, dict[str, Option]] = {"py": {}}  # any --model-arg is passed to the class or factory
+
+@dataclass(frozen=True)
+class PyOptions:
+    """``py:`` models declare no options of their own: any --model-arg is passed to the class or factory."""
+
+
+OPTIONS: dict[str, type] = {"py": PyOptions}
 _RESERVED = {"threshold", "name", "batch_size"}
 
 

@@ -24,23 +24,30 @@ import csv
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from codequarry.benchmarks.models import Model, Option, Run, parse_options, topk_from_scores
+from codequarry.benchmarks.models import Model, Run, parse_options, topk_from_scores
 from codequarry.benchmarks.tasks.base import MissingTaskData, json_lines
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 
 FORMATS = ("trec", "codexglue", "csn-csv", "labels")
-OPTIONS: dict[str, dict[str, Option]] = {"run": {
-    "format": Option(str, None, f"force the file format: {', '.join(FORMATS)} (default: detected)"),
-    "name": Option(str, None, "display name in results (default: the file name)"),
-    "threshold": Option(float, None, "unused for prediction files (decisions are given)"),
-    "official": Option(bool, False, "score a model_predictions.csv as relevanceeval.py: repeated urls count, "
-                                    "unknown queries are ignored (bench --official)"),
-}}
+@dataclass(frozen=True)
+class RunOptions:
+    """The ``--model-arg`` options of ``run:FILE``."""
+
+    format: str | None = option(None, help=f"force the file format: {', '.join(FORMATS)} (default: detected)")
+    name: str | None = option(None, help="display name in results (default: the file name)")
+    threshold: float | None = option(None, help="unused for prediction files (decisions are given)")
+    official: bool = option(False, help="score a model_predictions.csv as relevanceeval.py: repeated urls count, "
+                                        "unknown queries are ignored (bench --official)")
+
+
+OPTIONS: dict[str, type] = {"run": RunOptions}
 OFFICIAL_HINT = ("CodeSearchNet's relevanceeval.py counts a repeated url at each rank and ignores queries it has no "
                  "annotations for; pass --official (--model-arg official=true) to score the file as it does")
 _SHOW = 5

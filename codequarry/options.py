@@ -312,6 +312,14 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def value_type(hint: Any) -> Any:
+    """The scalar type a string value converts to: the annotation without ``| None`` (str for a ``Literal``)."""
+    inner = _strip_optional(hint)[0]
+    if typing.get_origin(inner) is Literal:
+        return type(typing.get_args(inner)[0])
+    return inner
+
+
 def _nested(hint: Any) -> type | None:
     inner = _strip_optional(hint)[0]
     if isinstance(inner, type) and dataclasses.is_dataclass(inner):

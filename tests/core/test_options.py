@@ -114,3 +114,27 @@ def test_training_flags_are_generated_from_train_config() -> None:
     with pytest.raises(CodequarryError, match="--no-select-best applies to bi-encoders only"):
         train_cli.options_from_args(parser.parse_args(["train", "D", "--base", "B", "--out", "O", "--kind",
                                                        "cross-encoder", "--no-select-best"]))
+
+
+def test_model_kinds_declare_their_options_the_same_way() -> None:
+    """Every model kind's --model-arg options are an options dataclass: typed parsing and help come from it."""
+    import dataclasses
+
+    from codequarry.benchmarks import models
+
+    for kind, (module, _, _) in models.KINDS.items():
+        import importlib
+
+        cls = importlib.import_module(module).OPTIONS[kind]
+        assert dataclasses.is_dataclass(cls), kind
+        assert all(s.meta.help for s in options.specs(cls)), kind
+    from codequarry.benchmarks.models_bm25 import BM25Options
+    from codequarry.benchmarks.models_dense import STOptions
+
+    got = models.parse_options("bm25", BM25Options, {"k1": "2", "split_identifiers": "false", "threshold": "none"})
+    assert got["k1"] == 2.0 and got["split_identifiers"] is False and got["threshold"] is None and got["b"] == 0.75
+    assert models.parse_options("st:x", STOptions, {"max_length": "128"})["max_length"] == 128
+    with pytest.raises(CodequarryError, match="expected int"):
+        models.parse_options("st:x", STOptions, {"max_length": "long"})
+    with pytest.raises(CodequarryError, match="not an option of bm25 models"):
+        models.parse_options("bm25", BM25Options, {"k3": "1"})
