@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from codequarry.builders._io import Bad, Input, load_json_value
+from codequarry.builders._io import Bad, Input, iter_jsonl, load_json_value
 from codequarry.errors import CodequarryError
 
 T = TypeVar("T")
@@ -46,3 +46,15 @@ def read_json(path: Path) -> Any:
 def line_of(locator: str) -> int:
     """The line number at the end of a ``NAME:LINE`` locator."""
     return int(locator.rsplit(":", 1)[1])
+
+
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line of a JSON Lines file (plain or compressed), strictly.
+
+    The builders' streaming reader (``_io.iter_jsonl``: UTF-8 checked, compressed streams, bounded
+    errors); any unreadable line or a line that is not a JSON object is an error naming the line.
+    """
+    for where, obj in strict(iter_jsonl(input_of(path))):
+        if not isinstance(obj, dict):
+            raise CodequarryError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        yield line_of(where), obj
