@@ -93,10 +93,10 @@ def _docstring_spans(fn: object, root: object, rules: Rules) -> list[tuple[int, 
     spans = []
     node = fn
     while node is not None and node.parent is not None and node.parent.type not in ("program", "source_file") \
-            and (node.prev_named_sibling is None or node.parent.type == "template_declaration"):
+            and (node.prev_named_sibling is None or node.parent.type in rules.doc_wrappers):
         node = node.parent  # a decorated/exported/template definition: look before its wrapper
     sib = node.prev_named_sibling if node is not None else None
-    while sib is not None and sib.type == "attribute_item":
+    while sib is not None and sib.type in rules.doc_between:
         sib = sib.prev_named_sibling  # Rust: `/// doc` then `#[inline]` then the fn
     while sib is not None and "comment" in sib.type:
         spans.append((sib.start_byte, sib.end_byte))
@@ -181,12 +181,18 @@ def obfuscate_code(code: str, language: str, keep_docstring: bool = True) -> Obf
     return Obfuscated(code=new_code, mapping=mapping, tokens_code=tokens_code, grammar=spec.name)
 
 
+def _needs_prefix(code: bytes, rules: Rules, spec: object) -> bool:
+    """Whether the rules' prefix goes before this snippet (PHP's ``<?php``, unless the snippet opens with ``<?``)."""
+    unless = getattr(spec, "snippet_unless_prefix", None)
+    return bool(rules.prefix) and not (unless and code.lstrip().startswith(unless.encode()))
+
+
 def _parse_function(body: bytes, rules: Rules, spec: object) -> tuple[bytes, bytes, bytes, object, object | None]:
     """(prefix, suffix, parsed bytes, tree, function node) of a snippet: bare, or inside a class if that parses better."""
     from codequarry.languages import parse
     from codequarry.languages.tokens import tree_error_count
 
-    prefix = rules.prefix if rules.prefix and not body.lstrip().startswith(b"<?") else b""
+    prefix = rules.prefix if _needs_prefix(body, rules, spec) else b""
     suffix = b""
     src = prefix + body
     tree = parse(src, spec)
@@ -226,9 +232,10 @@ def code_tokens(result: Obfuscated, language: str) -> list[str]:
 
     rules, spec = _rules(result.grammar or language)
     text = result.tokens_code or result.code
-    if rules.prefix and not text.lstrip().startswith("<?"):
+    if _needs_prefix(text.encode("utf-8", "replace"), rules, spec):
         toks = tokenize_code(rules.prefix.decode() + text, spec)
-        return toks[1:] if toks and toks[0].startswith("<?") else toks
+        first = tokenize_code(rules.prefix.decode(), spec)[:1]
+        return toks[1:] if toks and toks[:1] == first else toks
     return tokenize_code(text, spec)
 
 

@@ -327,4 +327,5 @@ _C_WRAP = (b"struct __cq__ {\n", b"\n};")
 def obfuscation(spec: LanguageSpec) -> ob.Rules:
     cpp = spec.name == "cpp"
     return ob.Rules(spec.name, frozenset({"function_definition"}), _c_bindings_for(cpp), _c_occurrences_for(cpp),
-                    name_of=_c_name_for(cpp), wrap=_C_WRAP if cpp else None)
+                    name_of=_c_name_for(cpp), wrap=_C_WRAP if cpp else None,
+                    doc_wrappers=frozenset({"template_declaration"}) if cpp else frozenset())

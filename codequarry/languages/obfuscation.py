@@ -74,6 +74,8 @@ class Rules:
     wrap: tuple[bytes, bytes] | None = None  # tried when the bare snippet does not parse cleanly (methods)
     dialect: str | None = None  # another registry grammar tried when this one gives errors (typescript → tsx)
     string_docstring: bool = False  # the docstring is the body's first string statement (Python), not comments
+    doc_wrappers: frozenset[str] = frozenset()  # wrap a definition; its doc comments sit before them (C++ templates)
+    doc_between: frozenset[str] = frozenset()  # may sit between doc comments and the definition (Rust attributes)
 
 
 def rules_for(language: str | LanguageSpec) -> Rules | None:

@@ -208,4 +208,4 @@ def _rs_is_method(fn: tree_sitter.Node, src: bytes) -> bool:
 
 def obfuscation(spec: LanguageSpec) -> ob.Rules:
     return ob.Rules(spec.name, frozenset({"function_item"}), _rs_bindings, _rs_occurrences, is_method=_rs_is_method,
-                    wrap=(b"impl __Cq {\n", b"\n}"))
+                    wrap=(b"impl __Cq {\n", b"\n}"), doc_between=frozenset({"attribute_item"}))
