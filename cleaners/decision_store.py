@@ -29,80 +29,86 @@ from typing import Any
 from codequarry.errors import CodequarryError
 
 FORMAT = "codequarry-decision/1"
-_MAX_DEPTH = 64
+_PLAIN = (str, int, bool, type(None))
+_MAKERS = {"$t": tuple, "$s": set, "$fs": frozenset}
 
 
-def encode(value: Any, *, _depth: int = 0) -> Any:
+def encode(value: Any) -> Any:
     """``value`` as JSON-ready data (see the module docstring); raises TypeError for anything else."""
-    if _depth > _MAX_DEPTH:
-        raise TypeError("decision nests too deeply to be stored")
-    d = _depth + 1
-    if value is None or isinstance(value, (bool, str)):
+    t = type(value)
+    if t in _PLAIN:
         return value
+    if t is dict:
+        if all(type(k) is str and not k.startswith("$") for k in value):
+            return {k: _item(v) for k, v in value.items()}
+        return {"$d": [[encode(k), encode(v)] for k, v in value.items()]}
+    if t is tuple:
+        return {"$t": [_item(v) for v in value]}
+    if t is list:
+        return [_item(v) for v in value]
+    if t is frozenset or t is set:
+        return {"$fs" if t is frozenset else "$s": [_item(v) for v in value]}
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else {"$f": repr(float(value))}
+    if isinstance(value, bool):
+        return bool(value)
     if isinstance(value, int):
         return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"$f": repr(value)}
+    if isinstance(value, str):
+        return str(value)
     if type(value).__module__ == "numpy" and hasattr(value, "item"):  # numpy scalars: their Python value
-        return encode(value.item(), _depth=d)
-    if isinstance(value, list):
-        return [encode(v, _depth=d) for v in value]
-    if isinstance(value, tuple):
-        return {"$t": [encode(v, _depth=d) for v in value]}
-    if isinstance(value, frozenset):
-        return {"$fs": [encode(v, _depth=d) for v in value]}
-    if isinstance(value, set):
-        return {"$s": [encode(v, _depth=d) for v in value]}
+        return encode(value.item())
     if isinstance(value, (bytes, bytearray)):
         return {"$b": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("$") for k in value):
-            return {k: encode(v, _depth=d) for k, v in value.items()}
-        return {"$d": [[encode(k, _depth=d), encode(v, _depth=d)] for k, v in value.items()]}
+    if isinstance(value, (dict, list, tuple, set, frozenset)):  # subclasses: as their base type
+        base = next(b for b in (dict, list, tuple, frozenset, set) if isinstance(value, b))
+        return encode(base(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: encode(getattr(value, f.name), _depth=d) for f in dataclasses.fields(value) if f.init}
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
         return {"$dc": type(value).__name__, "f": fields}
     raise TypeError(f"a decision may hold only plain data and dataclasses, not {type(value).__name__}")
 
 
-def decode(data: Any, dataclasses_allowed: dict[str, type], *, _depth: int = 0) -> Any:
-    """The value ``encode`` gave ``data`` for; ValueError on anything it could not have written."""
-    if _depth > _MAX_DEPTH:
-        raise ValueError("nesting too deep")
-    d = _depth + 1
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    if isinstance(data, list):
-        return [decode(v, dataclasses_allowed, _depth=d) for v in data]
-    if not isinstance(data, dict):
-        raise ValueError(f"unexpected JSON value of type {type(data).__name__}")
-    tag = next((k for k in data if k.startswith("$")), None)
-    if tag is None:
-        return {k: decode(v, dataclasses_allowed, _depth=d) for k, v in data.items()}
-    body = data[tag]
-    if tag == "$dc":
-        cls = dataclasses_allowed.get(body) if isinstance(body, str) else None
-        fields = data.get("f")
-        if cls is None or not isinstance(fields, dict) or set(data) != {"$dc", "f"}:
-            raise ValueError(f"unknown decision class {body!r}")
-        return cls(**{k: decode(v, dataclasses_allowed, _depth=d) for k, v in fields.items()})
-    if len(data) != 1:
-        raise ValueError(f"tagged value {tag!r} has extra keys")
-    if tag == "$f" and body in ("nan", "inf", "-inf"):
-        return float(body)
-    if tag == "$b" and isinstance(body, str):
-        return base64.b64decode(body.encode("ascii"), validate=True)
-    if tag == "$d" and isinstance(body, list):
-        out = {}
-        for item in body:
-            if not isinstance(item, list) or len(item) != 2:
+def _item(v: Any) -> Any:
+    """``encode`` with a fast path for the common members of big decisions: plain values and flat tuples."""
+    tv = type(v)
+    if tv in _PLAIN:
+        return v
+    if tv is tuple and all(type(x) in _PLAIN for x in v):
+        return {"$t": list(v)}
+    return encode(v)
+
+
+def decoder(dataclasses_allowed: dict[str, type]) -> Any:
+    """The ``object_hook`` that turns tagged JSON objects back into values (ValueError for anything else)."""
+
+    def hook(obj: dict[str, Any]) -> Any:
+        tag = next((k for k in obj if k.startswith("$")), None) if obj else None
+        if tag is None:
+            return obj
+        body = obj[tag]
+        if tag == "$dc":
+            cls = dataclasses_allowed.get(body) if isinstance(body, str) else None
+            fields = obj.get("f")
+            if cls is None or not isinstance(fields, dict) or len(obj) != 2:
+                raise ValueError(f"unknown decision class {body!r}")
+            return cls(**fields)
+        if len(obj) != 1:
+            raise ValueError(f"tagged value {tag!r} has extra keys")
+        maker = _MAKERS.get(tag)
+        if maker is not None and isinstance(body, list):
+            return maker(body)
+        if tag == "$d" and isinstance(body, list):
+            if not all(isinstance(item, list) and len(item) == 2 for item in body):
                 raise ValueError("a dict entry must be a [key, value] pair")
-            out[decode(item[0], dataclasses_allowed, _depth=d)] = decode(item[1], dataclasses_allowed, _depth=d)
-        return out
-    makers = {"$t": tuple, "$s": set, "$fs": frozenset}
-    if tag in makers and isinstance(body, list):
-        return makers[tag](decode(v, dataclasses_allowed, _depth=d) for v in body)
-    raise ValueError(f"unknown tag {tag!r}")
+            return {k: v for k, v in body}
+        if tag == "$f" and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if tag == "$b" and isinstance(body, str):
+            return base64.b64decode(body.encode("ascii"), validate=True)
+        raise ValueError(f"unknown tag {tag!r}")
+
+    return hook
 
 
 def step_dataclasses(step: Any) -> dict[str, type]:
@@ -118,7 +124,7 @@ def save(path: Path, step: Any, decision: Any) -> None:
     """Write ``decision`` atomically (temporary name, then rename)."""
     try:
         payload = {"format": FORMAT, "step": step.name, "decision": encode(decision)}
-    except TypeError as exc:
+    except (TypeError, RecursionError) as exc:
         raise RuntimeError(f"step {step.name!r} returned a decision that cannot be saved: {exc}") from exc
     tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
     tmp.write_text(json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
@@ -128,11 +134,17 @@ def save(path: Path, step: Any, decision: Any) -> None:
 def load(path: Path, step: Any) -> Any:
     """Read a decision ``save`` wrote for ``step``; a clear error for anything else."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("step") != step.name:
+        payload = json.loads(path.read_text(encoding="utf-8"), object_hook=decoder(step_dataclasses(step)),
+                             parse_constant=_refuse_constant)
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("step") != step.name \
+                or "decision" not in payload:
             raise ValueError(f"not a {FORMAT} file for step {step.name!r}")
-        return decode(payload["decision"], step_dataclasses(step))
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        return payload["decision"]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
         raise CodequarryError(
             f"{path}: the saved decision of step {step.name!r} is damaged or was not written by this codequarry "
             f"({exc}); pass --overwrite to start the clean over") from None
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {token}")
