@@ -1,7 +1,8 @@
 """CodeSearchNet (Husain et al., 2019): 2M documented functions in six languages, and the NDCG retrieval pool.
 
 Inputs (``--path``, any mix; folders are walked and ``{lang}.zip`` archives are read in place,
-every member vetted by ``_archive`` and nothing extracted to disk):
+every member vetted by ``codequarry.releases.archive`` and nothing extracted to disk; the files are read by
+``codequarry.releases.csn``, as the ``csn`` tasks read them):
 
 * the release layout ``{lang}/final/jsonl/{train,valid,test}/{lang}_{split}_{k}.jsonl.gz`` (or any
   ``.jsonl``/``.jsonl.gz`` file of release records): 12 keys per record, all kept;
