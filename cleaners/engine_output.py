@@ -42,6 +42,7 @@ class OutputDir:
         if p.exists() and not p.is_dir():
             raise CodequarryError(f"output path {p} exists and is not a folder")
         manifest_path = p / MANIFEST_NAME
+        self._check_work_tree(overwrite=overwrite)
         if self.work.is_dir():
             self._lock()  # refuses while another clean writes here; held from now on
             if not self._read_signature() and not (self.work / "final.done").exists():
@@ -78,13 +79,33 @@ class OutputDir:
         _atomic_write_text(self.work / "plan.json", json.dumps(signature, indent=1, sort_keys=True))
         return "fresh"
 
+    def _check_work_tree(self, *, overwrite: bool) -> None:
+        """The work dir is state anyone with write access to --out could have planted: it must be a plain
+        folder of plain files, so a resume reads nothing outside it and a reset deletes nothing outside it."""
+        if self.work.is_symlink():
+            if not overwrite:
+                raise CodequarryError(f"{self.work} is a symbolic link, not the folder of an unfinished clean; "
+                                      "pass --overwrite to replace it")
+            self.work.unlink()  # the link only: never what it points to
+            return
+        if not self.work.is_dir():
+            return
+        for q in self.work.rglob("*"):
+            if q.is_symlink() or not (q.is_file() or q.is_dir()):
+                if overwrite:
+                    if q.parent == self.work and q.name == "lock":
+                        q.unlink()  # the lock is opened before the reset: never through a link
+                    continue  # _reset_work unlinks the rest without following them
+                raise CodequarryError(f"{q}: the unfinished clean's state holds a link or special file; "
+                                      "pass --overwrite to start over")
+
     def _reset_work(self) -> None:
         """An empty, locked work dir (the lock is taken before anything in it is removed)."""
         if self.work.is_dir():
             self._lock()
             for child in self.work.iterdir():
                 if child.name != "lock":
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+                    _remove(child)
         else:
             self.work.mkdir(parents=True)
             self._lock()
@@ -154,6 +175,16 @@ class OutputDir:
         if self._lock_fh is not None:
             self._lock_fh.close()
             self._lock_fh = None
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or folder; links (and links inside folders) are removed, never followed."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
+    for child in path.iterdir():
+        _remove(child)
+    path.rmdir()
 
 
 def _recipe_sha(resolved: Any) -> str | None:

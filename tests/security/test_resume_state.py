@@ -77,7 +77,7 @@ def test_state_files_are_json_and_arrow_only(tmp_path: Path, monkeypatch: pytest
     work = _interrupted(_pairs(tmp_path / "in"), tmp_path / "out", monkeypatch)
     suffixes = {p.suffix for p in work.rglob("*") if p.is_file() and p.name != "lock"}
     assert suffixes <= {".json", ".arrow", ".done"}, suffixes
-    for p in work.glob("decision-*.json"):
+    for p in work.glob("decision-[0-9][0-9][0-9].json"):
         json.loads(p.read_text(encoding="utf-8"))
     for p in work.rglob("*.done"):
         json.loads(p.read_text(encoding="utf-8"))
@@ -94,7 +94,7 @@ def test_forged_json_decision_is_a_clear_error(tmp_path: Path, monkeypatch: pyte
     pairs = _pairs(tmp_path / "in")
     out = tmp_path / "out"
     work = _interrupted(pairs, out, monkeypatch)
-    decisions = sorted(work.glob("decision-*.json"))
+    decisions = sorted(work.glob("decision-[0-9][0-9][0-9].json"))
     assert decisions
     decisions[-1].write_bytes(forged)
     with pytest.raises(CodequarryError, match="--overwrite"):
@@ -150,3 +150,47 @@ def test_decision_codec_round_trips_every_engine_decision(tmp_path: Path) -> Non
         assert type(back) is type(decision)
     with pytest.raises(CodequarryError, match="damaged"):  # a class from another module is refused
         decision_store.load(tmp_path / "leakage.json", bare("near_dedup"))
+
+
+def test_links_in_the_work_dir_are_refused_and_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = _pairs(tmp_path / "in")
+    reference = clean(pairs.path, tmp_path / "ref", recipe=RECIPE, batch_rows=8)
+    out = tmp_path / "out"
+    work = _interrupted(pairs, out, monkeypatch)
+    secret = tmp_path / "victim"
+    secret.mkdir()
+    (secret / "keep.txt").write_text("precious")
+    kept = next(work.glob("pass-01/*.kept.arrow"))
+    kept.unlink()
+    kept.symlink_to(secret / "keep.txt")  # a resume would read a file outside --out
+    (work / "pass-01" / "planted").symlink_to(secret, target_is_directory=True)
+    with pytest.raises(CodequarryError, match="link or special file"):
+        clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
+    manifest = clean(pairs.path, out, recipe=RECIPE, batch_rows=8, overwrite=True)
+    assert manifest["fingerprint"] == reference["fingerprint"]
+    assert (secret / "keep.txt").read_text() == "precious"  # --overwrite removed the links, not their targets
+
+
+def test_a_work_dir_that_is_a_link_is_never_emptied(tmp_path: Path) -> None:
+    pairs = _pairs(tmp_path / "in")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".codequarry-work").symlink_to(victim, target_is_directory=True)
+    with pytest.raises(CodequarryError, match="symbolic link"):
+        clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
+    assert clean(pairs.path, out, recipe=RECIPE, batch_rows=8, overwrite=True)["counts"]["written"] > 0
+    assert (victim / "keep.txt").read_text() == "precious" and victim.is_dir()
+
+
+def test_deeply_nested_state_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = _pairs(tmp_path / "in")
+    out = tmp_path / "out"
+    work = _interrupted(pairs, out, monkeypatch)
+    decision = sorted(work.glob("decision-[0-9][0-9][0-9].json"))[-1]
+    decision.write_text('{"format": "codequarry-decision/1", "step": "exact_dedup", "decision": '
+                        + "[" * 200_000 + "]" * 200_000 + "}")
+    with pytest.raises(CodequarryError, match="damaged"):
+        clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
