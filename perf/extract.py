@@ -52,12 +52,13 @@ def parse_only(paths: list[str], limit: int | None, max_file_bytes: int) -> tupl
     """Read and parse the files that ``build repos`` parses (same listing, same filters).
 
     Returns (files, bytes, wall seconds, CPU seconds)."""
-    from codequarry.builders import repos as R
+    from codequarry.builders import _repos_extract as RX
+    from codequarry.builders import _repos_inputs as RI
     from codequarry.languages import get_parser
 
-    selection = R.Selection(languages=R._check_languages(None))
-    resolved = [R.resolve_repo(p, clone_root=None, depth=None) for p in paths]
-    tasks = list(islice(R.iter_files(resolved, selection, Counter()), limit))
+    selection = RI.Selection(languages=RI.check_languages(None))
+    resolved = [RI.resolve_repo(p, clone_root=None, depth=None) for p in paths]
+    tasks = list(islice(RI.iter_files(resolved, selection, Counter()), limit))
     for name in {t.language for t in tasks if t.language}:
         get_parser(name)  # load grammars outside the timing, as the build's first files do
     files = nbytes = 0
@@ -65,7 +66,7 @@ def parse_only(paths: list[str], limit: int | None, max_file_bytes: int) -> tupl
     for task in tasks:
         if task.reason is not None or task.size > max_file_bytes:
             continue
-        data, reason, _ = R.read_source(resolved[task.repo].root, task, max_file_bytes)
+        data, reason, _ = RX.read_source(resolved[task.repo].root, task, max_file_bytes)
         if data is None:
             continue
         try:
