@@ -32,6 +32,8 @@ class PairsDir:
             raise CodequarryError(f"{self.path} is not a folder; expected a pairs dir written by codequarry build/clean")
         if not mpath.is_file():
             raise CodequarryError(f"{self.path} has no {MANIFEST_NAME}; is it a pairs dir written by codequarry build/clean?")
+        if not mpath.resolve().is_relative_to(self.path.resolve()):
+            raise CodequarryError(f"{mpath} leads outside the pairs dir (a link); the manifest must be a file inside it")
         try:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:

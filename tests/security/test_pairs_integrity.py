@@ -116,7 +116,25 @@ def rows_count_lies(d: Path) -> None:
     _save(d, m)
 
 
+def manifest_is_a_link(d: Path) -> None:
+    outside = d.parent / "elsewhere.json"
+    outside.write_bytes((d / MANIFEST_NAME).read_bytes())
+    (d / MANIFEST_NAME).unlink()
+    (d / MANIFEST_NAME).symlink_to(outside)
+
+
+def manifest_nested_deeply(d: Path) -> None:
+    (d / MANIFEST_NAME).write_text("[" * 100_000 + "]" * 100_000)
+
+
+def manifest_not_utf8(d: Path) -> None:
+    (d / MANIFEST_NAME).write_bytes(b'{"format_version": 1, "x": "\xff"}')
+
+
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "manifest_is_a_link": (manifest_is_a_link, "leads outside the pairs dir"),
+    "manifest_nested_deeply": (manifest_nested_deeply, "not valid JSON"),
+    "manifest_not_utf8": (manifest_not_utf8, "not valid JSON"),
     "edited_rows": (edited_rows, "sha256"),
     "changed_schema": (changed_schema, "columns"),
     "deleted_shard": (deleted_shard, "missing"),
