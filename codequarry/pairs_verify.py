@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from codequarry.errors import CodequarryError
 from codequarry.pairs_fingerprint import file_sha256, type_name
 from codequarry.pairs_layout import DATA_DIR, DEFAULT_VERIFY, FORMAT_VERSION, MANIFEST_NAME, VERIFY_LEVELS
+from codequarry.schema import check_config_name, check_split_name
 
 _ENTRY_KEYS = ("path", "config", "split", "rows", "sha256")
 
@@ -100,6 +101,12 @@ def check_manifest(root: Path, manifest: Any) -> None:
         seen.add(path)
         listed[(config, split)] = listed.get((config, split), 0) + rows
     claimed = {(c, s): n for c, parts in splits.items() for s, n in parts.items()}
+    for config, split in set(listed) | set(claimed):  # later used to build paths (upload, card): checked
+        try:
+            check_config_name(config)
+            check_split_name(split)
+        except CodequarryError as exc:
+            raise CodequarryError(f"{where}: {exc}") from None
     for key in sorted(set(listed) | set(claimed)):
         if listed.get(key, 0) != claimed.get(key, 0):
             raise CodequarryError(f"{where}: config {key[0]!r} split {key[1]!r} claims {claimed.get(key, 0)} rows "

@@ -131,7 +131,16 @@ def manifest_not_utf8(d: Path) -> None:
     (d / MANIFEST_NAME).write_bytes(b'{"format_version": 1, "x": "\xff"}')
 
 
+def config_name_escapes(d: Path) -> None:
+    m = _manifest(d)
+    m["files"][0]["config"] = "../../evil"
+    m["splits"]["../../evil"] = {"test": m["files"][0]["rows"]}
+    m["splits"]["python"]["test"] -= m["files"][0]["rows"]
+    _save(d, m)
+
+
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "config_name_escapes": (config_name_escapes, "invalid config name"),
     "manifest_is_a_link": (manifest_is_a_link, "leads outside the pairs dir"),
     "manifest_nested_deeply": (manifest_nested_deeply, "not valid JSON"),
     "manifest_not_utf8": (manifest_not_utf8, "not valid JSON"),
