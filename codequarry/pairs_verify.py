@@ -101,7 +101,7 @@ def check_manifest(root: Path, manifest: Any) -> None:
         seen.add(path)
         listed[(config, split)] = listed.get((config, split), 0) + rows
     claimed = {(c, s): n for c, parts in splits.items() for s, n in parts.items()}
-    for config, split in set(listed) | set(claimed):  # later used to build paths (upload, card): checked
+    for config, split in sorted(set(listed) | set(claimed)):  # later used to build paths (upload, card): checked
         try:
             check_config_name(config)
             check_split_name(split)
