@@ -9,7 +9,7 @@ is the smallest row of its component, so labels never depend on edge order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -26,29 +26,38 @@ def candidate_pairs(band_hashes: np.ndarray, active: np.ndarray | None = None) -
     with rows in keep order, each edge points at the bucket member that would be kept.
     """
     n, nb = band_hashes.shape
+    return candidate_pairs_by_band((band_hashes[:, b] for b in range(nb)), n, active)
+
+
+def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndarray | None = None) -> np.ndarray:
+    """:func:`candidate_pairs` over band columns given one at a time (each: every row's hash in that band), so
+    only one band is in memory; the distinct edges are merged as they come."""
     idx = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
-    if len(idx) < 2:
-        return np.zeros((0, 2), np.int64)
-    edges = []
-    for band in range(nb):
-        keys = band_hashes[idx, band]
-        order = np.argsort(keys, kind="stable")
-        ks = keys[order]
-        same = ks[1:] == ks[:-1]
-        if not same.any():
+    codes = np.zeros(0, np.int64)
+    for keys in bands:
+        if len(idx) < 2:
             continue
-        starts = np.concatenate([[True], ~same])
-        run = np.cumsum(starts) - 1
-        first = order[np.flatnonzero(starts)][run]
-        member = ~starts
-        edges.append(np.stack([idx[first[member]], idx[order[member]]], axis=1))
-    if not edges:
-        return np.zeros((0, 2), np.int64)
-    all_edges = np.concatenate(edges)
-    lo = np.minimum(all_edges[:, 0], all_edges[:, 1])
-    hi = np.maximum(all_edges[:, 0], all_edges[:, 1])
-    code = np.unique(lo * np.int64(n) + hi)
-    return np.stack([code // n, code % n], axis=1)
+        edges = band_star_edges(keys[idx], idx)
+        if edges is not None:
+            lo = np.minimum(edges[:, 0], edges[:, 1])
+            hi = np.maximum(edges[:, 0], edges[:, 1])
+            codes = np.union1d(codes, lo * np.int64(n) + hi)
+    return np.stack([codes // n, codes % n], axis=1) if len(codes) else np.zeros((0, 2), np.int64)
+
+
+def band_star_edges(keys: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+    """One band's star edges: each row whose hash another row shares, paired with the first such row (by ``idx``,
+    which is ascending); None when no hash is shared."""
+    order = np.argsort(keys, kind="stable")
+    ks = keys[order]
+    same = ks[1:] == ks[:-1]
+    if not same.any():
+        return None
+    starts = np.concatenate([[True], ~same])
+    run = np.cumsum(starts) - 1
+    first = order[np.flatnonzero(starts)][run]
+    member = ~starts
+    return np.stack([idx[first[member]], idx[order[member]]], axis=1)
 
 
 def cluster_labels(n: int, edges: np.ndarray) -> np.ndarray:

@@ -14,27 +14,27 @@ smallest id), an exact match winning over a near one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._lsh import (
+    VIEW_SETS,
     MinHashParams,
-    bands_matrix,
     code_key,
     fill_lsh,
     hasher,
-    keep_ordered,
     minhash_config,
     view_columns,
-    view_set_lists,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column
 from codequarry.schema import check_split_name
 
@@ -104,37 +104,56 @@ class Leakage(GlobalStep):
             cols.update(view_columns(h, texts, langs, bool(self.params.verify)))
         return pa.table(cols)
 
-    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
-        tables = [t for t in mapped if t.num_rows]
-        ids, splits, order = keep_ordered(tables, self.name)  # canonical order: the keep rule
-        n = len(ids)
-        ids = [ids[i] for i in order]
-        splits = [splits[i] for i in order]
-        train = np.array([s in self.params.train_splits for s in splits], dtype=bool)
-        held = np.array([s in self.params.held_out_splits for s in splits], dtype=bool)
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path | None) -> Decision:
+        with Spill(mapped, workdir) as spill:  # per-row state on disk, read back one column or band at a time
+            return self._resolve(spill)
+
+    def _resolve(self, spill: Spill) -> Decision:
+        n = spill.n
+        pos = spill.keep_order(self.name)  # arrival → position in keep order (the canonical order)
+        order = np.empty(n, np.int64)
+        order[pos] = np.arange(n, dtype=np.int64)  # position → arrival
+        train = np.zeros(n, dtype=bool)
+        held = np.zeros(n, dtype=bool)
+        for k, table in enumerate(spill.tables(["split"])):
+            col = table.column(0)
+            at = slice(spill.starts[k], spill.starts[k + 1])
+            train[at] = pc.is_in(col, pa.array(list(self.params.train_splits), pa.string())).to_numpy(zero_copy_only=False)
+            held[at] = pc.is_in(col, pa.array(list(self.params.held_out_splits), pa.string())).to_numpy(zero_copy_only=False)
+        train, held = train[order], held[order]
         leaks: dict[int, tuple[int, str]] = {}
         if self._exact() and n:
-            keys = [k for t in tables for k in t.column("key").to_pylist()]
-            keys = [keys[i] for i in order]
-            first: dict[bytes, int] = {}
-            for pos in np.flatnonzero(held).tolist():
-                if keys[pos] is not None:
-                    first.setdefault(keys[pos], pos)
-            for pos in np.flatnonzero(train).tolist():
-                hit = first.get(keys[pos]) if keys[pos] is not None else None
-                if hit is not None:
-                    leaks[pos] = (hit, "exact")
+            first: dict[bytes, int] = {}  # held-out key → its first row in keep order
+            for k, table in enumerate(spill.tables(["key"])):
+                rows = pos[spill.starts[k]:spill.starts[k + 1]]
+                for p, key in zip(rows.tolist(), table.column(0).to_pylist()):
+                    if key is not None and held[p] and p < first.get(key, n):
+                        first[key] = p
+            for k, table in enumerate(spill.tables(["key"])):
+                rows = pos[spill.starts[k]:spill.starts[k + 1]]
+                for p, key in zip(rows.tolist(), table.column(0).to_pylist()):
+                    hit = first.get(key) if key is not None and train[p] else None
+                    if hit is not None:
+                        leaks[p] = (hit, "exact")
         if self._near() and n:
-            perm = np.asarray(order, dtype=np.int64)
-            ntok = np.concatenate([t.column("ntok").to_numpy() for t in tables])[perm]
+            ntok = spill.numbers("ntok")[order]
             active = ntok >= max(1, self.params.min_tokens)
             cfg = minhash_config(self.params)
-            matrix = bands_matrix(tables, hasher(cfg).total_bands)[perm]
-            sets = view_set_lists(tables, len(cfg.thresholds), order) if self.params.verify else None
-            for pos, hit in _near_matches(matrix, train & active, held & active, sets, cfg.thresholds).items():
-                if pos not in leaks:
-                    leaks[pos] = (hit, "near")
-        out = {ids[p]: (ids[h], splits[h], kind) for p, (h, kind) in sorted(leaks.items())}
+            width = hasher(cfg).total_bands
+            bands = (spill.band("bands", width, b)[order] for b in range(width))
+            sets = None
+            if self.params.verify:
+                def sets(rows: np.ndarray) -> list[dict[int, np.ndarray]]:
+                    return [{int(p): s for p, s in zip(rows.tolist(), _by(spill.lists(name, order[rows]), order[rows]))}
+                            for name in VIEW_SETS[:len(cfg.thresholds)]]
+            for p, hit in _near_matches(bands, train & active, held & active, sets, cfg.thresholds).items():
+                if p not in leaks:
+                    leaks[p] = (hit, "near")
+        need = np.array(sorted({q for p, (h, _) in leaks.items() for q in (p, h)}), dtype=np.int64)
+        id_of = spill.strings("id", order[need]) if len(need) else {}
+        split_of = spill.strings("split", order[need]) if len(need) else {}
+        out = {id_of[int(order[p])]: (id_of[int(order[h])], split_of[int(order[h])], kind)
+               for p, (h, kind) in sorted(leaks.items())}
         by_split: dict[str, int] = {}
         by_kind: dict[str, int] = {}
         for _, s, kind in out.values():
@@ -165,21 +184,23 @@ class Leakage(GlobalStep):
         return keep_mask(batch, keep, reasons, details)
 
 
-def _near_matches(matrix: np.ndarray, train: np.ndarray, held: np.ndarray, sets: list[list[np.ndarray]] | None,
+def _near_matches(bands: Iterable[np.ndarray], train: np.ndarray, held: np.ndarray,
+                  sets: Callable[[np.ndarray], list[dict[int, np.ndarray]]] | None,
                   thresholds: tuple[float, ...]) -> dict[int, int]:
-    """Train row → first held-out row (smallest position) sharing a band of any view with it; with ``sets`` (per
-    view, every row's shingle set) the first whose exact Jaccard reaches some view's threshold."""
+    """Train row → first held-out row (smallest position) sharing a band of any view with it (``bands``: one band
+    column at a time, rows in keep order); with ``sets`` (per view, the shingle sets of the rows asked for) the
+    first of at most ``_MAX_VERIFY`` candidates whose exact Jaccard reaches some view's threshold."""
     held_idx = np.flatnonzero(held)
     train_idx = np.flatnonzero(train)
     if len(held_idx) == 0 or len(train_idx) == 0:
         return {}
     best = np.full(len(train_idx), -1, dtype=np.int64)
     candidates: dict[int, set[int]] = {}
-    for band in range(matrix.shape[1]):
-        hkeys = matrix[held_idx, band]
+    for column_ in bands:
+        hkeys = column_[held_idx]
         srt = np.lexsort((held_idx, hkeys))  # by key, then position: the first of a run is the smallest
         ks, hs = hkeys[srt], held_idx[srt]
-        tkeys = matrix[train_idx, band]
+        tkeys = column_[train_idx]
         at = np.searchsorted(ks, tkeys)
         at_c = np.minimum(at, len(ks) - 1)
         hit = (at < len(ks)) & (ks[at_c] == tkeys)
@@ -196,11 +217,19 @@ def _near_matches(matrix: np.ndarray, train: np.ndarray, held: np.ndarray, sets:
                 candidates.setdefault(r, set()).update(hs[s:e].tolist())
     if sets is None:
         return {int(train_idx[r]): int(best[r]) for r in np.flatnonzero(best >= 0).tolist()}
+    checked = {r: sorted(c)[:_MAX_VERIFY] for r, c in candidates.items()}
+    needed = {int(train_idx[r]) for r in checked} | {h for c in checked.values() for h in c}
+    views = sets(np.array(sorted(needed), dtype=np.int64))
     out = {}
-    for r, cands in candidates.items():
+    for r, cands in checked.items():
         t = int(train_idx[r])
-        for h in sorted(cands)[:_MAX_VERIFY]:
-            if mh.similar(t, h, sets, thresholds):
+        for h in cands:
+            if mh.similar(t, h, views, thresholds):
                 out[t] = h
                 break
     return out
+
+
+def _by(found: dict[int, np.ndarray], arrivals: np.ndarray) -> list[np.ndarray]:
+    """The arrays of ``found`` (keyed by arrival) in the order of ``arrivals``."""
+    return [found[a] for a in arrivals.tolist()]

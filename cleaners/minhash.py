@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from codequarry.cleaners.clusters import (
     candidate_pairs,
+    candidate_pairs_by_band,
     cluster_labels,
     cluster_texts,
     default_verify,
@@ -45,6 +46,6 @@ from codequarry.cleaners.signatures import (
 
 __all__ = [
     "CANONICAL_THRESHOLD", "HASH_FAMILY", "MAX_HASH32", "SHINGLES", "TOKEN_PATTERN", "MinHashConfig", "MinHasher",
-    "Shingler", "candidate_pairs", "candidate_probability", "cluster_labels", "cluster_texts", "default_verify",
+    "Shingler", "candidate_pairs", "candidate_pairs_by_band", "candidate_probability", "cluster_labels", "cluster_texts", "default_verify",
     "fmix64", "jaccard", "optimal_lsh_params", "similar", "strip_comments_fast", "verify_pairs", "view_sets",
 ]

@@ -32,18 +32,17 @@ import pyarrow as pa
 from codequarry.cleaners import minhash as mh
 from codequarry.cleaners._identifiers import duplicate_pairs, identifier_bag
 from codequarry.cleaners._lsh import (
+    VIEW_SETS,
     MinHashParams,
-    bands_matrix,
     fill_lsh,
     hasher,
-    keep_ordered,
     list_column,
     list_values,
     minhash_config,
     view_columns,
-    view_set_lists,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
 
 DEFAULT_MIN_TOKENS = {"minhash": 5, "identifiers": 10}  # BigCode's min n-gram size; CodeSearchNet's dedup_split
@@ -122,39 +121,46 @@ class NearDedup(GlobalStep):
                          "tok": list_column(toks, pa.uint64()), "cnt": list_column(cnts, pa.int32())})
 
     # resolve -----------------------------------------------------------------------------
-    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision:
-        tables = [t for t in mapped if t.num_rows]
-        ids, splits, order = keep_ordered(tables, self.name)  # canonical order: the keep rule
-        n = len(ids)
-        perm = np.asarray(order, dtype=np.int64).reshape(-1)
-        ntok = np.concatenate([t.column("ntok").to_numpy() for t in tables]) if tables else np.zeros(0, np.int32)
-        ntok = ntok[perm] if n else ntok
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path | None) -> Decision:
+        with Spill(mapped, workdir) as spill:  # per-row state on disk, read back one column or band at a time
+            return self._resolve(spill)
+
+    def _resolve(self, spill: Spill) -> Decision:
+        n = spill.n
+        pos = spill.keep_order(self.name)  # arrival → position in keep order (the canonical order)
+        order = np.empty(n, np.int64)
+        order[pos] = np.arange(n, dtype=np.int64)  # position → arrival
+        ntok = spill.numbers("ntok")[order] if n else np.zeros(0, np.int64)
         active = ntok >= max(1, self.params.min_tokens)
         stats: dict[str, Any] = {"rows": n, "compared": int(active.sum())}
         if self.params.method == "minhash":
-            stats["minhash"] = minhash_config(self.params).describe()
-        if self.params.method == "minhash":
             cfg = minhash_config(self.params)
+            stats["minhash"] = cfg.describe()
             width = hasher(cfg).total_bands
-            matrix = bands_matrix(tables, width)[perm] if n else np.zeros((0, width), np.uint64)
-            edges = mh.candidate_pairs(matrix, active)
+            edges = mh.candidate_pairs_by_band((spill.band("bands", width, b)[order] for b in range(width)), n, active)
             stats["candidate_pairs"] = int(len(edges))
             if self.params.verify and len(edges):
-                sets = view_set_lists(tables, len(cfg.thresholds), order)
+                rows = np.unique(edges)
+                sets = [{int(p): s for p, s in zip(rows.tolist(), _by(spill.lists(name, order[rows]), order[rows]))}
+                        for name in VIEW_SETS[:len(cfg.thresholds)]]
                 edges = mh.verify_pairs(edges, sets, cfg.thresholds)
                 stats["verified_pairs"] = int(len(edges))
         else:
+            tables = list(spill.tables())
             bags = _bags(tables)
-            bags = [bags[i] for i in order]
+            bags = [bags[i] for i in order.tolist()]
             edges = duplicate_pairs(bags, self.params.set_threshold, self.params.multiset_threshold, active.tolist())
             stats["duplicate_pairs"] = int(len(edges))
         labels = mh.cluster_labels(n, edges)
         sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, np.int64)
-        sorted_ids = [ids[i] for i in order]
+        in_cluster = np.flatnonzero(sizes[labels] > 1)
+        short_pos = np.flatnonzero(~active) if self.params.drop_short else np.zeros(0, np.int64)
+        need = np.concatenate([in_cluster, labels[in_cluster], short_pos]).astype(np.int64)
+        id_of = spill.strings("id", order[need]) if len(need) else {}
         members = {}
-        for pos in np.flatnonzero(sizes[labels] > 1).tolist():
-            members[sorted_ids[pos]] = (sorted_ids[labels[pos]], int(sizes[labels[pos]]))
-        short = frozenset(sorted_ids[p] for p in np.flatnonzero(~active).tolist()) if self.params.drop_short else frozenset()
+        for p in in_cluster.tolist():
+            members[id_of[int(order[p])]] = (id_of[int(order[labels[p]])], int(sizes[labels[p]]))
+        short = frozenset(id_of[int(order[p])] for p in short_pos.tolist())
         stats.update(clusters=int(np.count_nonzero(sizes > 1)), rows_in_clusters=len(members),
                      duplicates=sum(1 for k, (v, _) in members.items() if k != v), too_short=len(short))
         return Decision(members=members, short=short, stats=stats)
@@ -232,3 +238,8 @@ def _bags(tables: list[pa.Table]) -> list[Counter]:
     toks = list_values(tables, "tok")
     cnts = list_values(tables, "cnt")
     return [Counter(dict(zip(t.tolist(), c.tolist()))) for t, c in zip(toks, cnts)]
+
+
+def _by(found: dict[int, np.ndarray], arrivals: np.ndarray) -> list[np.ndarray]:
+    """The arrays of ``found`` (keyed by arrival) in the order of ``arrivals``."""
+    return [found[a] for a in arrivals.tolist()]

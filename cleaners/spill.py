@@ -1,0 +1,196 @@
+"""Global steps' per-row state spilled to disk and read back a column at a time (bounded memory in resolve).
+
+A global step's ``resolve`` sees every mapped row (band hashes, shingle sets, keys). Holding them all,
+plus Python objects per row, made memory grow by kilobytes a row. :class:`Spill` writes each mapped
+table to an Arrow IPC file in the resolve's work dir as it arrives and hands back one column (or one
+band) of all rows at a time, memory-mapped and copied out per file, so what stays in memory is a few
+numbers per row (a position, a band's hashes while that band is processed).
+
+The keep order (``keep_order_key``: most held-out split, then split name, then id) is found the same
+way: each spilled table's keys are sorted (a *run*, Arrow's sort in C++) and written next to it, and
+the runs are merged with a streaming k-way merge (``heapq.merge``), which yields every row's keep
+position without ever holding all keys as Python objects. Duplicate ids are found from 64-bit id
+hashes (and confirmed on the ids themselves), as ``check_ids`` requires.
+"""
+
+from __future__ import annotations
+
+import heapq
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from codequarry.cleaners.keep_rule import HELD_OUT_RANK, NO_SPLIT_RANK, OTHER_SPLIT_RANK
+from codequarry.errors import CodequarryError
+
+_RUN_BATCH = 8192  # rows per record batch read while merging runs
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+class Spill:
+    """Mapped tables in Arrow IPC files under ``workdir`` (a temporary folder when None), in arrival order.
+
+    ``with Spill(mapped, workdir) as s:`` removes the files afterwards. A row's *arrival* index is its
+    position in the concatenation of the mapped tables; ``pos`` (after :meth:`keep_order`) maps it to
+    its position in keep order.
+    """
+
+    def __init__(self, mapped: Iterable[pa.Table], workdir: Path | None) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="codequarry-spill-") if workdir is None else None
+        base = Path(self._tmp.name) if self._tmp is not None else Path(workdir)
+        self.dir = base / "spill"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.paths: list[Path] = []
+        sizes = []
+        for table in mapped:
+            if not table.num_rows:
+                continue
+            path = self.dir / f"{len(self.paths):06d}.arrow"
+            _write(path, table)
+            self.paths.append(path)
+            sizes.append(table.num_rows)
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self.n = int(self.starts[-1])
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # reading -------------------------------------------------------------------------------
+    def tables(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """Each spilled table (only ``columns``), copied out of its memory map so the map can close."""
+        for path in self.paths:
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.ipc.open_file(source).read_all()
+                if columns is not None:
+                    table = table.select(columns)
+                yield table.combine_chunks() if table.num_rows else table
+                del table
+
+    def numbers(self, name: str, dtype: type = np.int64) -> np.ndarray:
+        """A numeric column of every row, in arrival order."""
+        parts = [t.column(0).to_numpy(zero_copy_only=False).astype(dtype, copy=True) for t in self.tables([name])]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+    def band(self, name: str, width: int, band: int) -> np.ndarray:
+        """Column ``band`` of a fixed-size-list column of width ``width`` (band hashes), every row, arrival order."""
+        out = np.empty(self.n, dtype=np.uint64)
+        for k, path in enumerate(self.paths):
+            with pa.memory_map(str(path), "r") as source:
+                col = pa.ipc.open_file(source).read_all().column(name)
+                flat = np.concatenate([c.flatten().to_numpy(zero_copy_only=False) for c in col.chunks])
+                out[self.starts[k]:self.starts[k + 1]] = flat.reshape(-1, width)[:, band]
+                del col, flat
+        return out
+
+    def strings(self, name: str, arrivals: np.ndarray) -> dict[int, str | None]:
+        """Values of a string column for the given arrival indices (sorted or not)."""
+        want = np.unique(arrivals)
+        out: dict[int, str | None] = {}
+        for k, table in enumerate(self.tables([name])):
+            lo, hi = np.searchsorted(want, [self.starts[k], self.starts[k + 1]])
+            if lo == hi:
+                continue
+            local = want[lo:hi] - self.starts[k]
+            values = table.column(0).take(pa.array(local)).to_pylist()
+            out.update(zip(want[lo:hi].tolist(), values))
+        return out
+
+    def lists(self, name: str, arrivals: np.ndarray) -> dict[int, np.ndarray]:
+        """Per-row numpy arrays of a list column, only for the given arrival indices."""
+        want = np.unique(arrivals)
+        out: dict[int, np.ndarray] = {}
+        for k, table in enumerate(self.tables([name])):
+            lo, hi = np.searchsorted(want, [self.starts[k], self.starts[k + 1]])
+            if lo == hi:
+                continue
+            col = table.column(0).chunk(0) if table.column(0).num_chunks == 1 else table.column(0).combine_chunks()
+            offsets = col.offsets.to_numpy()
+            values = col.values.to_numpy(zero_copy_only=False)
+            for a in want[lo:hi].tolist():
+                i = a - int(self.starts[k])
+                out[a] = values[offsets[i]:offsets[i + 1]].copy()
+        return out
+
+    # keep order ------------------------------------------------------------------------------
+    def keep_order(self, step: str) -> np.ndarray:
+        """``pos``: each row's position in keep order (split rank, split, id), by sorted runs and a k-way merge.
+
+        Duplicate ids are refused with the message ``check_ids`` gives.
+        """
+        self._check_unique_ids(step)
+        runs = []
+        for k, table in enumerate(self.tables(["id", "split"])):
+            split = table.column("split")
+            rank = _ranks(split)
+            run = pa.table({"rank": pa.array(rank, pa.int8()), "split": pc.fill_null(split, ""),
+                            "id": table.column("id"),
+                            "arrival": pa.array(np.arange(self.starts[k], self.starts[k + 1], dtype=np.int64))})
+            run = run.sort_by([("rank", "ascending"), ("split", "ascending"), ("id", "ascending")])
+            path = self.dir / f"{k:06d}.run.arrow"
+            _write(path, run)
+            runs.append(path)
+        pos = np.empty(self.n, dtype=np.int64)
+        for p, (_, _, _, arrival) in enumerate(heapq.merge(*(_run_rows(path) for path in runs))):
+            pos[arrival] = p
+        for path in runs:
+            path.unlink(missing_ok=True)
+        return pos
+
+    def _check_unique_ids(self, step: str) -> None:
+        import xxhash
+
+        hashes = np.empty(self.n, dtype=np.uint64)
+        for k, table in enumerate(self.tables(["id"])):
+            ids = table.column(0).to_pylist()
+            hashes[self.starts[k]:self.starts[k + 1]] = np.fromiter(
+                (xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids), np.uint64, len(ids))
+        srt = np.sort(hashes)
+        clash = np.unique(srt[1:][srt[1:] == srt[:-1]])
+        if not len(clash):
+            return
+        suspects = np.flatnonzero(np.isin(hashes, clash))
+        seen: set[str] = set()
+        for a in suspects.tolist():  # arrival order, so the first repeated id is named, as check_ids does
+            rid = self.strings("id", np.array([a]))[a]
+            if rid in seen:
+                raise CodequarryError(
+                    f"step {step!r}: row id {rid!r} occurs more than once; ids must be unique "
+                    "(rebuild the pairs dir, or run exact_dedup first if the rows are copies)")
+            seen.add(rid)
+
+
+def _ranks(split: pa.ChunkedArray) -> np.ndarray:
+    """``split_rank`` of every value of a split column (vectorised over the known names)."""
+    values = split.to_pylist()
+    return np.fromiter((NO_SPLIT_RANK if not s else HELD_OUT_RANK.get(s, OTHER_SPLIT_RANK) for s in values),
+                       np.int8, len(values))
+
+
+def _run_rows(path: Path) -> Iterator[tuple[int, str, str, int]]:
+    """A sorted run's rows as (rank, split, id, arrival), read a record batch at a time."""
+    with pa.memory_map(str(path), "r") as source:
+        reader = pa.ipc.open_file(source)
+        for b in range(reader.num_record_batches):
+            batch = reader.get_batch(b)
+            for lo in range(0, batch.num_rows, _RUN_BATCH):
+                part = batch.slice(lo, _RUN_BATCH)
+                yield from zip(*(part.column(c).to_pylist() for c in range(4)))
