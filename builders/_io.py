@@ -34,7 +34,7 @@ import lzma
 import os
 import stat
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -195,6 +195,34 @@ def as_paths(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | 
             raise CodequarryError(f"{option} {path} does not exist")
         out.append(path)
     return out
+
+
+def _path_values(value: Any) -> Iterator[str | os.PathLike[str]]:
+    if isinstance(value, (str, os.PathLike)):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _path_values(item)
+
+
+def check_out_apart(out: str | os.PathLike[str], inputs: Any) -> None:
+    """Refuse an ``--out`` folder that holds one of the inputs: writing (and ``--overwrite``) would delete it.
+
+    ``inputs`` is a path, a list of paths, or a mapping of option name → value (a builder's
+    options): every value that names an existing file or folder is checked. Values that are not
+    paths (names, URLs, numbers) are ignored; an ``--out`` inside an input folder is allowed.
+    """
+    dst = Path(out).expanduser().resolve()
+    items = inputs.items() if isinstance(inputs, Mapping) else [("path", inputs)]
+    for _, value in items:
+        for p in _path_values(value):
+            src = Path(p).expanduser()
+            if not os.path.lexists(src):
+                continue
+            src = src.resolve()
+            if src == dst or dst in src.parents:
+                raise CodequarryError(f"the input {p} lies inside --out {out}: writing the output there would delete "
+                                      "it. Choose an --out folder outside the input")
 
 
 def discover(paths: Sequence[Path], *, accept: Callable[[str], bool] | None = None,

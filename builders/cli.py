@@ -129,8 +129,11 @@ def source_parsers(build_parser: argparse.ArgumentParser) -> dict[str, argparse.
 
 def build_from_args(module: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Call a source's ``build`` with the options a parsed command line gives its ``Options``."""
-    return module.build(args.out, **options.values_from_args(module.Options, args), overwrite=args.overwrite,
-                        created_by=getattr(args, "created_by", None))
+    from codequarry.builders._io import check_out_apart
+
+    values = options.values_from_args(module.Options, args)
+    check_out_apart(args.out, values)
+    return module.build(args.out, **values, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
 
 
 def _run(name: str, module: Any, args: argparse.Namespace) -> int:

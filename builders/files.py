@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import RECORD_FORMATS, Bad, Input, as_paths, discover, iter_records
+from codequarry.builders._io import (
+    RECORD_FORMATS,
+    Bad,
+    Input,
+    as_paths,
+    check_out_apart,
+    discover,
+    iter_records,
+)
 from codequarry.builders._mapping import (
     ColumnMap,
     map_record,
@@ -82,6 +90,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
     if fmt is not None and fmt not in _FORMATS:
         raise CodequarryError(f"--format must be one of {', '.join(_FORMATS)}")
     paths = as_paths(path)
+    check_out_apart(out, paths)
     inputs, problems = discover(paths, accept=None if fmt else _readable)
     if not inputs:
         raise CodequarryError(f"no readable files under {', '.join(map(str, paths))} "

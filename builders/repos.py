@@ -58,6 +58,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+from codequarry.builders._io import check_out_apart
 from codequarry.builders._repos_extract import DEFAULT_MAX_FILE_BYTES, SOURCE, Settings, process_batch
 from codequarry.builders._repos_inputs import (
     Repo,
@@ -139,6 +140,7 @@ def build(
 
     if not paths:
         raise CodequarryError("give at least one --path (a folder, a git repository or a clone URL)")
+    check_out_apart(out, {"paths": paths, "clone_dir": clone_dir})
     if scope not in SCOPES:
         raise CodequarryError(f"--scope {scope!r}: use one of {', '.join(SCOPES)}")
     if decode_errors not in DECODE_POLICIES:

@@ -65,3 +65,35 @@ def test_files_cli_mapping_options(tmp_path, capsys):
                  "--label-col", "y", "--out", str(out)]) == 0
     (row,) = PairsDir(out).read().to_pylist()
     assert (row["query"], row["code"], row["language"], row["label"]) == ("reverse", "s[::-1]", "python", 1)
+
+
+def test_overwrite_refuses_an_out_folder_holding_the_input(tmp_path, capsys):
+    """`--out X --overwrite` with the input inside X would delete the input: refused, for every source."""
+    out = tmp_path / "out"
+    assert main(["build", "cosqa", "--path", str(_cosqa(tmp_path)), "--out", str(out)]) == 0
+    src = out / "cosqa-dev.json"
+    src.write_text((tmp_path / "cosqa-dev.json").read_text())
+    capsys.readouterr()
+    for source in ("cosqa", "files"):
+        extra = ["--language", "python"] if source == "files" else []
+        assert main(["build", source, "--path", str(src), *extra, "--out", str(out), "--overwrite"]) == 2
+        err = capsys.readouterr().err
+        assert "lies inside --out" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert src.exists()
+    from codequarry.builders import build, repos
+    from codequarry.errors import CodequarryError
+
+    (out / "lib").mkdir()
+    (out / "lib" / "m.py").write_text('def f(x):\n    """Double."""\n    return 2 * x\n')
+    for call in (lambda: build("cosqa", out, path=str(src), overwrite=True),
+                 lambda: repos.build(out, paths=[str(out / "lib")], overwrite=True)):
+        try:
+            call()
+        except CodequarryError as exc:
+            assert "lies inside --out" in str(exc)
+        else:
+            raise AssertionError("the build did not refuse")
+        assert src.exists() and (out / "lib" / "m.py").exists()
+    # an --out inside the input folder is fine (e.g. building the current repository into ./pairs)
+    m = repos.build(out / "lib" / "pairs", paths=[str(out / "lib")])
+    assert m["counts"]["written"] == 1
