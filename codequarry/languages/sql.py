@@ -6,7 +6,7 @@ tree-sitter-sql (the ``tree-sitter-sql`` wheel), which covers the common dialect
 MySQL, SQLite, T-SQL subsets) with case-insensitive ``keyword_*`` nodes.
 
 Both scopes: every ``CREATE [OR REPLACE] FUNCTION`` / ``CREATE PROCEDURE`` statement (SQL routines do
-not nest). The code is the statement; func_name is the routine's name as written (``schema.name``
+not nest). The code is the statement (the ``;`` after it separates statements); func_name is the routine's name as written (``schema.name``
 stays qualified); the docstring is the run of ``--`` or ``/* */`` comments directly above, delimiters
 stripped. There is no obfuscation rule set: a query has no function, parameters or locals to rename,
 so ``obfuscate`` excludes SQL rows as ``unsupported_language``.

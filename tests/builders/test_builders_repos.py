@@ -58,6 +58,10 @@ PER_LANGUAGE = {
     "cpp": ("m.cpp", "/// Doubles x.\nint f(int x) {\n  return 2 * x;\n}\n", "f"),
     "c_sharp": ("M.cs", "class A {\n  /// <summary>Doubles x.</summary>\n  int F(int x) {\n    return 2 * x;\n  }\n}\n",
                 "A.F"),
+    "kotlin": ("A.kt", "class A {\n  /** Doubles x. */\n  fun f(x: Int): Int {\n    return 2 * x\n  }\n}\n", "A.f"),
+    # the code is the statement: a `;` after it separates statements and is not part of it
+    "sql": ("f.sql", "-- Doubles x.\nCREATE FUNCTION f(x integer) RETURNS integer AS $$\n  SELECT 2 * x;\n$$ LANGUAGE SQL\n",
+            "f"),
 }
 
 
