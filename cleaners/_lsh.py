@@ -97,31 +97,10 @@ def view_columns(h: MinHasher, texts: list[str | None], langs: list[str | None] 
     return cols
 
 
-def view_set_lists(tables: list[pa.Table], views: int, order: list[int]) -> list[list[np.ndarray]]:
-    """Per view, the rows' shingle sets across mapped tables, in ``order``."""
-    out = []
-    for name in VIEW_SETS[:views]:
-        sets = list_values(tables, name)
-        out.append([sets[i] for i in order])
-    return out
-
-
 def bands_column(bands: np.ndarray) -> pa.Array:
     """rows × bands uint64 → a fixed-size-list Arrow column."""
     n, b = bands.shape
     return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(bands).reshape(-1), pa.uint64()), b)
-
-
-def bands_matrix(tables: list[pa.Table], width: int, name: str = "bands") -> np.ndarray:
-    """The band hashes of several mapped tables stacked into one rows × bands array."""
-    parts = []
-    for t in tables:
-        for chunk in t.column(name).chunks:
-            flat = chunk.flatten().to_numpy(zero_copy_only=False)
-            parts.append(flat.reshape(-1, width))
-    if not parts:
-        return np.zeros((0, width), np.uint64)
-    return np.concatenate(parts).astype(np.uint64, copy=False)
 
 
 def list_column(values: list[np.ndarray], typ: pa.DataType) -> pa.Array:
@@ -162,26 +141,3 @@ def code_key(code: str | None, language: str | None, normalize: bool = True) -> 
     if not norm:
         return None
     return hashlib.blake2b(norm.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def check_ids(ids: list[str], step: str) -> None:
-    """Global steps key decisions by id: refuse duplicate ids with a message that says what to do."""
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise CodequarryError(
-            f"step {step!r}: row id {dup!r} occurs more than once; ids must be unique "
-            "(rebuild the pairs dir, or run exact_dedup first if the rows are copies)"
-        )
-
-
-def keep_ordered(tables: list[pa.Table], step: str) -> tuple[list[str], list[str], list[int]]:
-    """(ids, splits, order) of mapped rows: ``order`` sorts them by the keep rule, so what a resolve
-    decides never depends on how rows were batched; duplicate ids are refused."""
-    from codequarry.cleaners.keep_rule import keep_order_key
-
-    ids = [i for t in tables for i in t.column("id").to_pylist()]
-    splits = [s for t in tables for s in t.column("split").to_pylist()]
-    check_ids(ids, step)
-    order = sorted(range(len(ids)), key=lambda i: keep_order_key(splits[i], ids[i]))
-    return ids, splits, order
