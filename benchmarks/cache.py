@@ -26,6 +26,8 @@ import numpy as np
 from codequarry.errors import CodequarryError
 from codequarry.progress import progress
 
+ENCODE_PROGRESS_DELAY_S = 2.0  # an encode shorter than this shows no bar
+
 _DIGEST = 32
 _VERSION = 1
 
@@ -190,7 +192,9 @@ class EmbeddingCache:
                 missing[d] = t
         if missing:
             todo = sorted(missing.items(), key=lambda item: (-len(item[1]), item[0]))
-            bar = progress(total=len(todo), desc=progress_desc or "encoding", unit="text")
+            # shown on a terminal or not (logs of long runs), once an encode lasts ENCODE_PROGRESS_DELAY_S
+            bar = progress(total=len(todo), desc=progress_desc or "encoding", unit="text", always=True,
+                           delay=ENCODE_PROGRESS_DELAY_S)
             try:
                 for b0 in range(0, len(todo), batch_size):
                     batch = todo[b0:b0 + batch_size]

@@ -52,10 +52,30 @@ examples:
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the registered benchmark tasks",
                        description="List the benchmark tasks (name, protocol, main score, languages, data source); "
-                                   "with NAME, show one task's or family's full metadata.")
-    p.add_argument("name", nargs="?", help="a task (csn/python) or family (csn) to describe in full")
+                                   "with NAME, show one task's, family's or protocol's tasks' full metadata.")
+    p.add_argument("name", nargs="?",
+                   help="a task (csn/python), family (csn) or protocol (csn-1000-mrr, as the list prints it) "
+                        "to describe in full")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
     p.set_defaults(func=_run_tasks)
+
+
+def _describe(name: str) -> list[dict]:
+    """Metadata of a task, a family, a folder family (``coir``) or every task under a protocol id."""
+    from codequarry.benchmarks.tasks import TASKS, families, resolve_tasks
+    from codequarry.benchmarks.tasks.spec import protocol_specs, task_specs
+
+    def folder_family(key: str) -> dict:
+        spec = families()[key]
+        meta = {k: v for k, v in spec.items() if k not in ("module", "coir_languages")}
+        return dict(meta, name=f"{key}/DIR", protocol_description=task_specs()[key].protocol_description)
+
+    if name in families() and families()[name].get("dynamic"):
+        return [folder_family(name)]
+    if name in protocol_specs() and name not in TASKS and not any(t.startswith(name + "/") for t in TASKS.names()):
+        metas = [t.metadata() for _, t in TASKS.items() if t.protocol == name]
+        return metas + [folder_family(k) for k, s in task_specs().items() if s.dynamic and s.protocol == name]
+    return [t.metadata() for t in resolve_tasks(name)]
 
 
 def _short_source(text: str) -> str:
@@ -68,21 +88,16 @@ def _short_source(text: str) -> str:
 def _run_tasks(args: argparse.Namespace) -> int:
     import json
 
-    from codequarry.benchmarks.tasks import TASKS, families, resolve_tasks
+    from codequarry.benchmarks.tasks import TASKS, families
 
     if args.name:
-        if args.name in families() and families()[args.name].get("dynamic"):
-            spec = families()[args.name]
-            meta = {k: v for k, v in spec.items() if k not in ("module", "coir_languages")}
-            metas = [dict(meta, name=f"{args.name}/DIR")]
-        else:
-            metas = [t.metadata() for t in resolve_tasks(args.name)]
+        metas = _describe(args.name)
         if args.json:
             print(json.dumps(metas, indent=2, ensure_ascii=False))
             return 0
         for m in metas:
             print(f"{m['name']}: {m['title']}")
-            for key in ("protocol", "main_score", "measures", "languages", "splits", "default_split", "source",
+            for key in ("protocol", "protocol_description", "main_score", "measures", "languages", "splits", "default_split", "source",
                         "homepage", "revision", "license", "query_averaging", "description", "data_source"):
                 value = m.get(key)
                 if isinstance(value, (list, tuple)):
@@ -146,6 +161,15 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                         "e.g. one written by `codequarry train --kind cross-encoder`)")
     p.add_argument("--rerank-top", type=int, default=100, metavar="K",
                    help="how many first-stage results the cross-encoder rescores (default: 100)")
+    p.add_argument("--task-name", metavar="NAME",
+                   help="name of a folder --task (pairs dir or BEIR/CoIR folder) instead of the folder's own name: "
+                        "coir/NAME, pairs/NAME (a CoIR dataset saved anywhere still fills its leaderboard column)")
+    p.add_argument("--measures", metavar="M,M,...",
+                   help="measures to add to the protocol's, on the same ranked lists with trec_eval semantics, e.g. "
+                        "mrr@10,recall@20,ndcg@20,hit_rate@10 (MTEB's names: hit_rate = success)")
+    p.add_argument("--save-run", metavar="FILE",
+                   help="also write each task's ranked lists as a TREC run file (qid Q0 docid rank score tag); with "
+                        "several models or tasks put {model} and {task} in FILE. Re-runs tasks already in --out")
     p.add_argument("--official", action="store_true",
                    help="csn-ndcg with run:model_predictions.csv: score as CodeSearchNet's relevanceeval.py does (a "
                         "repeated url counts at each rank, queries not in queries.csv are ignored) instead of "
@@ -176,6 +200,18 @@ def _data_arg(items: Sequence[str] | None):
     if names.count("") > 1:
         raise CodequarryError("--data: give at most one unnamed path; name the others (NAME=PATH)")
     return dict(parsed)
+
+
+def _measures(text: str | None) -> list[str]:
+    """``--measures a,b`` → the measure names, each checked before any work is done."""
+    from codequarry.benchmarks.metrics import parse_measure
+
+    names = [m.strip() for m in (text or "").split(",") if m.strip()]
+    for m in names:
+        parse_measure(m)
+    if text is not None and not names:
+        raise CodequarryError("--measures: give at least one measure, e.g. mrr@10,recall@20")
+    return names
 
 
 RERANK_SPEC = "py:codequarry.benchmarks.rerank:Reranked"
@@ -217,8 +253,12 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         raise CodequarryError("--batch-size must be positive")
     command = " ".join(["codequarry", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("codequarry") else None
+    measures = _measures(args.measures)
+    if args.task_name and len(args.task) > 1:
+        raise CodequarryError("--task-name names one folder task; give a single --task")
     common = dict(data=_data_arg(args.data), split=args.split, out=args.out, cache_dir=args.cache_dir,
-                  batch_size=args.batch_size, force=args.force, command=command)
+                  batch_size=args.batch_size, force=args.force, command=command, measures=measures,
+                  save_run=args.save_run, task_name=args.task_name)
     model_args = parse_model_args(args.model_arg)
     if args.official:
         not_runs = [m for m in args.model if not m.startswith("run:")]

@@ -12,6 +12,7 @@ Scores of a CodeSearchNet batch or of classification pairs are the raw BM25 scor
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -117,12 +118,24 @@ class _Index:
         return np.unique(np.concatenate(hits)).astype(np.int64) if hits else np.zeros(0, dtype=np.int64)
 
 
+def check_parameters(settings: dict[str, Any]) -> None:
+    """BM25's own ranges: k1 >= 0, 0 <= b <= 1, delta >= 0, all finite (bm25s would score with any number)."""
+    rules = {"k1": (0.0, math.inf, "k1 >= 0 (term-frequency saturation; 1.2-2.0 is usual)"),
+             "b": (0.0, 1.0, "0 <= b <= 1 (length normalisation)"),
+             "delta": (0.0, math.inf, "delta >= 0")}
+    for key, (low, high, rule) in rules.items():
+        value = settings.get(key)
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            raise CodequarryError(f"bm25: --model-arg {key}={value!r} is out of range; need {rule}")
+
+
 class BM25Model(Model):
     kind = "bm25"
 
     def __init__(self, spec: str, settings: dict[str, Any]) -> None:
         if settings["method"] not in METHODS:
             raise CodequarryError(f"bm25: method must be one of {', '.join(METHODS)}, got {settings['method']!r}")
+        check_parameters(settings)
         super().__init__(spec, settings.get("name") or "bm25", _bm25s_version(), settings)
         self._last: tuple[tuple[str, ...], _Index] | None = None
 

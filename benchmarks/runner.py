@@ -27,9 +27,13 @@ def _data_key(data: Any) -> dict[str, str]:
     return {name: str(path.resolve()) for name, path in sorted(Inputs.of(data).paths.items())}
 
 
+def _fields(path: str | os.PathLike[str]) -> set[str]:
+    return {f for f in ("{model}", "{task}") if f in str(path)}
+
+
 def _find_existing(out: Path, spec: str, model_args: Mapping[str, Any], task: str, split: str | None,
-                   data_key: dict[str, str]) -> Path | None:
-    """A finished result in ``out`` for this model spec + args, task, split and data (None: not run yet)."""
+                   data_key: dict[str, str], measures: Sequence[str] = ()) -> Path | None:
+    """A finished result in ``out`` for this model spec + args, task, split, data and extra measures."""
     if not out.is_dir():
         return None
     want_args = {k: str(v) for k, v in model_args.items()}
@@ -42,7 +46,7 @@ def _find_existing(out: Path, spec: str, model_args: Mapping[str, Any], task: st
         t, m = found.task, found.model
         if t.get("name") != task or m.get("spec") != spec or (m.get("args") or {}) != want_args:
             continue
-        if (t.get("data_inputs") or {}) != data_key:
+        if (t.get("data_inputs") or {}) != data_key or list(t.get("extra_measures") or []) != list(measures):
             continue
         if split and t.get("split") != split:
             continue
@@ -58,12 +62,16 @@ def _expected_split(task: Any, split: str | None) -> str | None:
 def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = None,
           out: str | os.PathLike[str] = RESULTS_DIR, cache_dir: str | os.PathLike[str] | None = None,
           batch_size: int | None = None, model_args: Mapping[str, Any] | None = None, resume: bool = True,
-          force: bool = False, command: str | None = None, model: Any = None) -> list[Path]:
+          force: bool = False, command: str | None = None, model: Any = None, measures: Sequence[str] = (),
+          save_run: str | os.PathLike[str] | None = None, task_name: str | None = None) -> list[Path]:
     """Score ``model_spec`` on ``task`` (a name, a family such as ``csn``, or a folder); return the result paths.
 
     ``data`` is the task's ``--data`` (one path or ``{name: path}``); ``model_args`` are ``--model-arg`` values.
-    With ``resume`` a result already in ``out`` for the same model, arguments, task and split is kept
-    unless ``force``. ``model`` may pass a loaded model or a ``ModelHandle`` (several calls share one load).
+    With ``resume`` a result already in ``out`` for the same model, arguments, task, split and extra
+    ``measures`` is kept unless ``force`` (or ``save_run``: ranked lists are not stored in results, so they
+    are computed again). ``model`` may pass a loaded model or a ``ModelHandle`` (several calls share one load).
+    ``measures`` adds measures beyond the protocol's; ``save_run`` writes each task's ranked lists as a TREC
+    run file (``{model}`` and ``{task}`` in the path are replaced); ``task_name`` names a folder task.
     """
     from codequarry.benchmarks.provenance import provenance
     from codequarry.benchmarks.results import make_result, save_result
@@ -71,7 +79,10 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
 
     out_dir = Path(out)
     args = dict(model_args or {})
-    tasks = resolve_tasks(task)
+    tasks = resolve_tasks(task, name=task_name)
+    measures = list(dict.fromkeys(measures))
+    if save_run is not None and len(tasks) > 1 and not {"{task}"} <= _fields(save_run):
+        raise CodequarryError(f"--save-run {save_run}: {task!r} is {len(tasks)} tasks; put {{task}} in the file name")
     paths: list[Path] = []
     missing: list[str] = []
     for t in tasks:
@@ -81,8 +92,12 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
 
             task_input = fetch_task(t, cache_dir=cache_dir)
         data_key = _data_key(task_input)
-        if resume and not force:
-            existing = _find_existing(out_dir, model_spec, args, t.name, _expected_split(t, split), data_key)
+        if (measures or save_run is not None) and not t.ranks_a_corpus:
+            raise CodequarryError(f"task {t.name!r}: --measures and --save-run need ranked lists; its protocol "
+                                  f"{t.protocol!r} does not rank a corpus per query")
+        if resume and not force and save_run is None:
+            existing = _find_existing(out_dir, model_spec, args, t.name, _expected_split(t, split), data_key,
+                                      measures)
             if existing is not None:
                 paths.append(existing)
                 continue
@@ -102,7 +117,7 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
             model = model.get()
         t0 = time.perf_counter()
         try:
-            evaluation = t.evaluate(task_data, model)
+            evaluation = t.evaluate(task_data, model, measures)
         except MissingTaskData as exc:  # e.g. a predictions file without rows for this language
             if len(tasks) == 1:
                 raise
@@ -121,6 +136,8 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
         }
         if t.hub_dataset:
             task_block.update(hub_dataset=t.hub_dataset, hub_revision=t.hub_revision)
+        if measures:
+            task_block["extra_measures"] = measures
         model_block = dict(model.describe())
         if model_block.get("spec") != model_spec:  # a py: factory may build a Model with its own spec string
             model_block["resolved_spec"], model_block["spec"] = model_block.get("spec"), model_spec
@@ -131,6 +148,13 @@ def bench(model_spec: str, task: Any, *, data: Any = None, split: str | None = N
                              provenance=provenance(command=command, wall_time_s=time.perf_counter() - start,
                                                    load_time_s=round(load_s, 3), eval_time_s=round(eval_s, 3)))
         paths.append(save_result(result, out_dir))
+        if save_run is not None:
+            from codequarry.benchmarks.results import slug
+            from codequarry.benchmarks.tasks.retrieval import write_trec_run
+
+            target = str(save_run).replace("{model}", slug(model_block["name"])).replace("{task}", slug(t.name))
+            run_path = write_trec_run(evaluation.run or {}, target, tag=slug(model_block["name"]))
+            print(f"codequarry bench: ranked lists of {t.name} written to {run_path}", file=sys.stderr)
     if missing and not paths:
         raise MissingTaskData(f"no task of {task!r} found its data:\n  " + "\n  ".join(missing))
     if missing:
@@ -161,6 +185,11 @@ def bench_many(model_specs: Sequence[str], tasks: Sequence[Any], **kw: Any) -> l
         raise CodequarryError("bench: give at least one --model")
     if not tasks:
         raise CodequarryError("bench: give at least one --task")
+    save_run = kw.get("save_run")
+    if save_run is not None and len(model_specs) > 1 and "{model}" not in str(save_run):
+        raise CodequarryError(f"--save-run {save_run}: {len(model_specs)} models; put {{model}} in the file name")
+    if save_run is not None and len(tasks) > 1 and "{task}" not in str(save_run):
+        raise CodequarryError(f"--save-run {save_run}: {len(tasks)} tasks; put {{task}} in the file name")
     paths: list[Path] = []
     for spec in model_specs:
         handle = ModelHandle(spec, kw.get("model_args"), cache_dir=kw.get("cache_dir"), batch_size=kw.get("batch_size"))

@@ -81,13 +81,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "data"
 
 
-def task_for_dir(path: str | os.PathLike[str]) -> Task:
-    """A task for a folder: a pairs dir (``pairs-retrieval``) or a BEIR/CoIR folder (``coir-ndcg@10``)."""
+def task_for_dir(path: str | os.PathLike[str], name: str | None = None) -> Task:
+    """A task for a folder: a pairs dir (``pairs-retrieval``) or a BEIR/CoIR folder (``coir-ndcg@10``).
+
+    ``name`` replaces the folder's own name in the task name (``coir/NAME``, ``pairs/NAME``): a CoIR dataset
+    saved under any folder name still fills its CoIR leaderboard column and gets its languages.
+    """
     from codequarry.benchmarks.tasks.beir import is_beir_dir
     from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_configs
 
     p = Path(path).expanduser()
-    name = _slug(p.resolve().name)
+    if name is not None and _slug(name) != name:
+        raise CodequarryError(f"task name {name!r}: use letters, digits, '.', '_' and '-' only")
+    name = name or _slug(p.resolve().name)
     if is_pairs_dir(p):
         spec = families()["pairs"]
         langs = pairs_configs(p) or ["unknown"]
@@ -105,8 +111,13 @@ def task_for_dir(path: str | os.PathLike[str]) -> Task:
     raise CodequarryError(f"{p}: no such folder")
 
 
-def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task) -> list[Task]:
-    """Tasks for a name, a family (``csn`` → the six ``csn/{lang}``) or a folder."""
+def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task, name: str | None = None) -> list[Task]:
+    """Tasks for a name, a family (``csn`` → the six ``csn/{lang}``) or a folder (``name``: the folder task's name)."""
+    if name is not None:
+        if isinstance(name_or_dir, Task) or not Path(str(name_or_dir)).expanduser().is_dir():
+            raise CodequarryError(f"--task-name names a folder task (pairs dir or BEIR folder); {name_or_dir!s} "
+                                  "is not a folder")
+        return [task_for_dir(name_or_dir, name=name)]
     if isinstance(name_or_dir, Task):
         return [name_or_dir]
     text = str(name_or_dir)

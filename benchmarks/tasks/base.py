@@ -52,6 +52,7 @@ class Evaluation:
     num_queries: int
     num_docs: int
     details: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, dict[str, float]] | None = field(default=None, repr=False)  # the ranked lists, when there are some
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,25 @@ class Task:
         split = self.check_split(split)
         return self._impl().load(self, Inputs.of(data), split)
 
-    def evaluate(self, data: TaskData, model: Any) -> Evaluation:
-        """Run the task's protocol for ``model`` on loaded ``data`` (a predictions file is validated first)."""
+    @property
+    def ranks_a_corpus(self) -> bool:
+        """Whether the protocol ranks a corpus per query (so ``--save-run`` and ``--measures`` apply).
+
+        Not so for pair classification, nor for a family module that sets ``RANKED_LIST = False``
+        (CodeSearchNet's batch protocol scores a 1000 × 1000 block per batch).
+        """
+        return self.type == "retrieval" and bool(getattr(self._impl(), "RANKED_LIST", True))
+
+    def evaluate(self, data: TaskData, model: Any, measures: Iterable[str] = ()) -> Evaluation:
+        """Run the task's protocol for ``model`` on loaded ``data`` (a predictions file is validated first).
+
+        ``measures`` adds trec_eval-style measures beyond the protocol's (``mrr@10``, ``recall@20``,
+        ``hit_rate@10`` …), computed on the same ranked lists with the protocol's query averaging.
+        """
+        extra = list(dict.fromkeys(measures))
+        if extra and not self.ranks_a_corpus:
+            raise CodequarryError(f"task {self.name!r}: --measures needs ranked lists, and its protocol "
+                                  f"{self.protocol!r} does not rank a corpus per query")
         prepare = getattr(model, "prepare", None)
         if callable(prepare):
             prepare(self, data)
@@ -118,9 +136,15 @@ class Task:
             from codequarry.benchmarks.tasks.retrieval import evaluate_retrieval
 
             k = self.eval.k if self.eval.k is not None else max(1, len(data.corpus))
-            return evaluate_retrieval(self, data, model, k=k, averaging=self.eval.averaging,
-                                      exclude_identical=self.eval.exclude_identical)
-        return self._impl().evaluate(self, data, model)
+            ev = evaluate_retrieval(self, data, model, k=k, averaging=self.eval.averaging,
+                                    exclude_identical=self.eval.exclude_identical)
+        else:
+            ev = self._impl().evaluate(self, data, model)
+        if extra:
+            from codequarry.benchmarks.tasks.retrieval import add_measures
+
+            ev = add_measures(self, ev, data, extra)
+        return ev
 
     def metadata(self) -> dict[str, Any]:
         """Everything a results file or the ``tasks`` table says about this task."""

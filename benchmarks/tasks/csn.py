@@ -44,6 +44,7 @@ from codequarry.benchmarks.tasks.readers import (
 from codequarry.errors import CodequarryError
 
 DIRECTIONS = ("query-to-code", "code-to-query")
+RANKED_LIST = False  # each batch is a 1000 × 1000 score block, not a ranking of a corpus (no --save-run/--measures)
 
 
 def codebert_code_text(tokens: Any) -> str:

@@ -165,7 +165,7 @@ def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
     if official:
         details["ignored_queries"] = list(getattr(model, "ignored_queries", []))
     return Evaluation(scores={"ndcg": score}, per_query={"ndcg": per_query}, num_queries=len(per_query),
-                      num_docs=len(data.corpus), details=details)
+                      num_docs=len(data.corpus), details=details, run=run)
 
 
 def ranked_docs(run_q: dict[str, float]) -> list[str]:
