@@ -171,44 +171,7 @@ class Reranked(Model):
 # training
 
 
-@dataclasses.dataclass(frozen=True)
-class RerankConfig:
-    """Options of a cross-encoder training run."""
-
-    num_negatives: int = 3
-    hard_negative_depth: int | None = None
-    max_length: int | None = 256
-    epochs: float = 1.0
-    max_steps: int | None = None
-    batch_size: int = 16
-    learning_rate: float = 2e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    seed: int = 0
-    train_split: str = "train"
-    max_train_examples: int | None = None
-    valid_split: str | None = "valid"
-    valid_max_queries: int | None = 200
-    valid_max_docs: int | None = None
-    rerank_top: int = 20
-    device: str | None = None
-    num_threads: int | None = None
-
-    def check(self) -> None:
-        for name in ("num_negatives", "batch_size", "rerank_top"):
-            if getattr(self, name) < 1:
-                raise CodequarryError(f"train: {name} must be at least 1, got {getattr(self, name)!r}")
-        for name in ("max_steps", "max_length", "max_train_examples", "valid_max_queries", "valid_max_docs",
-                     "num_threads", "hard_negative_depth"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise CodequarryError(f"train: {name} must be a positive integer, got {v!r}")
-        if not (self.epochs > 0) or not (self.learning_rate > 0) or not 0 <= self.warmup_ratio < 1:
-            raise CodequarryError("train: epochs and learning_rate must be positive, warmup_ratio in [0, 1)")
-
-
-def _valid_eval(ce: Any, cfg: RerankConfig, valid: Any, step: int) -> dict[str, Any]:
+def _valid_eval(ce: Any, cfg: Any, valid: Any, step: int) -> dict[str, Any]:
     """MRR & co. of BM25 alone and of BM25 + this cross-encoder over the (capped) valid split."""
     from codequarry.benchmarks.models import load_model
 
@@ -232,14 +195,15 @@ def train_reranker(pairs_dir: str | os.PathLike[str], base: str, out: str | os.P
 
     import torch
 
-    from codequarry.benchmarks.train_config import LOG_NAME
+    from codequarry import options as _options
+    from codequarry.benchmarks.train_config import LOG_NAME, RerankConfig
     from codequarry.benchmarks.train_data import check_overlap, data_provenance, read_examples, refuse_overlap
     from codequarry.benchmarks.train_loop import quiet_hf
 
-    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(RerankConfig)})
+    unknown = sorted(set(options) - {s.name for s in _options.specs(RerankConfig)})
     if unknown:
         raise CodequarryError(f"train --kind cross-encoder: unknown option(s) {', '.join(unknown)}")
-    cfg = RerankConfig(**options)
+    cfg = _options.from_mapping(RerankConfig, options, "train --kind cross-encoder")
     cfg.check()
     started = time.perf_counter()
     pairs_dir, out = Path(pairs_dir), Path(out)
@@ -269,7 +233,7 @@ def train_reranker(pairs_dir: str | os.PathLike[str], base: str, out: str | os.P
         torch.set_num_threads(old_threads)
 
 
-def _train_ce(cfg: RerankConfig, base: str, pairs_dir: Path, out: Path, provenance: dict[str, Any],
+def _train_ce(cfg: Any, base: str, pairs_dir: Path, out: Path, provenance: dict[str, Any],
               overlap: dict[str, Any], ex: Any, device: str, started: float, command: str | None,
               base_model_id: str | None) -> Any:
     """The training loop proper (see ``train_reranker``)."""

@@ -36,7 +36,7 @@ examples:
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     """``codequarry train``: the training flags come from ``TrainConfig``; the command adds its own run flags."""
-    from codequarry.benchmarks.train_config import KIND_DEFAULTS, TrainConfig
+    from codequarry.benchmarks.train_config import RerankConfig, TrainConfig
 
     p = sub.add_parser("train", help="fine-tune a code-search model (bi-encoder or cross-encoder) on a pairs dir",
                        description="Fine-tune a sentence-transformers bi-encoder (in-batch negatives, optional BM25 hard "
@@ -53,7 +53,9 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     groups: dict[str | None, Any] = {None: p}
     for title in ("data", "model", "optimisation", "validation and checkpoints", "hardware"):
         groups[title] = p.add_argument_group(title)
-    options.add_arguments(p, TrainConfig, unset=tuple(KIND_DEFAULTS), groups=groups)
+    shared, by_kind = _shared()
+    options.add_arguments(p, TrainConfig, unset=by_kind, groups=groups)
+    options.add_arguments(p, RerankConfig, exclude=tuple(shared), groups=groups)  # its own: --rerank-top
     g = groups["data"]
     g.add_argument("--force", action="store_true",
                    help="train even if the train split overlaps the test split (the card records the overlap)")
@@ -62,8 +64,6 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     groups["model"].add_argument("--base-model-id", metavar="ID", help="Hub id of a local --base, named as base_model in the card")
     g = groups["validation and checkpoints"]
     g.add_argument("--no-valid", action="store_true", help="no validation (the last weights are saved)")
-    g.add_argument("--rerank-top", type=_positive_int, default=20, metavar="K",
-                   help="cross-encoder validation: rerank the top K BM25 hits (default: 20)")
     g.add_argument("--resume-from", metavar="CKPT|latest",
                    help="continue from a checkpoint folder, a training folder, or 'latest' (MODEL_DIR's newest)")
     g.add_argument("--overwrite", action="store_true", help="replace an earlier training run in MODEL_DIR")
@@ -76,49 +76,50 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_train)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _shared() -> tuple[dict[str, str], tuple[str, ...]]:
+    """(RerankConfig option → the TrainConfig option with the same flag, the shared ones whose default differs).
 
+    Both come from the declarations (``RerankConfig`` takes the shared options with ``options.like``):
+    the second list is the flags whose default depends on ``--kind`` (read back as None when not given).
+    """
+    from codequarry.benchmarks.train_config import RerankConfig, TrainConfig
 
-#: TrainConfig options a cross-encoder run takes under another name
-_CROSS_NAMES = {"hard_negatives": "num_negatives", "max_seq_length": "max_length"}
-#: TrainConfig options a cross-encoder run takes as they are
-_CROSS_SHARED = ("train_split", "max_train_examples", "epochs", "max_steps", "learning_rate", "weight_decay",
-                 "warmup_ratio", "max_grad_norm", "seed", "valid_split", "valid_max_docs", "device", "num_threads",
-                 "hard_negative_depth", "batch_size", "valid_max_queries")
+    train = {s.flag: s for s in options.specs(TrainConfig)}
+    shared, by_kind = {}, []
+    for s in options.specs(RerankConfig):
+        if s.flag in train:
+            shared[s.name] = train[s.flag].name
+            if s.default != train[s.flag].default:
+                by_kind.append(train[s.flag].name)
+    return shared, tuple(by_kind)
 
 
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The ``train``/``train_reranker`` keyword options a parsed command line asks for."""
-    from codequarry.benchmarks.train_config import KIND_DEFAULTS, TrainConfig
+    from codequarry.benchmarks.train_config import RerankConfig, TrainConfig
 
+    shared, by_kind = _shared()
     values = options.values_from_args(TrainConfig, args)
-    for name, by_kind in KIND_DEFAULTS.items():
-        if values.get(name) is None:
-            values[name] = by_kind[args.kind]
+    own = options.values_from_args(RerankConfig, args)  # the cross-encoder's own options (--rerank-top)
+    own = {k: v for k, v in own.items() if k not in shared}
     if args.no_valid:
         values["valid_split"] = None
+    train_specs = {s.name: s for s in options.specs(TrainConfig)}
+    rerank_specs = {s.name: s for s in options.specs(RerankConfig)}
     if args.kind == "bi-encoder":
-        return values
-    defaults = {s.name: s.default for s in options.specs(TrainConfig)}
+        for name, value in own.items():
+            if value != rerank_specs[name].default:
+                raise CodequarryError(f"{rerank_specs[name].flag} applies to cross-encoders only (--kind cross-encoder)")
+        return {k: (train_specs[k].default if v is None and k in by_kind else v) for k, v in values.items()}
     for name, value in values.items():
-        if name in _CROSS_SHARED or name in _CROSS_NAMES:
-            continue
-        if value != defaults[name]:
-            flag = next(s.flag for s in options.specs(TrainConfig) if s.name == name)
-            raise CodequarryError(f"{flag} applies to bi-encoders only (--kind bi-encoder)")
+        if name not in shared.values() and value != train_specs[name].default:
+            raise CodequarryError(f"{train_specs[name].flag} applies to bi-encoders only (--kind bi-encoder)")
     for flag, value in (("--resume-from", args.resume_from), ("--bench-split", args.bench_split)):
         if value is not None:
             raise CodequarryError(f"{flag} applies to bi-encoders only (--kind bi-encoder)")
-    out = {name: values[name] for name in _CROSS_SHARED}
-    out.update({new: values[old] for old, new in _CROSS_NAMES.items()})
-    return dict(out, rerank_top=args.rerank_top)
+    out = {ce: values[tr] for ce, tr in shared.items()}
+    out = {k: (rerank_specs[k].default if v is None and shared[k] in by_kind else v) for k, v in out.items()}
+    return dict(out, **own)
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -1,7 +1,10 @@
-"""The options of a bi-encoder training run (``TrainConfig``) and the record a run leaves (``TrainReport``).
+"""The options of a training run (``TrainConfig``: bi-encoder, ``RerankConfig``: cross-encoder) and the record a
+run leaves (``TrainReport``).
 
-``TrainConfig`` is the one declaration of the training options: ``codequarry train``'s flags, their
-``--help`` and the checks on library calls are all derived from it (``codequarry.options``).
+These are the one declaration of the training options: ``codequarry train``'s flags, their ``--help`` and
+the checks on library calls are derived from them (``codequarry.options``). The options both kinds take
+are declared once, in ``TrainConfig``; ``RerankConfig`` takes them with ``like`` (same flag and help, its
+own default), so ``--kind`` decides which set a command line fills and which defaults apply.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Literal
 
 from codequarry import options
 from codequarry.errors import CodequarryError
-from codequarry.options import option
+from codequarry.options import like, option
 
 LOG_NAME = "training_log.json"
 CHECKPOINTS = "checkpoints"
@@ -32,11 +35,6 @@ TRAJECTORY_KEYS = ("query_prompt", "document_prompt", "max_query_length", "max_s
                    "learning_rate", "weight_decay", "scheduler", "warmup_ratio", "warmup_steps", "max_grad_norm",
                    "scale", "seed", "hard_negatives", "hard_negative_depth", "train_split", "max_train_examples",
                    "precision")
-#: options whose CLI default depends on the model kind (the help says so)
-KIND_DEFAULTS = {"batch_size": {"bi-encoder": 32, "cross-encoder": 16},
-                 "hard_negatives": {"bi-encoder": 0, "cross-encoder": 3},
-                 "valid_max_queries": {"bi-encoder": 1000, "cross-encoder": 200}}
-
 _DATA, _MODEL, _OPT, _VALID, _HW = "data", "model", "optimisation", "validation and checkpoints", "hardware"
 
 
@@ -109,6 +107,40 @@ class TrainConfig:
             raise CodequarryError(f"train: learning_rate must be positive, got {self.learning_rate!r}")
         if not (self.scale > 0):
             raise CodequarryError(f"train: scale must be positive, got {self.scale!r}")
+
+
+@dataclass(frozen=True)
+class RerankConfig:
+    """Every option of a cross-encoder (reranker) training run; the shared ones are ``TrainConfig``'s."""
+
+    num_negatives: int = like(TrainConfig, "hard_negatives", 3, minimum=1)
+    hard_negative_depth: int | None = like(TrainConfig, "hard_negative_depth")
+    max_length: int | None = like(TrainConfig, "max_seq_length")
+    epochs: float = like(TrainConfig, "epochs")
+    max_steps: int | None = like(TrainConfig, "max_steps")
+    batch_size: int = like(TrainConfig, "batch_size", 16)
+    learning_rate: float = like(TrainConfig, "learning_rate")
+    weight_decay: float = like(TrainConfig, "weight_decay")
+    warmup_ratio: float = like(TrainConfig, "warmup_ratio")
+    max_grad_norm: float = like(TrainConfig, "max_grad_norm")
+    seed: int = like(TrainConfig, "seed")
+    train_split: str = like(TrainConfig, "train_split")
+    max_train_examples: int | None = like(TrainConfig, "max_train_examples")
+    valid_split: str | None = like(TrainConfig, "valid_split")
+    valid_max_queries: int | None = like(TrainConfig, "valid_max_queries", 200)
+    valid_max_docs: int | None = like(TrainConfig, "valid_max_docs")
+    rerank_top: int = option(20, group=_VALID, minimum=1, metavar="K",
+                             help="cross-encoder validation: rerank the top K BM25 hits")
+    device: str | None = like(TrainConfig, "device")
+    num_threads: int | None = like(TrainConfig, "num_threads")
+
+    def check(self) -> None:
+        """Refuse impossible values with a message that names the option."""
+        options.check(self, "train")
+        if not (self.epochs > 0) or math.isinf(self.epochs):
+            raise CodequarryError(f"train: epochs must be a positive number, got {self.epochs!r}")
+        if not (self.learning_rate > 0):
+            raise CodequarryError(f"train: learning_rate must be positive, got {self.learning_rate!r}")
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,21 @@ def option(default: Any = dataclasses.MISSING, *, help: str = "", flag: str | No
     return dataclasses.field(default=default, metadata={_KEY: meta})
 
 
+def like(cls: type, name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
+    """A field declaring the same option as ``cls.name`` (help, flag, bounds) with another default.
+
+    For two option sets that share options, e.g. bi-encoder and cross-encoder training: the shared
+    options are written once, and the CLI flag is the same, so one command line can fill either set.
+    """
+    source = next((s for s in specs(cls) if s.name == name), None)
+    if source is None:
+        raise TypeError(f"{cls.__name__} has no option {name!r}")
+    meta = dataclasses.replace(source.meta, flag=source.flag, **changes)
+    if default is dataclasses.MISSING:
+        default = source.default
+    return dataclasses.field(default=default, metadata={_KEY: meta})
+
+
 @dataclass(frozen=True)
 class Spec:
     """One option as derived from its field: name, type hint, default (MISSING when required) and metadata."""

@@ -138,3 +138,29 @@ def test_model_kinds_declare_their_options_the_same_way() -> None:
         models.parse_options("st:x", STOptions, {"max_length": "long"})
     with pytest.raises(CodequarryError, match="not an option of bm25 models"):
         models.parse_options("bm25", BM25Options, {"k3": "1"})
+
+
+def test_cross_encoder_training_shares_the_bi_encoder_declarations() -> None:
+    """RerankConfig takes the shared options with `like` (same flag and help, its own default)."""
+    from codequarry.benchmarks import train_cli
+    from codequarry.benchmarks.train_config import RerankConfig, TrainConfig
+
+    train = {s.name: s for s in options.specs(TrainConfig)}
+    rerank = {s.name: s for s in options.specs(RerankConfig)}
+    assert rerank["num_negatives"].flag == "--hard-negatives" and rerank["num_negatives"].default == 3
+    assert rerank["batch_size"].meta.help == train["batch_size"].meta.help and rerank["batch_size"].default == 16
+    assert rerank["max_length"].flag == "--max-seq-length" and rerank["num_threads"].flag == "--threads"
+    parser = argparse.ArgumentParser(prog="codequarry")
+    train_cli.register(parser.add_subparsers(dest="command"))
+    base = ["train", "D", "--base", "B", "--out", "O"]
+    ce = train_cli.options_from_args(parser.parse_args([*base, "--kind", "cross-encoder", "--hard-negatives", "5",
+                                                        "--max-seq-length", "128", "--rerank-top", "7"]))
+    cfg = RerankConfig(**ce)
+    cfg.check()
+    assert (cfg.num_negatives, cfg.max_length, cfg.rerank_top, cfg.batch_size) == (5, 128, 7, 16)
+    with pytest.raises(CodequarryError, match="--rerank-top applies to cross-encoders only"):
+        train_cli.options_from_args(parser.parse_args([*base, "--rerank-top", "7"]))
+    with pytest.raises(CodequarryError, match="rerank_top must be a positive integer"):
+        RerankConfig(rerank_top=0).check()
+    with pytest.raises(TypeError, match="no option"):
+        options.like(TrainConfig, "nope")
