@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
 from codequarry.cleaners.engine import POS, SPLIT
-from codequarry.errors import CodequarryError
+from codequarry.errors import CodequarryError, one_line
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def plan_chunks(pairs: Any, batch_rows: int) -> list[Chunk]:
     pos = 0
     for config, split in pairs.parts():
         for path in pairs.files(split=split, config=config):
-            meta = pq.read_metadata(path)
+            meta = read_shard(pq.read_metadata, path)
             for rg in range(meta.num_row_groups):
                 n = meta.row_group(rg).num_rows
                 for off in range(0, n, batch_rows):
@@ -52,6 +53,15 @@ def check_input_schema(pairs: Any) -> None:
                               f"({SPLIT!r} and names starting with '_'); rename them in the input")
 
 
+def read_shard(read: Callable[[Any], Any], path: Any) -> Any:
+    """``read(path)`` for a Parquet shard of the input; one that cannot be decoded is a clear error naming it."""
+    try:
+        return read(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise CodequarryError(f"{path}: the input shard cannot be read ({one_line(exc)}); rebuild the "
+                              "pairs dir or check it with --verify full") from None
+
+
 _RG_CACHE: dict[str, Any] = {}
 
 
@@ -63,7 +73,7 @@ def read_chunk(chunk: Chunk, columns: list[str] | None = None) -> pa.Table:
     table = _RG_CACHE.get("table") if _RG_CACHE.get("key") == key else None
     if table is None:
         _RG_CACHE.clear()
-        table = pq.ParquetFile(chunk.path).read_row_group(chunk.row_group, columns=columns)
+        table = read_shard(lambda p: pq.ParquetFile(p).read_row_group(chunk.row_group, columns=columns), chunk.path)
         _RG_CACHE.update(key=key, table=table)
     part = table.slice(chunk.offset, chunk.length)
     part = part.append_column(SPLIT, pa.array([chunk.split] * part.num_rows, pa.string()))

@@ -42,7 +42,7 @@ from codequarry.cleaners.engine import (
 from codequarry.cleaners.engine_input import Chunk, plan_chunks, read_chunk
 from codequarry.cleaners.engine_output import OutputDir, run_signature
 from codequarry.cleaners.engine_write import write_output
-from codequarry.errors import CodequarryError
+from codequarry.errors import CodequarryError, one_line
 
 _IPC_OPTIONS = None
 
@@ -70,7 +70,7 @@ def read_arrow(path: Path) -> pa.Table:
     except FileNotFoundError:
         problem = "is missing"
     except (OSError, pa.ArrowException) as exc:
-        problem = f"is damaged ({exc})"
+        problem = f"is damaged ({one_line(exc)})"
     raise CodequarryError(f"{path}: this file of the unfinished clean {problem}; pass --overwrite to start over")
 
 

@@ -31,3 +31,8 @@ def require(module: str, *, extra: str | None = None, package: str | None = None
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependency(package or module, extra=extra, package=package) from exc
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as ``Type: message`` on one line (library messages may span several), for error text."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

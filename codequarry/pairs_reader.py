@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codequarry.errors import CodequarryError
+from codequarry.errors import CodequarryError, one_line
 from codequarry.pairs_fingerprint import Fingerprinter
 from codequarry.pairs_layout import MANIFEST_NAME
 from codequarry.pairs_verify import check_files, check_level, check_manifest, current_level
@@ -87,8 +87,7 @@ class PairsDir:
             if config not in (None, c) or split not in (None, s):
                 continue
             for path in self.files(split=s, config=c):
-                pf = pq.ParquetFile(path)
-                for batch in pf.iter_batches(batch_size=batch_size, columns=list(columns) if columns else None):
+                for batch in _shard_batches(path, batch_size, list(columns) if columns else None):
                     table = pa.Table.from_batches([batch])
                     if with_split:
                         table = table.append_column("split", pa.array([s] * table.num_rows, pa.string()))
@@ -110,6 +109,15 @@ class PairsDir:
         """Check the files against the manifest at ``level`` (default: shard hashes and the content fingerprint)."""
         check_manifest(self.path, self.manifest)
         check_files(self.path, self.manifest, level)
+
+
+def _shard_batches(path: Path, batch_size: int, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+    """A shard's record batches; a shard that cannot be decoded is a clear error naming it."""
+    try:
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise CodequarryError(f"{path}: the shard cannot be read ({one_line(exc)}); rebuild the pairs dir "
+                              "or check it with --verify full") from None
 
 
 def compute_fingerprint(pairs: PairsDir | str | os.PathLike[str], *, verify: str | None = None) -> str:

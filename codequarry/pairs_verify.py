@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from codequarry.errors import CodequarryError
+from codequarry.errors import CodequarryError, one_line
 from codequarry.pairs_fingerprint import file_sha256, type_name
 from codequarry.pairs_layout import DATA_DIR, DEFAULT_VERIFY, FORMAT_VERSION, MANIFEST_NAME, VERIFY_LEVELS
 from codequarry.schema import check_config_name, check_split_name
@@ -148,7 +148,7 @@ def check_files(root: Path, manifest: Mapping[str, Any], level: str) -> None:
         try:
             meta = pq.read_metadata(path)
         except Exception as exc:  # noqa: BLE001 - any unreadable footer is the same user-facing error
-            raise CodequarryError(f"{path} is not a readable Parquet file: {exc}") from None
+            raise CodequarryError(f"{path} is not a readable Parquet file: {one_line(exc)}") from None
         if meta.num_rows != entry["rows"]:
             raise CodequarryError(f"{path} holds {meta.num_rows} rows but {MANIFEST_NAME} says {entry['rows']}")
         if isinstance(expected_schema, list):

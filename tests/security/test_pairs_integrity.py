@@ -224,3 +224,26 @@ def test_a_check_that_passed_is_redone_once_a_shard_changes(tmp_path: Path) -> N
     edited_rows(d)
     with pytest.raises(CodequarryError, match="sha256"):
         PairsDir(d)
+
+
+def test_a_shard_that_cannot_be_decoded_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = _pairs(tmp_path / "pairs")
+    shard = _first_shard(d)
+    data = bytearray(shard.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    for i in range(4, len(data) - footer):  # the pages, not the footer: the metadata still reads
+        data[i] = 0xA5
+    shard.write_bytes(bytes(data))
+    m = _manifest(d)
+    m["files"][0]["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    _save(d, m)
+    PairsDir(d)  # hashes and footers agree with the manifest
+    with pytest.raises(CodequarryError, match="cannot be read"):
+        PairsDir(d).read()
+    capsys.readouterr()
+    for argv in (["clean", str(d), "--out", str(tmp_path / "c"), "--preset", "default"],
+                 ["bench", "--model", "bm25", "--task", str(d), "--split", "test", "--out", str(tmp_path / "r")],
+                 ["clean", str(d), "--out", str(tmp_path / "c2"), "--verify", "full"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert "cannot be read" in err and len(err.splitlines()) == 1, err
