@@ -15,7 +15,7 @@ from typing import Any
 from codequarry import options
 from codequarry.builders._io import Bad
 from codequarry.builders._sink import base_row
-from codequarry.builders._text import normalize_language, normalize_split
+from codequarry.builders._text import _SPLIT_ALIASES, normalize_language
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.schema import make_id
@@ -64,6 +64,8 @@ class ColumnMap:
             raise CodequarryError("--code-col is required: name the column that holds the code")
         if self.language and self.language_col:
             raise CodequarryError("give --language (one language for every row) or --language-col, not both")
+        if self.language:
+            object.__setattr__(self, "language", known_language(self.language))
 
     def columns(self) -> dict[str, str]:
         """field → input column, for the fields that are mapped."""
@@ -92,6 +94,34 @@ class ColumnMap:
 def flag_of(name: str) -> str:
     """The CLI flag of a mapping field (``query`` → ``--query-col``)."""
     return next(s.flag for s in options.specs(ColumnMap) if s.name == name)
+
+
+def split_name(value: Any) -> str | None:
+    """A split name as given (case and surrounding spaces aside; ``validation``/``dev`` → ``valid``), or None
+    when it is not one: unlike ``normalize_split`` nothing is renamed, so ``../../x`` is refused, not made ``x``."""
+    from codequarry.schema import check_split_name
+
+    if not isinstance(value, str):
+        return None
+    name = value.strip().lower()
+    name = _SPLIT_ALIASES.get(name, name)
+    try:
+        return check_split_name(name)
+    except CodequarryError:
+        return None
+
+
+def known_language(value: Any, option: str = "--language") -> str:
+    """A language option's value as a dataset language name; a name that is neither registered
+    (codequarry.languages) nor an alias of one is refused with the list of valid names."""
+    from codequarry.languages import LANGUAGES
+
+    name = normalize_language(value)
+    valid = sorted({spec.dataset_language for _, spec in LANGUAGES.items()})
+    if name not in valid:
+        raise CodequarryError(f"{option} {value!r} is not a known language; use one of: {', '.join(valid)} "
+                              "(or aliases such as JS, C#; rows of other languages can name theirs in --language-col)")
+    return name
 
 
 def mapping_options(mapping: ColumnMap | Mapping[str, Any] | None) -> ColumnMap:
@@ -171,9 +201,11 @@ def map_record(rec: Any, cmap: ColumnMap, *, source: str, locator: str, fallback
     split = default_split
     if "split_col" in cols:
         value = rec[cols["split_col"]]
-        if not isinstance(value, str) or not normalize_split(value):
-            return Bad("bad_split", locator, f"column {cols['split_col']!r}: {value!r:.60} is not a split name")
-        split = normalize_split(value)
+        named = split_name(value)
+        if named is None:
+            return Bad("bad_split", locator, f"column {cols['split_col']!r}: {value!r:.60} is not a split name "
+                       "(letters, digits and underscores)")
+        split = named
     meta = {k: v for k, v in rec.items() if k not in cols.values()}
     if "id" in cols:
         rid = rec[cols["id"]]

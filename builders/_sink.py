@@ -137,6 +137,8 @@ class Sink:
         extra_fields: Sequence[pa.Field] = (),
         batch_rows: int = 10_000,
     ) -> None:
+        if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+            raise CodequarryError(f"batch_rows must be a positive integer, got {batch_rows!r}")
         self.source = source
         self.extra = [f.name for f in extra_fields]
         for name in self.extra:

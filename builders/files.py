@@ -32,6 +32,7 @@ from codequarry.builders._mapping import (
     ColumnMap,
     map_record,
     mapping_options,
+    split_name,
 )
 from codequarry.builders._sink import Sink
 from codequarry.builders._text import normalize_split
@@ -85,8 +86,9 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
     cmap = mapping_options(mapping)
     if split is not None and cmap.split_col:
         raise CodequarryError("give --split (one split for every row) or --split-col, not both")
-    if split is not None and not normalize_split(split):
-        raise CodequarryError(f"--split {split!r} is not a split name")
+    if split is not None and split_name(split) is None:
+        raise CodequarryError(f"--split {split!r} is not a split name: use letters, digits and underscores "
+                              "(e.g. train, valid, test)")
     if fmt is not None and fmt not in _FORMATS:
         raise CodequarryError(f"--format must be one of {', '.join(_FORMATS)}")
     paths = as_paths(path)
@@ -104,7 +106,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
             sink.bad(item)
         for inp in inputs:
             sink.note_input(inp)
-            default_split = normalize_split(split) if split else (split_from_name(inp.stem_name) or "train")
+            default_split = split_name(split) if split else (split_from_name(inp.stem_name) or "train")
             checked = False
             for item in iter_records(inp, fmt):
                 if isinstance(item, Bad):

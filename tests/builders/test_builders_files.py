@@ -154,3 +154,23 @@ def test_empty_and_truncated_files_are_counted(tmp_path, accounted, exclusions):
     assert counts["exclusion_reasons"] == {"build/empty_file": 1, "build/truncated_file": 1}
     assert 1 < counts["written"] < 3001
     assert {e["locator"].split(":")[0] for e in exclusions(tmp_path / "o")} == {"empty.jsonl", "cut.jsonl.gz"}
+
+
+def test_language_typo_and_path_like_split_are_refused(tmp_path, exclusions):
+    """A --language typo is refused with the valid names; a split like ../../x is refused, not renamed to x."""
+    src = tmp_path / "x.jsonl"
+    src.write_text(json.dumps({"query": "q", "code": "c", "part": "../../x"}) + "\n"
+                   + json.dumps({"query": "q2", "code": "c2", "part": "Validation"}) + "\n")
+    with pytest.raises(CodequarryError, match=r"--language 'pyhton' is not a known language; use one of: .*python"):
+        files.build(tmp_path / "o1", path=src, mapping={"language": "pyhton"})
+    for bad in ("../../x", "a/b", "..", "x y"):
+        with pytest.raises(CodequarryError, match="is not a split name"):
+            files.build(tmp_path / "o2", path=src, mapping={"language": "python"}, split=bad)
+    m = files.build(tmp_path / "o3", path=src, mapping={"language": "JS", "split_col": "part"})
+    assert m["splits"] == {"javascript": {"valid": 1}}
+    assert [(e["reason"], e["split"]) for e in exclusions(tmp_path / "o3")] == [("bad_split", "train")]
+    from codequarry.builders._sink import Sink
+    from codequarry.pairs import SourceInfo
+
+    with pytest.raises(CodequarryError, match="batch_rows must be a positive integer"):
+        Sink(tmp_path / "o4", source=SourceInfo(name="files"), params={}, batch_rows=0)
