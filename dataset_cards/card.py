@@ -15,11 +15,11 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from codequarry.dataset_cards.card_front import front_matter
+from codequarry.dataset_cards.card_options import CardOptions
 from codequarry.dataset_cards.card_sections import CardSections
 from codequarry.dataset_cards.card_text import README, package_data
 from codequarry.dataset_cards.stats import DatasetStats, compute_stats
@@ -28,16 +28,6 @@ from codequarry.pairs import PairsDir
 
 CARD_MARKER = "<!-- codequarry-card v1"
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CardOptions:
-    """What the user chose for the card; everything else is computed."""
-
-    pretty_name: str | None = None
-    license: str | None = None
-    year: int | None = None
-    repo_id: str | None = None
 
 
 def read_card_options(pairs_dir: str | os.PathLike[str]) -> CardOptions:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from codequarry import options
+from codequarry.dataset_cards.card_options import CardOptions
 from codequarry.errors import CodequarryError
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
@@ -24,7 +26,7 @@ def parse_size(text: str) -> int:
 def _card(args: argparse.Namespace) -> int:
     from codequarry.dataset_cards.card import write_card
 
-    path = write_card(args.dir, pretty_name=args.pretty_name, license=args.license, repo_id=args.repo_id)
+    path = write_card(args.dir, **options.values_from_args(CardOptions, args))
     print(f"wrote {path}")
     return 0
 
@@ -55,10 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Options given once are remembered by the card and reused by later runs and by publish.",
     )
     p.add_argument("dir", metavar="DIR", help="pairs dir written by `codequarry build` or `codequarry clean`")
-    p.add_argument("--pretty-name", help="human-readable dataset name for the card (default: from the sources and languages)")
-    p.add_argument("--license", help="override the license derived from the sources: a Hub license id (mit, "
-                                     "apache-2.0, cc-by-4.0, c-uda, …) or any name (then `license: other`)")
-    p.add_argument("--repo-id", help="Hub repo ORG/NAME the dataset will live at (used in the loading example and BibTeX)")
+    options.add_arguments(p, CardOptions)
     p.set_defaults(func=_card)
 
     p = sub.add_parser(
@@ -81,9 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-exclusions", action="store_true",
                    help="also upload exclusions/ (every dropped row with its step and reason); without it, "
                         "exclusions/ files left on the Hub by an earlier publish are deleted")
-    p.add_argument("--pretty-name", help="dataset name for the card (default: the one `codequarry card` recorded)")
-    p.add_argument("--license", help="license override for the card (default: the one `codequarry card` recorded, "
-                                     "else derived from the sources)")
+    options.add_arguments(p, CardOptions, exclude=("repo_id",))  # the card's --pretty-name, --license
     p.add_argument("--max-shard-size", metavar="SIZE",
                    help="largest shard in uncompressed Arrow bytes, e.g. 500MB or 256MiB (default 500 MiB, the Hub's limit)")
     p.add_argument("--row-group-size", metavar="SIZE",
