@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from codequarry.errors import CodequarryError
@@ -80,9 +81,22 @@ class Rules:
 
 def rules_for(language: str | LanguageSpec) -> Rules | None:
     """The obfuscation rules of a registered language, or None when its module defines none."""
-    from codequarry.languages.spec import get_language
+    from codequarry.languages.spec import LANGUAGES, get_language
 
     spec = get_language(language)
+    if LANGUAGES.get(spec.name) is spec:
+        return _registered_rules(spec.name)  # built once per process
+    return _build_rules(spec)
+
+
+@cache
+def _registered_rules(name: str) -> Rules | None:
+    from codequarry.languages.spec import get_language
+
+    return _build_rules(get_language(name))
+
+
+def _build_rules(spec: LanguageSpec) -> Rules | None:
     factory = getattr(importlib.import_module(spec.extractor), "obfuscation", None)
     if factory is None:
         return None
