@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
-from codequarry.cleaners.keep_rule import keep_order_key
+from codequarry.cleaners.spill import Spill, split_ranks
 from codequarry.cleaners.step_utils import column, lang_spec
 
 _WS = re.compile(r"\s+")
@@ -63,23 +64,25 @@ class ExactDedup(GlobalStep):
         return pa.table({"id": batch.column("id"), "split": batch.column("split"),
                          "key": pa.array(keys, pa.binary(16))})
 
-    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> dict[str, str]:
-        best: dict[bytes, tuple[Any, str]] = {}
-        losers: dict[str, bytes] = {}
-        for table in mapped:
-            for rid, split, key in zip(table["id"].to_pylist(), table["split"].to_pylist(), table["key"].to_pylist()):
-                if key is None:
-                    continue
-                order = keep_order_key(split, rid)
-                cur = best.get(key)
-                if cur is None:
-                    best[key] = (order, rid)
-                elif order < cur[0]:
-                    losers[cur[1]] = key
-                    best[key] = (order, rid)
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path | None) -> dict[str, str]:
+        """Dropped id → kept id. Rows sorted by (key, keep rule) in runs on disk and merged, so a group of equal
+        keys arrives together, its first row is the one kept, and memory holds only the dropped rows."""
+        with Spill(mapped, workdir) as spill:
+
+            def keyed(k: int, table: pa.Table) -> pa.Table:
+                table = table.filter(pc.is_valid(table.column("key")))
+                return pa.table({"key": table.column("key"),
+                                 "rank": pa.array(split_ranks(table.column("split")), pa.int8()),
+                                 "split": pc.fill_null(table.column("split"), ""), "id": table.column("id")})
+
+            losers: dict[str, str] = {}
+            current, kept = None, ""
+            for key, _, _, rid in spill.merged(["key", "split", "id"], keyed, ["key", "rank", "split", "id"]):
+                if key != current:
+                    current, kept = key, rid
                 else:
-                    losers[rid] = key
-        return {rid: best[key][1] for rid, key in losers.items()}
+                    losers[rid] = kept
+            return losers
 
     def apply(self, batch: pa.Table, decision: dict[str, str]) -> StepOutput:
         ids = column(batch, "id")

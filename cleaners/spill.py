@@ -18,8 +18,9 @@ from __future__ import annotations
 import heapq
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -137,23 +138,35 @@ class Spill:
         Duplicate ids are refused with the message ``check_ids`` gives.
         """
         self._check_unique_ids(step)
+
+        def keys(k: int, table: pa.Table) -> pa.Table:
+            return pa.table({"rank": pa.array(split_ranks(table.column("split")), pa.int8()),
+                             "split": pc.fill_null(table.column("split"), ""), "id": table.column("id"),
+                             "arrival": pa.array(np.arange(self.starts[k], self.starts[k + 1], dtype=np.int64))})
+
+        pos = np.empty(self.n, dtype=np.int64)
+        for p, (_, _, _, arrival) in enumerate(self.merged(["id", "split"], keys, ["rank", "split", "id"])):
+            pos[arrival] = p
+        return pos
+
+    def merged(self, columns: list[str], build: Callable[[int, pa.Table], pa.Table], by: list[str]
+               ) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``build(k, table k)`` (over the spilled ``columns``) in ascending order of its first
+        ``len(by)`` columns (named ``by``, in that order): each table sorted by Arrow into a run file, then the
+        runs merged a record batch at a time (``heapq.merge``: ties keep the earlier table's rows first).
+        Rows come as tuples of the built table's columns."""
         runs = []
-        for k, table in enumerate(self.tables(["id", "split"])):
-            split = table.column("split")
-            rank = _ranks(split)
-            run = pa.table({"rank": pa.array(rank, pa.int8()), "split": pc.fill_null(split, ""),
-                            "id": table.column("id"),
-                            "arrival": pa.array(np.arange(self.starts[k], self.starts[k + 1], dtype=np.int64))})
-            run = run.sort_by([("rank", "ascending"), ("split", "ascending"), ("id", "ascending")])
+        for k, table in enumerate(self.tables(columns)):
+            run = build(k, table).sort_by([(c, "ascending") for c in by])
             path = self.dir / f"{k:06d}.run.arrow"
             _write(path, run)
             runs.append(path)
-        pos = np.empty(self.n, dtype=np.int64)
-        for p, (_, _, _, arrival) in enumerate(heapq.merge(*(_run_rows(path) for path in runs))):
-            pos[arrival] = p
-        for path in runs:
-            path.unlink(missing_ok=True)
-        return pos
+        try:
+            width = len(by)
+            yield from heapq.merge(*(_run_rows(path) for path in runs), key=lambda row: row[:width])
+        finally:
+            for path in runs:
+                path.unlink(missing_ok=True)
 
     def _check_unique_ids(self, step: str) -> None:
         import xxhash
@@ -178,19 +191,19 @@ class Spill:
             seen.add(rid)
 
 
-def _ranks(split: pa.ChunkedArray) -> np.ndarray:
+def split_ranks(split: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """``split_rank`` of every value of a split column (vectorised over the known names)."""
     values = split.to_pylist()
     return np.fromiter((NO_SPLIT_RANK if not s else HELD_OUT_RANK.get(s, OTHER_SPLIT_RANK) for s in values),
                        np.int8, len(values))
 
 
-def _run_rows(path: Path) -> Iterator[tuple[int, str, str, int]]:
-    """A sorted run's rows as (rank, split, id, arrival), read a record batch at a time."""
+def _run_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    """A sorted run's rows as tuples, read a record batch at a time."""
     with pa.memory_map(str(path), "r") as source:
         reader = pa.ipc.open_file(source)
         for b in range(reader.num_record_batches):
             batch = reader.get_batch(b)
             for lo in range(0, batch.num_rows, _RUN_BATCH):
                 part = batch.slice(lo, _RUN_BATCH)
-                yield from zip(*(part.column(c).to_pylist() for c in range(4)))
+                yield from zip(*(part.column(c).to_pylist() for c in range(part.num_columns)))
