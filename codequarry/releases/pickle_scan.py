@@ -180,6 +180,7 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
     puts = 0
     work = 0
     at = 0
+    globals_seen = False
 
     def bad(msg: str) -> pickle.UnpicklingError:
         return pickle.UnpicklingError(f"{msg} (opcode at byte {at})")
@@ -220,7 +221,7 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
             for k in keys:
                 if type(k) is _Node and not k.hashable:
                     raise bad("unhashable dict key or set element (a list, dict or set)")
-        if any(type(x) is _Global for x in items):
+        if globals_seen and any(type(x) is _Global for x in items):
             raise bad("a global used as a value")
         if target.depth > max_depth:
             raise hostile(f"nested deeper than {max_depth} levels")
@@ -241,8 +242,10 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
         return top
 
     def glob(module: str, name: str) -> _Global:
+        nonlocal globals_seen
         if not allowed(module, name):
             raise RefusedGlobal(module, name)
+        globals_seen = True
         return _Global(name)
 
     def call(func: Any, args: list[Any]) -> Any:
@@ -254,46 +257,50 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
         return new(args, not frozen, frozen)
 
     buf, i = src.buf, src.i
+    nbuf = len(buf)
     while True:
         # fast path for the opcodes that make up nearly all of a data pickle, on the buffered bytes
-        if i + 10 > len(buf) and src.base + len(buf) < size:
+        if i + 10 > nbuf and src.base + nbuf < size:
             src.i = i
             src.ensure(min(10, size - src.pos))
             buf, i = src.buf, src.i
-        c = buf[i] if i < len(buf) else -1
-        if c == 0x68 or c == 0x71:  # BINGET, BINPUT
-            k = buf[i + 1]
-            if c == 0x68 and k in memo:
-                stack.append(memo[k])
-                i += 2
-                continue
-            if c == 0x71 and k <= 2 * puts + 1024 and len(stack) > (marks[-1] if marks else 0):
+            nbuf = len(buf)
+        c = buf[i] if i < nbuf else -1
+        if c == 0x71 or c == 0x72 or c == 0x94:  # BINPUT, LONG_BINPUT, MEMOIZE
+            if c == 0x71:
+                k, step = buf[i + 1], 2
+            elif c == 0x72:
+                k, step = int.from_bytes(buf[i + 1:i + 5], "little"), 5
+            else:
+                k, step = puts, 1
+            if k <= 2 * puts + 1024 and stack and (not marks or len(stack) > marks[-1]):
                 memo[k] = stack[-1]
                 puts += 1
-                i += 2
+                i += step
                 continue
-        elif c == 0x8C or c == 0x55 or c == 0x43:  # SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES
-            end = i + 2 + buf[i + 1]
-            if end <= len(buf):
-                stack.append(buf[i + 2:end].decode("utf-8", "surrogatepass") if c == 0x8C else _SCALAR)
-                i = end
+        elif c == 0x68 or c == 0x6A:  # BINGET, LONG_BINGET
+            k = buf[i + 1] if c == 0x68 else int.from_bytes(buf[i + 1:i + 5], "little")
+            if k in memo:
+                stack.append(memo[k])
+                i += 2 if c == 0x68 else 5
                 continue
-        elif c == 0x58 or c == 0x54:  # BINUNICODE, BINSTRING
-            n = int.from_bytes(buf[i + 1:i + 5], "little", signed=c == 0x54)
-            end = i + 5 + n
-            if 0 <= n and end <= len(buf):
-                stack.append(buf[i + 5:end].decode("utf-8", "surrogatepass") if c == 0x58 and n <= _SHORT_TEXT
-                             else _SCALAR)
+        elif c == 0x58 or c == 0x8C or c == 0x54 or c == 0x55 or c == 0x43:
+            # BINUNICODE, SHORT_BINUNICODE (kept as bytes: STACK_GLOBAL may need the text), BINSTRING,
+            # SHORT_BINSTRING, SHORT_BINBYTES
+            if c == 0x58 or c == 0x54:
+                n = int.from_bytes(buf[i + 1:i + 5], "little", signed=c == 0x54)
+                start = i + 5
+            else:
+                n = buf[i + 1]
+                start = i + 2
+            end = start + n
+            if 0 <= n and end <= nbuf:
+                stack.append(buf[start:end] if c == 0x8C else _SCALAR)
                 i = end
                 continue
         elif c in _FIXED_SCALARS:
             i += _FIXED_SCALARS[c]
             stack.append(_SCALAR)
-            continue
-        elif c == 0x94 and len(stack) > (marks[-1] if marks else 0):  # MEMOIZE
-            memo[puts] = stack[-1]
-            puts += 1
-            i += 1
             continue
         elif c == 0x28:  # MARK
             marks.append(len(stack))
@@ -399,6 +406,7 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
             stack.append(glob(*arg))
         elif name == "STACK_GLOBAL":
             attr, module = pop(), pop()
+            module, attr = (x.decode("utf-8", "surrogatepass") if type(x) is bytes else x for x in (module, attr))
             if not isinstance(module, str) or not isinstance(attr, str):
                 raise bad("STACK_GLOBAL needs two strings")
             stack.append(glob(module, attr))
@@ -426,3 +434,4 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
         else:  # BUILD (object state), EXT1/2/4 (extension registry), NEXT_BUFFER/READONLY_BUFFER (out-of-band)
             raise hostile(f"opcode {name} is not plain data")
         buf, i = src.buf, src.i
+        nbuf = len(buf)
