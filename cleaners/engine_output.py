@@ -62,8 +62,8 @@ class OutputDir:
                                       "to resume it, or pass --overwrite to start over")
             return "resume"
         elif manifest_path.exists():
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            done_input = {k: manifest.get("input", {}).get(k) for k in ("path", "fingerprint")}
+            manifest = _read_output_manifest(manifest_path)
+            done_input = {k: manifest["input"].get(k) for k in ("path", "fingerprint")}
             diff = _signature_diff({"recipe_sha256": _recipe_sha(manifest.get("recipe")), "input": done_input},
                                    signature, keys=("recipe_sha256", "input"))
             if diff:
@@ -175,6 +175,19 @@ class OutputDir:
         if self._lock_fh is not None:
             self._lock_fh.close()
             self._lock_fh = None
+
+
+def _read_output_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of a finished clean already in --out (checked: it decides whether the run is done)."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        manifest = exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("input", {}), dict):
+        raise CodequarryError(f"{path} is not the manifest of a finished clean; choose another --out or pass "
+                              "--overwrite") from None
+    manifest.setdefault("input", {})
+    return manifest
 
 
 def _remove(path: Path) -> None:

@@ -194,3 +194,14 @@ def test_deeply_nested_state_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
                         + "[" * 200_000 + "]" * 200_000 + "}")
     with pytest.raises(CodequarryError, match="damaged"):
         clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
+
+
+@pytest.mark.parametrize("forged", ["[1, 2]", "{not json", '{"input": [1]}'])
+def test_a_forged_finished_manifest_in_out_is_a_clear_error(tmp_path: Path, forged: str) -> None:
+    pairs = _pairs(tmp_path / "in")
+    out = tmp_path / "out"
+    clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
+    (out / "codequarry.json").write_text(forged)
+    with pytest.raises(CodequarryError, match="not the manifest of a finished clean"):
+        clean(pairs.path, out, recipe=RECIPE, batch_rows=8)
+    assert clean(pairs.path, out, recipe=RECIPE, batch_rows=8, overwrite=True)["counts"]["written"] > 0
