@@ -31,9 +31,11 @@ from typing import Any
 import numpy as np
 
 from codequarry.benchmarks.models import Model, Run, parse_options, topk_from_scores
-from codequarry.benchmarks.tasks.base import MissingTaskData, json_lines
+from codequarry.benchmarks.tasks.base import MissingTaskData
+from codequarry.builders._io import iter_jsonl
 from codequarry.errors import CodequarryError
 from codequarry.options import option
+from codequarry.releases.files import input_of, line_of, strict
 
 FORMATS = ("trec", "codexglue", "csn-csv", "labels")
 @dataclass(frozen=True)
@@ -114,15 +116,15 @@ def parse_trec(path: Path) -> _Entries:
 
 def parse_codexglue(path: Path) -> _Entries:
     out = _Entries()
-    with open(path, encoding="utf-8") as fh:
-        for n, obj in json_lines(fh, str(path)):
-            if not isinstance(obj, dict) or "url" not in obj or not isinstance(obj.get("answers"), list):
-                raise CodequarryError(f"{path}:{n}: expected {{\"url\": …, \"answers\": [idx, …]}}")
-            url = str(obj["url"])
-            if url in out.by_query:
-                raise CodequarryError(f"{path}:{n}: url {url!r} has a second line of predictions")
-            answers = obj["answers"]
-            out.by_query[url] = [(str(a), float(len(answers) - i), n) for i, a in enumerate(answers)]
+    for where, obj in strict(iter_jsonl(input_of(path))):
+        n = line_of(where)
+        if not isinstance(obj, dict) or "url" not in obj or not isinstance(obj.get("answers"), list):
+            raise CodequarryError(f"{path}:{n}: expected {{\"url\": …, \"answers\": [idx, …]}}")
+        url = str(obj["url"])
+        if url in out.by_query:
+            raise CodequarryError(f"{path}:{n}: url {url!r} has a second line of predictions")
+        answers = obj["answers"]
+        out.by_query[url] = [(str(a), float(len(answers) - i), n) for i, a in enumerate(answers)]
     return out
 
 
