@@ -32,7 +32,7 @@ class Settings:
     min_code_tokens: int = 2
     apply_blacklist: bool = True
     skip_empty: bool = True
-    strip_docstring: bool = False
+    keep_docstring: bool = False
     since: int | None = None  # epoch seconds
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     decode_errors: str = "exclude"
@@ -177,7 +177,10 @@ def process_file(repo: Repo, task: FileTask, settings: Settings, res: BatchResul
             meta["dialect"] = spec.name
         cols["id"].append(make_id(SOURCE, repo.name, task.path, func.qualified_name, func.start_line))
         cols["query"].append(func.summary or None)
-        cols["code"].append(func.code_without_docstring if settings.strip_docstring else func.code)
+        code = func.code if settings.keep_docstring else func.code_without_docstring
+        if code != func.code:
+            meta["original_string"] = func.code
+        cols["code"].append(code)
         cols["language"].append(lang)
         cols["repo"].append(repo.name)
         cols["path"].append(task.path)

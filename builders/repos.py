@@ -10,10 +10,14 @@ walk that never follows symlinks in a plain folder; VCS metadata folders are ski
 Each file of a selected language whose path has none of CodeSearchNet's skip words is parsed with
 tree-sitter and its functions are extracted by codequarry.languages under CSN's rules (or every
 function with ``--scope all``). A documented function gives one row: ``query`` = the docstring
-summary, ``query_tokens`` = CSN's docstring tokens of it, ``code`` = the function's source (with its
-docstring, as CSN; ``--strip-docstring`` removes an in-body docstring), ``code_tokens`` = CSN's code
-tokens, ``func_name`` = CSN's qualified name, ``start_line``/``end_line`` (1-based, inclusive), and
-``meta`` = {docstring (full, cleaned), name, class_name, parameters, node_type, has_error, dialect}.
+summary, ``query_tokens`` = CSN's docstring tokens of it, ``code`` = the function's source *without*
+its docstring (as CSN's ``code_tokens``: a query must not be found verbatim in its own code; in
+Python the in-body docstring statement is removed, in the other languages the doc comment precedes
+the function and is not part of its code), ``code_tokens`` = CSN's code tokens, ``func_name`` =
+CSN's qualified name, ``start_line``/``end_line`` (1-based, inclusive), and ``meta`` = {docstring
+(full, cleaned), name, class_name, parameters, node_type, has_error, dialect, original_string (the
+function's full source, as CSN's field of that name, when it differs from ``code``)}.
+``--keep-docstring`` keeps the docstring in ``code`` (CSN's ``original_string``).
 
 Repositories: ``repo`` is ``owner/name`` from the origin remote (else the folder name), ``sha`` is
 HEAD, ``url`` is ``{web}/blob/{sha}/{path}#L{start}-L{end}`` when the remote has a web form
@@ -116,7 +120,7 @@ def build(
     no_skip: bool = False,
     exclude: Sequence[str] = (),
     scope: str = "csn",
-    strip_docstring: bool = False,
+    keep_docstring: bool = False,
     include_undocumented: bool = False,
     min_code_tokens: int = 2,
     no_blacklist: bool = False,
@@ -159,11 +163,11 @@ def build(
                           skip_words=tuple(w.lower() for w in skip_words) if skip_words is not None else None,
                           skip=not no_skip, exclude=tuple(exclude))
     settings = Settings(scope=scope, require_docstring=not include_undocumented, min_code_tokens=min_code_tokens,
-                        apply_blacklist=not no_blacklist, skip_empty=not keep_empty, strip_docstring=strip_docstring,
+                        apply_blacklist=not no_blacklist, skip_empty=not keep_empty, keep_docstring=keep_docstring,
                         since=since_ts, max_file_bytes=max_file_bytes, decode_errors=decode_errors, split=split)
     params = {"paths": [str(p) for p in paths], "languages": list(selection.languages),
               "skip_words": list(skip_words) if skip_words is not None else "csn", "no_skip": no_skip,
-              "exclude": list(exclude), "scope": scope, "strip_docstring": strip_docstring,
+              "exclude": list(exclude), "scope": scope, "keep_docstring": keep_docstring,
               "include_undocumented": include_undocumented, "min_code_tokens": min_code_tokens,
               "no_blacklist": no_blacklist, "keep_empty": keep_empty, "since": since,
               "max_file_bytes": max_file_bytes, "decode_errors": decode_errors, "split": split, "depth": depth,
@@ -278,8 +282,9 @@ class Options:
     exclude: tuple[str, ...] = option((), repeat=True, metavar="GLOB",
                                       help="leave out files whose path or name matches this glob (counted in the "
                                            "manifest); repeatable")
-    strip_docstring: bool = option(False, help="remove an in-body docstring (python) from `code`; CodeSearchNet "
-                                               "keeps it (default)")
+    keep_docstring: bool = option(False, help="keep the docstring inside `code` (default: removed, so that no query is "
+                                              "found verbatim in its own code; the full function is kept in "
+                                              "meta.original_string)")
     include_undocumented: bool = option(False, help="also write functions without a docstring (their query is empty)")
     min_code_tokens: int = option(2, help="drop functions with fewer code tokens (default 2: CodeSearchNet keeps "
                                           "more than 1)")

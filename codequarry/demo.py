@@ -95,10 +95,10 @@ def run_demo(
     echo(f"[1/4] build repos: documented functions of {src}\n      (tree-sitter, CodeSearchNet rules, docstrings "
          f"stripped from the code, {workers} workers)")
     t0 = time.perf_counter()
-    # code without its docstring: the query is the docstring's summary, so keeping it would let any
+    # code without its docstring (build repos' default): the query is the docstring's summary, so keeping it would let any
     # lexical model match the query inside the code
     manifest = build("repos", built, paths=[src], languages=["python"], exclude=STDLIB_EXCLUDES, workers=workers,
-                     limit_files=limit_files, strip_docstring=True, created_by="codequarry demo")
+                     limit_files=limit_files, created_by="codequarry demo")
     timings["build"] = time.perf_counter() - t0
     counts: dict[str, Any] = {"built": manifest["counts"]["written"], "build_excluded": manifest["counts"]["excluded"]}
     echo(f"      {counts['built']:,} functions written, {counts['build_excluded']:,} candidates excluded "

@@ -1,6 +1,6 @@
 """Collect → clean → train → evaluate on the Python code installed on this machine.
 
-1. ``build repos --strip-docstring``: every top-level package folder of site-packages becomes one "repository"
+1. ``build repos``: every top-level package folder of site-packages becomes one "repository"
    (so a split by repository holds whole packages out), its documented functions extracted with CodeSearchNet's
    rules; the docstring is removed from the code, so the query (its summary) is not a substring of the answer;
 2. ``clean --preset default``: filters, exact + near dedup, split by repository (80/10/10) and leakage removal;
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         folders = package_folders(args.site_packages, args.max_packages)
         print(f"build: {len(folders)} packages from {args.site_packages}", flush=True)
         t = time.perf_counter()
-        build(raw, paths=[str(p) for p in folders], languages=["python"], workers=args.workers, strip_docstring=True,
+        build(raw, paths=[str(p) for p in folders], languages=["python"], workers=args.workers,
               created_by="examples/train_site_packages.py (codequarry build repos)")
         timings["build_s"] = time.perf_counter() - t
     if not (cleaned / "codequarry.json").is_file():

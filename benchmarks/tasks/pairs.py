@@ -111,7 +111,7 @@ def _warn_if_query_in_code(path: Path, queries: dict[str, str], corpus: dict[str
     if inside > 0.5 * len(queries):
         print(f"warning: {path}: {inside:,} of {len(queries):,} queries appear verbatim in their own code (the "
               "docstring was kept in `code`), which makes retrieval trivial for lexical models; build with "
-              "`codequarry build repos --strip-docstring` or clean with the `strip_comments` step "
+              "`codequarry build repos` (without --keep-docstring) or clean with the `strip_comments` step "
               "(keep_docstring: false)", file=sys.stderr)
     return inside
 

@@ -105,14 +105,16 @@ def test_folder_build_rows_are_csn_pairs(tmp_path, accounted, exclusions):
     assert set(rows) == {"add", "Shape.area"}
     add = rows["add"]
     assert add["query"] == "Add two numbers." and add["query_tokens"] == ["Add", "two", "numbers", "."]
-    assert add["code"].startswith('def add(a, b):\n    """Add two numbers.') and add["code"] == _text_at(src, add)
+    # the docstring is not in `code` (the query would be found in it); the full function is meta.original_string
+    assert add["code"] == "def add(a, b):\n    return a + b" and add["query"] not in add["code"]
+    assert json.loads(add["meta"])["original_string"] == _text_at(src, add)
     assert add["code_tokens"] == ["def", "add", "(", "a", ",", "b", ")", ":", "return", "a", "+", "b"]
     assert (add["start_line"], add["end_line"]) == (4, 8) and add["path"] == "pkg/main.py"
     assert add["repo"] == "proj" and add["license"] == "MIT" and add["sha"] is None and add["url"] is None
     assert add["language"] == "python" and add["source"] == "repos" and add["label"] is None
     meta = json.loads(add["meta"])
     assert meta["docstring"] == "Add two numbers.\n\n    Returns their sum." and meta["parameters"] == ["a", "b"]
-    assert rows["Shape.area"]["code"] in _text_at(src, rows["Shape.area"])
+    assert json.loads(rows["Shape.area"]["meta"])["original_string"] in _text_at(src, rows["Shape.area"])
     assert add["id"] == make_id("repos", "proj", "pkg/main.py", "add", 4)
     excl = exclusions(tmp_path / "out")
     assert {(e["reason"], e["func_name"]) for e in excl} == {("no_docstring", "helper")}
@@ -130,8 +132,13 @@ def test_every_registered_language(tmp_path, lang, accounted):
     (row,) = _rows(tmp_path / "out")
     assert row["func_name"] == func_name and row["query"] == "Doubles x."
     assert row["language"] == LANGUAGES.get(lang).dataset_language
-    assert row["code"] in _text_at(src, row) and _text_at(src, row).endswith(row["code"].split("\n")[-1])
+    original = json.loads(row["meta"]).get("original_string", row["code"])
+    assert original in _text_at(src, row) and _text_at(src, row).endswith(original.split("\n")[-1])
     assert len(row["code_tokens"]) > 5
+    assert "Doubles x" not in row["code"]  # the docstring is never left in the code, whatever the language
+    R.build(tmp_path / "kept", paths=[src], keep_docstring=True)
+    (kept,) = _rows(tmp_path / "kept")
+    assert kept["code"] == original and "original_string" not in json.loads(kept["meta"])
 
 
 def test_skip_words_follow_csn_and_are_configurable(tmp_path, accounted, exclusions):
@@ -151,9 +158,9 @@ def test_skip_words_follow_csn_and_are_configurable(tmp_path, accounted, exclusi
     assert PairsDir(tmp_path / "o3").manifest["repos"]["stats"]["files_excluded_by_pattern"] == 1
 
 
-def test_languages_option_and_strip_docstring(tmp_path):
+def test_languages_option_and_docstring_stripped_by_default(tmp_path):
     src = _write(tmp_path / "p", {n: c for n, c, _ in PER_LANGUAGE.values()})
-    R.build(tmp_path / "o", paths=[src], languages=["python", "typescript"], strip_docstring=True)
+    R.build(tmp_path / "o", paths=[src], languages=["python", "typescript"])
     rows = {r["path"]: r for r in _rows(tmp_path / "o")}
     assert set(rows) == {"m.py", "m.ts", "v.tsx"}  # typescript includes its tsx dialect
     assert rows["m.py"]["code"] == "def f(x):\n    return 2 * x" and rows["m.py"]["query"] == "Doubles x."
@@ -254,8 +261,9 @@ def test_stdlib_rows_match_their_source(tmp_path, stdlib_dir):
     for row in _rows(tmp_path / "o"):
         text = _text_at(stdlib_dir / "json", row)
         first = text.split("\n")[0]
-        assert row["code"] in text and first.endswith(row["code"].split("\n")[0])
-        assert text.endswith(row["code"].split("\n")[-1])
+        original = json.loads(row["meta"])["original_string"]  # every stdlib row here had an in-body docstring
+        assert original in text and first.endswith(original.split("\n")[0])
+        assert text.endswith(row["code"].split("\n")[-1]) and row["query"] not in row["code"]
 
 
 def test_cli_build_and_help(tmp_path, capsys):
@@ -268,7 +276,7 @@ def test_cli_build_and_help(tmp_path, capsys):
         main(["build", "repos", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--since DATE" in help_text and "postdate a model's training data" in help_text
-    for option in ("--workers", "--max-file-bytes", "--skip-words", "--no-skip", "--strip-docstring", "--languages"):
+    for option in ("--workers", "--max-file-bytes", "--skip-words", "--no-skip", "--keep-docstring", "--languages"):
         assert option in help_text
 
 
