@@ -215,3 +215,48 @@ def test_kotlin_obfuscation():
                            '    items.forEach { arg_1.append(arg_2).append(it.name) }\n'
                            '    return if (arg_0 > 0) Func(depth = arg_0 - 1, out = arg_1) else arg_1.toString()\n}')
 
+
+
+KOTLIN_MORE = '''class Repo(private val db: Db) {
+    fun find(id: Long, includeDeleted: Boolean = false): User? {
+        val rows = db.query("SELECT * FROM users WHERE id = ?", id)
+        return rows.firstOrNull { it.deleted == includeDeleted }?.let { row -> User(row.id, name = row.name) }
+    }
+    suspend fun <T : Any> retry(times: Int, block: suspend () -> T): T {
+        var last: Throwable? = null
+        repeat(times) { attempt ->
+            try { return block() } catch (e: IOException) { last = e; delay(100L * attempt) }
+        }
+        throw last ?: IllegalStateException("no attempts")
+    }
+    fun classify(x: Any): String = when (x) {
+        is Int -> if (x > 0) "positive" else "non-positive"
+        is String -> "text of ${x.length}"
+        else -> "other"
+    }
+    fun sumOf(vararg xs: Int): Int {
+        var acc = 0
+        for (x in xs) acc += x
+        val (q, r) = acc / 2 to acc % 2
+        return q + r
+    }
+}
+'''
+
+
+def test_kotlin_obfuscation_on_every_function_parses_and_is_idempotent():
+    rules = ExtractionRules(scope="all", require_docstring=False, min_code_tokens=0, skip_empty=False,
+                            apply_blacklist=False)
+    seen = {}
+    for src in (KOTLIN, KOTLIN_MORE):
+        for f in extract_file(src, "kotlin", rules).functions:
+            result = obfuscate_code(f.code, "kotlin")
+            assert error_count(result.code, "kotlin") == 0, result.code
+            assert obfuscate_code(result.code, "kotlin").code == result.code
+            seen[f.qualified_name] = result
+    assert len(seen) == 13
+    retry = seen["Repo.retry"]
+    assert list(retry.mapping) == ["retry", "times", "block", "last", "attempt", "e"]
+    assert "catch (arg_4: IOException) { arg_2 = arg_4; delay(100L * arg_3) }" in retry.code
+    assert 'is String -> "text of ${arg_0.length}"' in seen["Repo.classify"].code
+    assert "?.let { arg_3 -> User(arg_3.id, name = arg_3.name) }" in seen["Repo.find"].code
