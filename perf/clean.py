@@ -5,9 +5,10 @@ from the standard library and this venv's site-packages, then replicated to N ro
 so dedup has real work: exact copies in other "repos", consistent parameter renames, reformatting
 (indentation, blank lines, a comment), and both. The input is built once (cached) in its own
 process; the clean runs in a fresh process, whose peak RSS (``getrusage`` self and children) is
-what is reported. Targets (issue 4): 500k pairs in ≤ 15 minutes and ≤ 4 GB on 2 cores.
+what is reported. Targets (issue 13 item 4): 2M pairs in ≤ 15 minutes and ≤ 4 GB on 2 cores, and the same
+fingerprint whatever the worker count (``--check-workers 1`` cleans again with 1 worker and compares).
 
-Usage: ``python perf/clean.py [--pairs 500000] [--workers 2] [--work DIR] [--batch-rows 10000]``.
+Usage: ``python perf/clean.py [--pairs 2000000] [--workers 2] [--check-workers 1] [--work DIR] [--batch-rows 10000]``.
 """
 
 from __future__ import annotations
@@ -159,15 +160,18 @@ def run_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> None:
     self_kb = _vm_hwm_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"wall": wall, "timings": timings, "steps": manifest["steps"], "counts": manifest["counts"],
-                      "rss_self_mb": self_kb / 1024, "rss_children_max_mb": child_kb / 1024}), flush=True)
+                      "rss_self_mb": self_kb / 1024, "rss_children_max_mb": child_kb / 1024,
+                      "fingerprint": manifest.get("fingerprint")}), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=500_000, help="rows to clean (default 500000)")
+    parser.add_argument("--pairs", type=int, default=2_000_000, help="rows to clean (default 2000000)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--batch-rows", type=int, default=10_000, help="rows per batch (default 10000)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"cache and output folder (default {DEFAULT_WORK})")
+    parser.add_argument("--check-workers", type=int, default=None, metavar="N",
+                        help="clean again with N workers and compare the fingerprints")
     parser.add_argument("--_clean", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--_build", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -184,15 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, __file__, "--pairs", str(args.pairs), "--workers", str(args.workers),
                         "--work", str(args.work), "--_build", str(inp)], check=True)
         print(f"built the input ({args.pairs:,} pairs) in {time.perf_counter() - t:.0f} s (not timed below)", flush=True)
-    out = args.work / f"output-{args.pairs}"
-    env = {**os.environ, "CODEQUARRY_PROGRESS": os.environ.get("CODEQUARRY_PROGRESS", "0")}
-    proc = subprocess.run([sys.executable, __file__, "--workers", str(args.workers), "--batch-rows",
-                           str(args.batch_rows), "--_clean", str(inp), str(out)], env=env, capture_output=True,
-                          text=True)
-    if proc.returncode:
-        print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
-        return proc.returncode
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res = _timed_clean(inp, args.work / f"output-{args.pairs}", args.workers, args.batch_rows)
+    if res is None:
+        return 1
     t = res["timings"]
     print(f"\ndefault clean of {args.pairs:,} pairs on {args.workers} workers (batch {args.batch_rows:,} rows)")
     print(f"{'step':<22}{'in':>10}{'kept':>10}{'excluded':>10}{'seconds':>10}{'resolve s':>11}")
@@ -210,7 +208,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS: driver {res['rss_self_mb']:.0f} MB, largest worker {res['rss_children_max_mb']:.0f} MB; "
           f"driver + {args.workers} × worker ≤ {total_gb:.2f} GB (target ≤ 4 GB)")
     print(f"rows: {res['counts']['read']:,} in, {res['counts']['written']:,} kept, {res['counts']['excluded']:,} excluded")
+    print(f"fingerprint ({args.workers} workers): {res['fingerprint']}")
+    if args.check_workers is not None:
+        other = _timed_clean(inp, args.work / f"output-{args.pairs}-w{args.check_workers}", args.check_workers,
+                             args.batch_rows)
+        if other is None:
+            return 1
+        same = "identical" if other["fingerprint"] == res["fingerprint"] else "DIFFERENT"
+        print(f"fingerprint ({args.check_workers} workers): {other['fingerprint']} — {same}; "
+              f"{other['wall']:.1f} s, driver {other['rss_self_mb']:.0f} MB, largest worker "
+              f"{other['rss_children_max_mb']:.0f} MB")
+        if same != "identical":
+            return 1
     return 0
+
+
+def _timed_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> dict | None:
+    """Run the timed clean in a fresh process; its JSON result (None after printing its error)."""
+    env = {**os.environ, "CODEQUARRY_PROGRESS": os.environ.get("CODEQUARRY_PROGRESS", "0")}
+    proc = subprocess.run([sys.executable, __file__, "--workers", str(workers), "--batch-rows", str(batch_rows),
+                           "--_clean", str(inp), str(out)], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
