@@ -32,7 +32,7 @@ import numpy as np
 
 from codequarry.benchmarks.models import Model, Run, parse_options, topk_from_scores
 from codequarry.benchmarks.tasks.base import MissingTaskData
-from codequarry.builders._io import iter_jsonl
+from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.releases.files import input_of, line_of, strict

@@ -19,21 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import (
-    RECORD_FORMATS,
-    Bad,
-    Input,
-    as_paths,
-    check_out_apart,
-    discover,
-    iter_records,
-)
+from codequarry.builders._io import RECORD_FORMATS, Bad, Input, as_paths, check_out_apart, discover
 from codequarry.builders._mapping import (
     ColumnMap,
     map_record,
     mapping_options,
     split_name,
 )
+from codequarry.builders._readers import iter_records
 from codequarry.builders._sink import Sink
 from codequarry.builders._text import normalize_split
 from codequarry.errors import CodequarryError

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, iter_jsonl
+from codequarry.builders._io import Bad, Input
+from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
 
 CORPUS = "corpus.jsonl"

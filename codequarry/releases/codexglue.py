@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, iter_json, iter_lines, iter_records
+from codequarry.builders._io import Bad, Input
+from codequarry.builders._readers import iter_json, iter_lines, iter_records
 from codequarry.releases.cosqa import check_item
 
 ADVTEST_FILE = re.compile(r"^(train|valid|validation|dev|test)\.(jsonl|parquet)$")

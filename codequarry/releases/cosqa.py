@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, iter_json, load_json_value
+from codequarry.builders._io import Bad, Input
+from codequarry.builders._readers import iter_json, load_json_value
 from codequarry.errors import CodequarryError
 
 POOL_FILE = "code_idx_map.txt"

@@ -21,7 +21,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, discover, iter_records
+from codequarry.builders._io import Bad, Input, discover
+from codequarry.builders._readers import iter_records
 from codequarry.errors import CodequarryError
 from codequarry.releases.pickles import safe_load
 

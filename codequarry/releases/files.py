@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from codequarry.builders._io import Bad, Input, iter_jsonl, load_json_value
+from codequarry.builders._io import Bad, Input
+from codequarry.builders._readers import iter_jsonl, load_json_value
 from codequarry.errors import CodequarryError
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ def line_of(locator: str) -> int:
 def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) per non-blank line of a JSON Lines file (plain or compressed), strictly.
 
-    The builders' streaming reader (``_io.iter_jsonl``: UTF-8 checked, compressed streams, bounded
+    The builders' streaming reader (``_readers.iter_jsonl``: UTF-8 checked, compressed streams, bounded
     errors); any unreadable line or a line that is not a JSON object is an error naming the line.
     """
     for where, obj in strict(iter_jsonl(input_of(path))):

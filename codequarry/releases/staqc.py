@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from codequarry.builders._io import Bad, Input, discover, iter_lines
+from codequarry.builders._io import Bad, Input, discover
+from codequarry.builders._readers import iter_lines
 from codequarry.errors import CodequarryError
 from codequarry.releases.pickles import safe_load
 

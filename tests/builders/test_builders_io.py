@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from codequarry.builders import _io
-from codequarry.builders._io import Bad, Input, discover, iter_records
+from codequarry.builders import _io, _readers
+from codequarry.builders._io import Bad, Input, discover
+from codequarry.builders._readers import iter_records
 from codequarry.errors import CodequarryError
 
 
@@ -69,7 +70,7 @@ def test_empty_files(tmp_path):
 
 
 def test_json_array_streams_across_small_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(_io, "_JSON_CHUNK", 7)  # every element and number straddles chunk boundaries
+    monkeypatch.setattr(_readers, "_JSON_CHUNK", 7)  # every element and number straddles chunk boundaries
     data = [{"idx": f"q-{i}", "doc": "caf\u00e9 \u2603 " * (i % 3), "n": 1234567890123 + i, "f": 1.5e-7} for i in range(50)]
     data.append(98765432109876)  # a bare number at the very end of the array
     p = tmp_path / "a.json"

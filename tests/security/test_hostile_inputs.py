@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from codequarry.builders import _io, files, repos
+from codequarry.builders import _io, _readers, files, repos
 from codequarry.builders._io import Bad, Input
 
 SECRET = "TOP-SECRET-7f3a9c"
@@ -31,7 +31,7 @@ def _bad(items):
 
 
 def _items(path: Path, fmt: str | None = None):
-    return list(_io.iter_records(Input(path.name, path), fmt))
+    return list(_readers.iter_records(Input(path.name, path), fmt))
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_link_swapped_in_after_listing_is_refused(tmp_path):
     (root / "sub" / "a.jsonl").unlink()
     (root / "sub").rmdir()
     (root / "sub").symlink_to(outside, target_is_directory=True)
-    items = list(_io.iter_records(inputs[0]))
+    items = list(_readers.iter_records(inputs[0]))
     assert _bad(items) == [("symlink", "sub/a.jsonl:1")] and not _good(items)
 
 
@@ -118,10 +118,10 @@ def test_file_without_line_breaks_is_read_in_bounded_memory(tmp_path, bounded):
     p = tmp_path / "zero.jsonl"
     with open(p, "wb") as fh:
         fh.truncate(400 << 20)
-    code = (f"from codequarry.builders import _io\n"
-            f"items = list(_io.iter_records(_io.Input('zero.jsonl', __import__('pathlib').Path({str(p)!r}))))\n"
+    code = (f"from codequarry.builders import _io, _readers\n"
+            f"items = list(_readers.iter_records(_io.Input('zero.jsonl', __import__('pathlib').Path({str(p)!r}))))\n"
             f"print([(b.reason, b.locator) for b in items])\n")
-    _, baseline = bounded("from codequarry.builders import _io\n")
+    _, baseline = bounded("from codequarry.builders import _io, _readers\n")
     started = time.monotonic()
     out, peak = bounded(code, timeout=120)
     assert out.strip() == "[('line_too_long', 'zero.jsonl:1')]"
@@ -133,16 +133,16 @@ def test_split_lines_bounds_and_line_ends():
     import io
 
     chunks = b"a\rb\r\nc\n" + b"x" * 50 + b"\r\nd"
-    lines = list(_io.split_lines(io.BytesIO(chunks), max_line=20))
+    lines = list(_readers.split_lines(io.BytesIO(chunks), max_line=20))
     assert lines == [b"a\r", b"b\r\n", b"c\n", 52, b"d"]
     # a \r\n pair cut by the chunk boundary stays one line end
-    old = _io._LINE_CHUNK
+    old = _readers._LINE_CHUNK
     try:
-        _io._LINE_CHUNK = 4
-        assert list(_io.split_lines(io.BytesIO(b"abc\r\nxyz\r\n"), max_line=100)) == [b"abc\r\n", b"xyz\r\n"]
-        assert list(_io.split_lines(io.BytesIO(b"abcdefghij\r\nk\n"), max_line=5)) == [12, b"k\n"]
+        _readers._LINE_CHUNK = 4
+        assert list(_readers.split_lines(io.BytesIO(b"abc\r\nxyz\r\n"), max_line=100)) == [b"abc\r\n", b"xyz\r\n"]
+        assert list(_readers.split_lines(io.BytesIO(b"abcdefghij\r\nk\n"), max_line=5)) == [12, b"k\n"]
     finally:
-        _io._LINE_CHUNK = old
+        _readers._LINE_CHUNK = old
 
 
 def test_huge_integer_is_an_exclusion_and_does_not_end_a_json_array(tmp_path):
