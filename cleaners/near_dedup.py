@@ -1,9 +1,10 @@
 """Global step ``near_dedup``: MinHash-LSH (BigCode defaults) or the Allamanis/CodeSearchNet identifier test.
 
 ``map`` turns each row into band hashes (minhash) or an identifier multiset (identifiers), keyed by
-id and split; ``resolve`` sorts every row by the shared keep rule (``keep_order_key``: most held-out
-split first, then smallest id), finds candidate pairs, clusters them with union-find and keeps the
-first row of each cluster; ``apply`` drops the others (reason ``near_duplicate``, detail naming the
+id and split; ``resolve`` spills them to disk (``cleaners/spill.py``), orders every row by the shared
+keep rule (``keep_order_key``: most held-out split first, then smallest id) through sorted runs and a
+k-way merge, finds candidate pairs one band at a time, verifies them, clusters them (connected
+components) and keeps the first row of each cluster; ``apply`` drops the others (reason ``near_duplicate``, detail naming the
 kept id) or, with ``annotate_only``, adds ``dup_cluster`` (the kept row's id) and ``dup_cluster_size``.
 Rows with fewer than ``min_tokens`` tokens take no part (and are dropped as ``too_few_tokens`` when
 ``drop_short`` is on, as CodeSearchNet's dedup_split.py does with its 10-identifier minimum).
