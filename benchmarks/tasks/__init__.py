@@ -49,6 +49,12 @@ def _make(key: str, spec: dict[str, Any], *, name: str, languages: list[str], **
 def _build_registry() -> Registry[Task]:
     reg: Registry[Task] = Registry("benchmark task")
     for key, spec in families().items():
+        if spec.get("hub_datasets"):  # one task per Hub dataset (CoIR); see hub.py
+            from codequarry.benchmarks.tasks.hub import hub_specs
+
+            for name, sub_spec, opts in hub_specs(key, spec, families()):
+                reg.register(name, _make(key, sub_spec, name=name, **opts))
+            continue
         if spec.get("dynamic"):
             continue
         if spec.get("per_language"):
@@ -123,6 +129,11 @@ def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task, name: str | None =
     text = str(name_or_dir)
     if text in TASKS:
         return [TASKS.get(text)]
+    if text.startswith("hub:"):  # any BEIR-shaped Hub dataset (hub.py)
+        from codequarry.benchmarks.tasks.hub import hub_spec_for
+
+        key, name, spec, opts = hub_spec_for(text[4:], families())
+        return [_make(key, spec, name=name, **opts)]
     members = _family_members(text)
     if members:
         return [TASKS.get(m) for m in members]
@@ -150,4 +161,8 @@ def load_task(name_or_dir: str | os.PathLike[str] | Task, data: Any = None, spli
     task = tasks[0]
     if task.options.get("path") and data is None:
         data = task.options["path"]
+    if data is None:  # no --data: fetch the task's pinned sources into the cache (codequarry.fetch)
+        from codequarry.fetch import fetch_task
+
+        data = fetch_task(task)
     return task.load(data, split)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from codequarry.benchmarks.tasks.base import (
-    Evaluation,
     Inputs,
     MissingTaskData,
     Task,
@@ -120,12 +119,6 @@ def load(task: Task, inputs: Inputs, split: str | None) -> TaskData:
     return make_task_data(task, split, queries, corpus, qrels, files=[str(folder)],
                           queries_not_in_qrels=len(all_queries) - len(queries), text_field="text",
                           hub_repo=task.options.get("repo_id"), hub_revision=task.options.get("revision"))
-
-
-def evaluate(task: Task, data: TaskData, model: Any) -> Evaluation:
-    from codequarry.benchmarks.tasks.beir import evaluate as beir_evaluate
-
-    return beir_evaluate(task, data, model)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ EVAL_KINDS = ("retrieval",)
 COLUMN_FROM = ("language", "task")
 _REQUIRED_TEXT = ("module", "title", "protocol", "main_score", "query_averaging", "source", "homepage", "revision",
                   "license", "citation", "data_source", "description")
-# carried as written for the module that owns them: data (codequarry.fetch.sources), hub_datasets (tasks/hub.py)
+# carried as written for the module that owns them: data (codequarry.fetch.sources), hub_datasets (tasks/hub.py);
+# a task's Hub dataset id and revision are read from its data block's hub source unless `hub` names them
 _OPAQUE = ("data", "hub_datasets")
 _KNOWN = set(_REQUIRED_TEXT) | {"protocol_description", "family", "type", "measures", "languages", "per_language",
                                 "dynamic", "splits", "default_split", "options", "eval", "leaderboard", "hub",
@@ -180,6 +181,14 @@ def _board(raw: Any, where: str, key: str, title: str) -> BoardSpec | None:
     return BoardSpec(str(raw.get("title", title)), columns, column_from, average, tuple(groups))
 
 
+def _hub_source(data: Any) -> dict[str, Any]:
+    """``{dataset, revision}`` of the first ``kind: hub`` source of a ``data`` block (its schema: fetch/sources.py)."""
+    for src in data if isinstance(data, list) else ():
+        if isinstance(src, Mapping) and src.get("kind") == "hub" and isinstance(src.get("repo_id"), str):
+            return {"dataset": src["repo_id"], "revision": src.get("revision")}
+    return {}
+
+
 def parse_spec(key: str, block: Any, where: str = str(TASKS_YAML)) -> TaskSpec:
     """Validate one entry; every error names ``where``, the task and the field."""
     if not isinstance(block, Mapping):
@@ -212,6 +221,8 @@ def parse_spec(key: str, block: Any, where: str = str(TASKS_YAML)) -> TaskSpec:
     coir = block.get("coir_languages") or {}
     if not isinstance(coir, Mapping):
         raise _fail(where, key, "coir_languages", "must map a dataset name to its languages")
+    if not hub:  # the Hub copy the data block fetches, when there is one (its repo id is written there once)
+        hub = _hub_source(block.get("data"))
     family = _text(block, "family", where, key, default=key) or key
     text["protocol_description"] = _text(block, "protocol_description", where, key, default="")
     return TaskSpec(key=key, family=family, type=task_type, measures=measures, languages=languages,

@@ -134,3 +134,13 @@ def test_leaderboard_names_the_protocol_of_each_number(tmp_path):
     text = next((tmp_path / "board").glob("*.md")).read_text(encoding="utf-8")
     assert "Protocol `csn-1000-mrr`: CodeBERT mrr.py" in text
     assert "Protocol `csn-model-test-mrr`: CodeSearchNet model\\_test.py" in text  # Markdown-escaped _
+
+
+def test_the_hub_dataset_is_read_from_the_data_block_once():
+    raw = yaml.safe_load(TASKS_YAML.read_text(encoding="utf-8"))
+    assert "hub" not in raw["advtest"]
+    assert get_task("advtest").hub_dataset == "google/code_x_glue_tc_nl_code_search_adv"
+    pinned = parse_spec("t", {**BASE, "data": [{"kind": "http", "url": "https://x/y"},
+                                                {"kind": "hub", "repo_id": "o/n", "revision": "a" * 40}]})
+    assert (pinned.hub_dataset, pinned.hub_revision) == ("o/n", "a" * 40)
+    assert parse_spec("t", {**BASE, "hub": {"dataset": "o/m"}}).hub_dataset == "o/m"
