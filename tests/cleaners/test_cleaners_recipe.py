@@ -37,7 +37,7 @@ def test_csn_preset_is_codesearchnet() -> None:
         "identifiers", 0.8, 0.7, 10, True)
     sp = steps["split"]
     assert sp == {"mode": "file", "ratios": {"train": 0.6, "valid": 0.15, "test": 0.15, "holdout": 0.1},
-                  "seed": None, "assign": "hash"}
+                  "seed": None, "assign": "hash", "fallback": True}
     assert "test_functions" in steps and steps["blacklist"]["names"] is True
 
 
