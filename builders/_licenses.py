@@ -88,10 +88,12 @@ def license_files(root: Path) -> list[Path]:
 
 def detect_license(root: Path) -> str | None:
     """The repository's SPDX license expression from its top-level license files, or None."""
+    from codequarry.builders._io import open_regular
+
     ids: list[str] = []
     for path in license_files(root):
-        try:
-            with open(path, "rb") as fh:
+        try:  # opened without following a link swapped in since the listing, never blocking on a FIFO
+            with open_regular(path, root=root) as fh:
                 text = fh.read(MAX_LICENSE_BYTES).decode("utf-8", "replace")
         except OSError:
             continue

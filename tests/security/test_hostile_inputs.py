@@ -231,3 +231,22 @@ def test_csv_duplicated_header_is_refused(tmp_path):
     assert not _good(items)
     bad = [b for b in items if isinstance(b, Bad)]
     assert [(b.reason, b.locator) for b in bad] == [("malformed_csv", "x.csv:1")] and "'query'" in bad[0].detail
+
+
+def test_license_file_swapped_for_a_link_is_not_read(tmp_path, monkeypatch):
+    """A LICENSE replaced by a link between listing and reading is refused at open time (O_NOFOLLOW)."""
+    from codequarry.builders import _licenses
+
+    mit = ("MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this "
+           "software and associated documentation files (the \"Software\"), to deal ...\n\nThe above copyright notice "
+           "and this permission notice shall be included in all\ncopies or substantial portions of the Software.\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "LICENSE").write_text(mit)
+    assert _licenses.detect_license(root) == "MIT"
+    listed = _licenses.license_files(root)
+    (tmp_path / "elsewhere").write_text(mit)
+    (root / "LICENSE").unlink()
+    (root / "LICENSE").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setattr(_licenses, "license_files", lambda _root: listed)  # the listing made before the swap
+    assert _licenses.detect_license(root) is None
