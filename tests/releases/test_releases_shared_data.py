@@ -134,3 +134,22 @@ def test_staqc_pickles_load_through_the_scan_as_the_plain_unpickler_loads_them(s
 
     path = shared_data / "staqc" / name
     assert load_dict(Input(name, path), "test") == pickle.loads(path.read_bytes(), encoding="bytes")
+
+
+def test_codesearchnet_zip_builder_and_task_read_the_same_members(tmp_path, shared_data):
+    """The release's {lang}.zip layout: both sides read its members in place, through the vetted archive layer."""
+    import zipfile
+
+    from codequarry.benchmarks.tasks import get_task
+    from codequarry.builders import codesearchnet
+
+    raw = (shared_data / "codesearchnet" / "csn-schema-fixture-python.jsonl.gz").read_bytes()
+    z = tmp_path / "python.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("python/final/jsonl/test/python_test_0.jsonl.gz", raw)
+        zf.writestr("python/final/jsonl/test/python_test_1.jsonl.gz", raw)
+    codesearchnet.build(tmp_path / "out", path=z)
+    built = _rows(tmp_path / "out")
+    rows, files, _ = _csn_rows(get_task("csn/python"), z)
+    assert files == [f"{z}!python/final/jsonl/test/python_test_0.jsonl.gz", f"{z}!python/final/jsonl/test/python_test_1.jsonl.gz"]
+    assert len(rows) == len(built) == 2 * sum(1 for line in gzip.decompress(raw).splitlines() if line.strip())
