@@ -79,7 +79,7 @@ def test_the_shipped_file_parses_and_the_leaderboard_copies_are_gone():
 def test_families_with_a_standard_evaluator_have_no_evaluate_of_their_own():
     for key, spec in task_specs().items():
         module = importlib.import_module(f"codequarry.benchmarks.tasks.{spec.module}")
-        if spec.eval is not None and spec.module not in ("csn",):
+        if spec.eval is not None:
             assert not hasattr(module, "evaluate"), f"{key}: {spec.module}.evaluate duplicates the eval block"
         if spec.eval is None:
             assert hasattr(module, "evaluate"), f"{key}: no eval block and no {spec.module}.evaluate"
