@@ -12,6 +12,7 @@ The ``coir/...`` benchmark task reads folders with ``iter_corpus``/``iter_querie
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -99,17 +100,31 @@ def write_folder(out: str | os.PathLike[str], *, corpus: Iterable[Mapping[str, A
     for split, rows in qrels.items():
         if not split or "/" in split or "\\" in split or split.startswith("."):
             raise CodequarryError(f"qrels split name {split!r} is not a plain file name")
-        lines = ["\t".join(QRELS_HEADER) + "\n"]
-        for qid, did, score in rows:
-            if any(c in str(x) for x in (qid, did) for c in "\t\n\r"):
-                raise CodequarryError(f"id {qid!r} or {did!r} holds a tab or line break; a BEIR qrels row cannot")
-            lines.append(f"{qid}\t{did}\t{int(score)}\n")
-        _write(out / QRELS_DIR / f"{split}.tsv", iter(lines))
+        _write(out / QRELS_DIR / f"{split}.tsv", _tsv_lines(rows))
     return out
+
+
+def _tsv_lines(rows: Iterable[tuple[str, str, int]]) -> Iterator[str]:
+    """The qrels rows as BEIR's ``csv.reader(delimiter="\\t", quoting=QUOTE_MINIMAL)`` reads them back."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="\t", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    writer.writerow(QRELS_HEADER)
+    for qid, did, score in rows:
+        if any(c in str(x) for x in (qid, did) for c in "\t\n\r"):
+            raise CodequarryError(f"id {qid!r} or {did!r} holds a tab or line break; a BEIR qrels row cannot")
+        writer.writerow((str(qid), str(did), int(score)))
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
 
 
 def _write(path: Path, lines: Iterator[str]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.writelines(lines)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(lines)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)

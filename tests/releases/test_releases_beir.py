@@ -53,3 +53,17 @@ def test_bad_rows_are_errors_naming_the_line(tmp_path):
     (out / "corpus.jsonl").write_text('{"_id": "d", "text": "x"}\n{"text": "no id"}\n', encoding="utf-8")
     with pytest.raises(CodequarryError, match=r"corpus\.jsonl:2: missing field: missing '_id'"):
         list(strict(beir.iter_corpus(out)))
+
+
+def test_ids_with_quotes_round_trip_through_beirs_csv_reading(tmp_path):
+    import csv
+
+    out = beir.write_folder(tmp_path / "b", corpus=[{"_id": '"d"1', "text": "x"}], queries=[{"_id": 'q"', "text": "y"}],
+                            qrels={"test": [('q"', '"d"1', 1)]})
+    with open(out / "qrels" / "test.tsv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_MINIMAL))  # how BEIR's loader reads qrels
+    assert rows == [["query-id", "corpus-id", "score"], ['q"', '"d"1', "1"]]
+    assert beir.read_qrels(out / "qrels" / "test.tsv") == {'q"': {'"d"1': 1}}
+    with pytest.raises(CodequarryError):
+        beir.write_folder(tmp_path / "c", corpus=[], queries=[], qrels={"test": [("q", "d\n", 1)]})
+    assert not list((tmp_path / "c").rglob("*.tmp"))
