@@ -135,15 +135,20 @@ def members(path: str | os.PathLike[str]) -> list[Member]:
         raise _open_error(path, exc) from exc
 
 
-def duplicate_names(entries: list[Member]) -> set[str]:
-    """Names given to more than one non-folder member (a zip may repeat a name; reading by name loses all but one)."""
-    seen: set[str] = set()
-    dups: set[str] = set()
+def duplicate_names(entries: list[Member], *, as_paths: bool = False) -> set[str]:
+    """Names given to more than one non-folder member (a zip may repeat a name; reading by name loses all but one).
+
+    ``as_paths`` compares the paths the names land on when extracted (``a//b``, ``./a/b`` and ``a/b``
+    are one file on disk), and returns every name that shares its path with another member.
+    """
+    def key(name: str) -> str:
+        return posixpath.normpath(name.replace("\\", "/")) if as_paths else name
+
+    count: dict[str, int] = {}
     for m in entries:
-        if m.kind == "dir":
-            continue
-        (dups if m.name in seen else seen).add(m.name)
-    return dups
+        if m.kind != "dir":
+            count[key(m.name)] = count.get(key(m.name), 0) + 1
+    return {m.name for m in entries if m.kind != "dir" and count[key(m.name)] > 1}
 
 
 def iter_members(path: str | os.PathLike[str]) -> Iterator[tuple[Member, str | None]]:
@@ -259,7 +264,7 @@ def extract(path: str | os.PathLike[str], target: str | os.PathLike[str], *, on_
                                   f"{root} was written. Use a trusted copy of the archive.")
         result.skipped.append((name, reason))
 
-    dups = duplicate_names(members(path))
+    dups = duplicate_names(members(path), as_paths=True)
 
     def place(member: Member) -> Path | None:
         reason = unsafe_reason(member) or ("duplicate_name" if member.name in dups else None)

@@ -88,3 +88,17 @@ def test_csn_task_refuses_a_zip_with_a_repeated_member(tmp_path):
     z = dup_zip(tmp_path / "python.zip")
     with pytest.raises(CodequarryError, match="two or more members with this name"):
         get_task("csn/python").load(z)
+
+
+def test_extract_refuses_names_that_land_on_the_same_file(tmp_path):
+    """'a/x.txt' and 'a//x.txt' are two members but one file on disk: extracting both would keep only the last."""
+    z = tmp_path / "same.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("a/x.txt", b"first")
+        zf.writestr("a//x.txt", b"second")
+        zf.writestr("a/y.txt", b"kept")
+    result = archive.extract(z, tmp_path / "out", on_unsafe="skip")
+    assert sorted(result.skipped) == [("a//x.txt", "duplicate_name"), ("a/x.txt", "duplicate_name")]
+    assert [p.name for p in result.files] == ["y.txt"] and not (tmp_path / "out" / "a" / "x.txt").exists()
+    # read in place, by name, both are distinct and readable
+    assert [r for _, r in archive.iter_members(z)] == [None, None, None]
