@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from codequarry.errors import CodequarryError
@@ -213,20 +214,22 @@ def _packed_ref(path: Path, ref: str) -> str | None:
     return None
 
 
-def _copy_data(src: Path, dest: Path) -> None:
-    """Copy a regular file (bounded size, no link followed) into the sandbox; absent files are skipped."""
-    text = _read_small(src, _DATA_FILE)
-    if text is not None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(text, encoding="utf-8")
-
-
 def config_value(dirs: GitDirs, key: str) -> str | None:
     """One value of the repository's config file, parsed by ``git config --file`` (no includes, nothing run)."""
     path = dirs.common / "config"
-    if not os.path.isfile(path) or os.path.islink(path):
+    try:
+        st = os.lstat(path)
+    except OSError:
         return None
-    proc = run_git(["config", "--file", str(path), "--no-includes", "--get", key], check=False)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return _config_value(str(path), key, (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+@lru_cache(maxsize=256)
+def _config_value(path: str, key: str, version: tuple[int, int, int]) -> str | None:
+    """``config_value`` for one version of the file (``version``: inode, size, mtime): blame asks once per file."""
+    proc = run_git(["config", "--file", path, "--no-includes", "--get", key], check=False)
     return proc.stdout.decode("utf-8", "replace").strip() or None
 
 
@@ -258,6 +261,42 @@ def _trusted(root: Path) -> bool:
     return any(v.strip() in wanted for v in values)
 
 
+_BOXES: dict[tuple[int, str], Path] = {}
+_WRITTEN: dict[Path, str | None] = {}  # what this process last wrote to each sandbox file (None: absent)
+
+
+def _put(path: Path, text: str | None) -> None:
+    """Make a sandbox file hold ``text`` (None: no file), writing only when it changes (opens are slow on some filesystems)."""
+    if _WRITTEN.get(path, "") == text and (text is None) != path.exists():
+        return
+    if text is None:
+        if path.exists():
+            path.unlink()
+    else:
+        path.write_text(text, encoding="utf-8")
+    _WRITTEN[path] = text
+
+
+def _box_for(root: Path) -> Path:
+    """This process's sandbox folder for ``root``, made once and removed when the process exits.
+
+    Re-used across calls (blame runs once per file): making and removing folders costs more than
+    the git command on some filesystems. Keyed by process id, so forked workers never share one.
+    """
+    key = (os.getpid(), str(root))
+    box = _BOXES.get(key)
+    if box is None or not box.is_dir():
+        from multiprocessing import util
+
+        box = Path(tempfile.mkdtemp(prefix="codequarry-git-"))
+        util.Finalize(None, shutil.rmtree, args=(str(box),), kwargs={"ignore_errors": True}, exitpriority=0)
+        (box / "refs").mkdir()
+        (box / "objects" / "info").mkdir(parents=True)
+        (box / "info").mkdir()
+        _BOXES[key] = box
+    return box
+
+
 @contextmanager
 def sandbox(root: Path) -> Iterator[dict[str, str]]:
     """Environment variables that run git on ``root``'s work tree and objects without its git config.
@@ -265,29 +304,26 @@ def sandbox(root: Path) -> Iterator[dict[str, str]]:
     The sandbox git dir holds our config, a detached HEAD at the repository's HEAD commit, an
     alternates file naming the repository's object store, and copies of ``shallow`` and
     ``info/exclude``; hooks, config includes and per-repository commands therefore do not exist
-    for git. The index is the repository's own, read in place.
+    for git. The index is the repository's own, read in place. Each call refreshes every file
+    from the repository, so a new commit or a changed exclude list is seen.
     """
     dirs = git_dirs(root)
     sha = _head_sha(dirs)
     fmt = config_value(dirs, "extensions.objectformat")
-    with tempfile.TemporaryDirectory(prefix="codequarry-git-") as tmp:
-        box = Path(tmp)
-        (box / "refs").mkdir()
-        (box / "objects" / "info").mkdir(parents=True)
-        (box / "objects" / "info" / "alternates").write_text(str(dirs.common.resolve() / "objects") + "\n")
-        (box / "HEAD").write_text(f"{sha}\n" if sha else "ref: refs/heads/unborn\n")
-        config = f"[core]\n\trepositoryformatversion = {1 if fmt else 0}\n\tbare = false\n"
-        if fmt:
-            if fmt not in ("sha1", "sha256"):
-                raise CodequarryError(f"{root}: unknown git object format {fmt!r}")
-            config += f"[extensions]\n\tobjectformat = {fmt}\n"
-        (box / "config").write_text(config)
-        _copy_data(dirs.common / "shallow", box / "shallow")
-        _copy_data(dirs.common / "info" / "exclude", box / "info" / "exclude")
-        index = dirs.gitdir / "index"
-        yield {"GIT_DIR": str(box), "GIT_WORK_TREE": str(root),
-               "GIT_INDEX_FILE": str(index) if os.path.isfile(index) and not os.path.islink(index)
-               else str(box / "index")}
+    if fmt and fmt not in ("sha1", "sha256"):
+        raise CodequarryError(f"{root}: unknown git object format {fmt!r}")
+    box = _box_for(root)
+    _put(box / "objects" / "info" / "alternates", str(dirs.common.resolve() / "objects") + "\n")
+    _put(box / "HEAD", f"{sha}\n" if sha else "ref: refs/heads/unborn\n")
+    config = f"[core]\n\trepositoryformatversion = {1 if fmt else 0}\n\tbare = false\n"
+    if fmt:
+        config += f"[extensions]\n\tobjectformat = {fmt}\n"
+    _put(box / "config", config)
+    _put(box / "shallow", _read_small(dirs.common / "shallow", _DATA_FILE))
+    _put(box / "info" / "exclude", _read_small(dirs.common / "info" / "exclude", _DATA_FILE))
+    index = dirs.gitdir / "index"
+    yield {"GIT_DIR": str(box), "GIT_WORK_TREE": str(root),
+           "GIT_INDEX_FILE": str(index) if os.path.isfile(index) and not os.path.islink(index) else str(box / "index")}
 
 
 def repo_info(root: Path) -> GitInfo:
