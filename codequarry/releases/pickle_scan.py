@@ -256,6 +256,8 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
         frozen = func.name == "frozenset"
         return new(args, not frozen, frozen)
 
+    push = stack.append
+    fixed_scalars = _FIXED_SCALARS
     buf, i = src.buf, src.i
     nbuf = len(buf)
     while True:
@@ -281,7 +283,7 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
         elif c == 0x68 or c == 0x6A:  # BINGET, LONG_BINGET
             k = buf[i + 1] if c == 0x68 else int.from_bytes(buf[i + 1:i + 5], "little")
             if k in memo:
-                stack.append(memo[k])
+                push(memo[k])
                 i += 2 if c == 0x68 else 5
                 continue
         elif c == 0x58 or c == 0x8C or c == 0x54 or c == 0x55 or c == 0x43:
@@ -295,19 +297,19 @@ def scan(fh: IO[bytes], size: int, limits: Limits = DEFAULT_LIMITS,
                 start = i + 2
             end = start + n
             if 0 <= n and end <= nbuf:
-                stack.append(buf[start:end] if c == 0x8C else _SCALAR)
+                push(buf[start:end] if c == 0x8C else _SCALAR)
                 i = end
                 continue
-        elif c in _FIXED_SCALARS:
-            i += _FIXED_SCALARS[c]
-            stack.append(_SCALAR)
+        elif c in fixed_scalars:
+            i += fixed_scalars[c]
+            push(_SCALAR)
             continue
         elif c == 0x28:  # MARK
             marks.append(len(stack))
             i += 1
             continue
         elif c == 0x5D or c == 0x7D:  # EMPTY_LIST, EMPTY_DICT
-            stack.append(_Node(True, False))
+            push(_Node(True, False))
             i += 1
             continue
         src.i = i
