@@ -245,37 +245,57 @@ def discover(paths: Sequence[Path], *, accept: Callable[[str], bool] | None = No
     return inputs, bad
 
 
-def _walk_folder(root: Path, bad: list[Bad]) -> Iterator[tuple[Path, str, int]]:
-    """(path, relative name, lstat mode) of every non-folder entry under ``root``, sorted, links not followed."""
-    stack: list[tuple[Path, str]] = [(root, "")]
+def walk_folder(root: str | os.PathLike[str], skip: Callable[[str, bool], bool] | None = None,
+                ) -> Iterator[tuple[str, os.DirEntry[str] | None, str | None]]:
+    """Everything under a folder, sorted, without following links: the one walk of every builder.
+
+    Yields (relative POSIX path, entry, None) for each file, link and special file (folders are
+    descended into, links to folders are yielded as entries, never followed, so loops cannot trap
+    the walk), and (folder path, None, problem) for a folder that cannot be listed. ``skip(name,
+    is_folder)`` leaves an entry out (and a folder's whole content). Entries come from ``scandir``:
+    callers can tell files from links without a system call per entry.
+    """
+    stack: list[tuple[str, str]] = [(os.fspath(root), "")]
     while stack:
         folder, rel = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            bad.append(Bad("unreadable_file", rel.rstrip("/") or ".", f"cannot list folder: {exc.strerror or exc}"))
+            yield rel.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror or exc}"
             continue
         subdirs = []
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            name = rel + entry.name
             try:
-                name.encode("utf-8")
-            except UnicodeEncodeError:
-                bad.append(Bad("invalid_file_name", _escape_name(name), "the file name is not valid UTF-8 (not read)"))
+                is_dir = not entry.is_symlink() and entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if skip is not None and skip(entry.name, is_dir):
                 continue
-            try:
-                mode = entry.stat(follow_symlinks=False).st_mode
-            except OSError as exc:
-                bad.append(Bad("unreadable_file", name, f"{type(exc).__name__}: {exc.strerror or exc}"))
-                continue
-            if stat.S_ISDIR(mode):
-                subdirs.append((Path(entry.path), name + "/"))
+            if is_dir:
+                subdirs.append((entry.path, rel + entry.name + "/"))
             else:
-                yield Path(entry.path), name, mode
+                yield rel + entry.name, entry, None
         stack.extend(reversed(subdirs))
+
+
+def _walk_folder(root: Path, bad: list[Bad]) -> Iterator[tuple[Path, str, int]]:
+    """(path, relative name, lstat mode) of every non-folder entry under ``root`` that is not hidden."""
+    for name, entry, problem in walk_folder(root, lambda n, _: n.startswith(".")):
+        if entry is None:
+            bad.append(Bad("unreadable_file", name, problem))
+            continue
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.append(Bad("invalid_file_name", _escape_name(name), "the file name is not valid UTF-8 (not read)"))
+            continue
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:
+            bad.append(Bad("unreadable_file", name, f"{type(exc).__name__}: {exc.strerror or exc}"))
+            continue
+        yield Path(entry.path), name, mode
 
 
 def _escape_name(name: str) -> str:

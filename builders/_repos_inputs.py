@@ -119,33 +119,6 @@ def _language_for_path(path: str) -> str | None:
     return language_for_path(path)
 
 
-def _walk(root: str) -> Iterator[tuple[str, os.DirEntry[str] | None, str | None]]:
-    """(relative path, entry, None) for every file and symlink under root, sorted, directory links not followed;
-    (folder path, None, problem) for a folder that cannot be listed."""
-    stack: list[tuple[str, str]] = [(root, "")]
-    while stack:
-        folder, rel = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            yield rel.rstrip("/") or ".", None, f"cannot list folder: {exc.strerror or exc}"
-            continue
-        subdirs = []
-        for entry in entries:
-            path = rel + entry.name
-            try:
-                is_dir = not entry.is_symlink() and entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                if entry.name not in _VCS_DIRS:
-                    subdirs.append((entry.path, path + "/"))
-            else:
-                yield path, entry, None
-        stack.extend(reversed(subdirs))
-
-
 def _utf8_name(path: str) -> bool:
     try:
         path.encode("utf-8")
@@ -162,13 +135,14 @@ def _escape_name(path: str) -> str:
 def iter_files(repos: Sequence[Repo], selection: Selection, stats: Counter[str]) -> Iterator[FileTask]:
     """Every candidate file of every repo, in a deterministic order, with file-level exclusions decided early."""
     from codequarry.builders import _git
+    from codequarry.builders._io import walk_folder
 
     for index, repo in enumerate(repos):
         if repo.is_git:
             listing: Iterable[tuple[str, os.DirEntry[str] | None, str | None]] = (
                 (p, None, None) for p in _git.ls_files(Path(repo.root)))
         else:
-            listing = _walk(repo.root)
+            listing = walk_folder(repo.root, lambda name, is_dir: is_dir and name in _VCS_DIRS)
         for path, entry, problem in listing:
             if problem is not None:
                 stats["folders_unreadable"] += 1
