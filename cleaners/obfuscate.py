@@ -92,9 +92,10 @@ def _docstring_spans(fn: object, root: object, rules: Rules) -> list[tuple[int, 
         return []
     spans = []
     node = fn
-    while node is not None and node.parent is not None and node.parent.type not in ("program", "source_file") \
-            and (node.prev_named_sibling is None or node.parent.type in rules.doc_wrappers):
-        node = node.parent  # a decorated/exported/template definition: look before its wrapper
+    parent = node.parent
+    while parent is not None and parent.parent is not None \
+            and (node.prev_named_sibling is None or parent.type in rules.doc_wrappers):
+        node, parent = parent, parent.parent  # a decorated/exported/template definition: look before its wrapper
     sib = node.prev_named_sibling if node is not None else None
     while sib is not None and sib.type in rules.doc_between:
         sib = sib.prev_named_sibling  # Rust: `/// doc` then `#[inline]` then the fn
