@@ -22,14 +22,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codequarry.cleaners.base import GlobalStep, StepOutput
+from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column, with_column
 from codequarry.schema import check_split_name
 
@@ -118,6 +120,18 @@ def balanced_assignment(counts: Counter[str], ratios: dict[str, float], seed: in
     return decision
 
 
+class _LazyCounts(dict):
+    """Key counts per unit, computed from the spill the first time a unit is asked for."""
+
+    def __init__(self, count: Callable[[str], Counter[str]]) -> None:
+        super().__init__()
+        self._count = count
+
+    def __missing__(self, unit: str) -> Counter[str]:
+        self[unit] = value = self._count(unit)
+        return value
+
+
 class Split(GlobalStep):
     """Assign every row to a split by repository, file or function (no group straddles splits), falling back to
     a finer unit when the requested one has too few groups for the splits."""
@@ -157,15 +171,27 @@ class Split(GlobalStep):
         assignment = balanced_assignment(counts, p.ratios, p.seed)
         return assignment, set(assignment.values())
 
-    def resolve(self, mapped: Iterable[pa.Table], workdir: Path) -> Decision | None:
+    def resolve(self, mapped: Iterable[pa.Table], workdir: Path | None) -> Decision | None:
         units = self._units()
-        counts: dict[str, Counter[str]] = {u: Counter() for u in units}
-        for table in mapped:
-            for u, k, n in zip(table["unit"].to_pylist(), table["key"].to_pylist(), table["rows"].to_pylist()):
-                counts[u][k] += n
         if not units:
+            for _ in mapped:
+                pass
             return None
-        if not any(counts[u] for u in units):  # no rows: nothing to assign, nothing to say
+        with Spill(mapped, workdir) as spill:  # a finer unit's keys are counted only when the coarser one fails
+            return self._resolve(spill, units)
+
+    @staticmethod
+    def _counts(spill: Spill, unit: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for table in spill.tables(["unit", "key", "rows"]):
+            table = table.filter(pc.equal(table.column("unit"), unit))
+            for k, n in zip(table["key"].to_pylist(), table["rows"].to_pylist()):
+                counts[k] += n
+        return counts
+
+    def _resolve(self, spill: Spill, units: tuple[str, ...]) -> Decision:
+        counts: dict[str, Counter[str]] = _LazyCounts(lambda u: self._counts(spill, u))
+        if not counts[units[0]]:  # no rows: nothing to assign, nothing to say
             return Decision(unit=units[0], assignment=None if self.params.assign == "hash" else {})
         needed = [name for name, r in self.params.ratios.items() if r > 0]
         notes = []
