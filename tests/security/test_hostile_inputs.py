@@ -181,6 +181,18 @@ def test_non_utf8_file_name_is_a_counted_exclusion(tmp_path, exclusions):
     m = repos.build(tmp_path / "out2", paths=[str(src)], languages=["python"])
     assert m["counts"]["written"] == 1
     assert [(e["reason"], e["path"]) for e in exclusions(tmp_path / "out2")] == [("invalid_file_name", "caf\\xe9.py")]
+    # the same in a git repository, where `git ls-files` lists the name (untracked, then committed)
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="T",
+               GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@e")
+    subprocess.run(["git", "init", "-q"], cwd=src, env=env, check=True)
+    for step in ("untracked", "committed"):
+        if step == "committed":
+            subprocess.run(["git", "add", "-A"], cwd=src, env=env, check=True)
+            subprocess.run(["git", "commit", "-qm", "x"], cwd=src, env=env, check=True)
+        m = repos.build(tmp_path / f"out-{step}", paths=[str(src)], languages=["python"])
+        assert m["counts"]["written"] == 1, step
+        assert [(e["reason"], e["path"]) for e in exclusions(tmp_path / f"out-{step}")] == [
+            ("invalid_file_name", "caf\\xe9.py")], step
 
 
 def test_bom_and_cr_only_line_ends(tmp_path):
