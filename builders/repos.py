@@ -7,6 +7,11 @@ an existing clone is reused, or into a temporary folder). Files are listed with 
 (tracked, then untracked files that .gitignore does not exclude) in a repository, and by a sorted
 walk that never follows symlinks in a plain folder; VCS metadata folders are skipped.
 
+A repository is untrusted, its ``.git`` included: git runs against a sandbox git dir, never with
+the repository's own config, hooks or filters, and a repository owned by another user is refused as
+git refuses it (``_git``; docs/security.md). Files are opened with no link followed on any path
+component and no special file opened (``_io.open_regular``).
+
 Each file of a selected language whose path has none of CodeSearchNet's skip words is parsed with
 tree-sitter and its functions are extracted by codequarry.languages under CSN's rules (or every
 function with ``--scope all``). A documented function gives one row: ``query`` = the docstring
@@ -38,15 +43,18 @@ Records and accounting (read = written + excluded): a record is a candidate func
 file — written, or excluded as ``no_docstring``, ``blacklisted``, ``empty_body``,
 ``too_few_code_tokens``, ``empty_query`` (a docstring whose summary is empty) or
 ``older_than_since`` — or a file that could not be used as a whole: ``skip_path`` (CSN's skip
-words), ``symlink`` (file or directory links are not followed), ``not_a_file``, ``unreadable``,
+words), ``symlink`` (file or directory links are not followed), ``not_a_file``, ``invalid_file_name`` (not
+UTF-8), ``unreadable``,
 ``too_large`` (over ``--max-file-bytes``), ``binary`` (a NUL byte), ``invalid_utf8`` (with
 ``--decode-errors exclude``, the default, as CSN skipped undecodable files; ``replace`` parses them
 and decodes with U+FFFD, counting them in the manifest), ``root_has_error`` (CSN's Ruby rule) and
 ``extraction_failed``. A parsed file with no candidate function adds no record.
 
-Work is split into batches of files processed by ``--workers`` processes; results are merged in
-file order, so rows, exclusions and the fingerprint are the same for any worker count, and only a
-bounded window of batches is in flight, so memory does not grow with the corpus.
+Work is split into batches of files processed by ``--workers`` processes (``_workers``: they exit
+when the build is killed); results are merged in file order, so rows, exclusions and the
+fingerprint are the same for any worker count, and only a bounded window of batches is in flight,
+so memory does not grow with the corpus. Modules: ``_repos_inputs`` (resolving ``--path`` values,
+listing files), ``_repos_extract`` (per-file work in the workers), this one (options and the build).
 """
 
 from __future__ import annotations
