@@ -30,8 +30,8 @@ BENCH_CODE_2 = '''def is_palindrome(text):
 '''
 # the same function with comments and different formatting: equal after normalization
 EXACT_COPY = BENCH_CODE.replace("    result = []", "    # collect here\n    result   =   []")
-# a local renamed consistently and a comment added: a near match for code shingles (exact union Jaccard 0.77),
-# not for BigCode's raw tokens (0.59)
+# a local renamed consistently and a comment added: a near match for code shingles (the canonical view is
+# identical), not for BigCode's raw tokens (Jaccard 0.59)
 NEAR_COPY = BENCH_CODE.replace("item ", "element ").replace("(item)", "(element)").replace(
     "    result = []", "    # collect the members here\n    result = []")
 UNRELATED = '''def read_config(path):
@@ -121,3 +121,24 @@ def test_bad_configuration_is_a_clear_error(bench_dir, tmp_path):
     missing = Decontaminate.from_config({"dirs": [str(tmp_path / "nowhere")]})
     with pytest.raises(CodequarryError):
         missing.map(batch(ROWS))
+
+
+# every local and parameter renamed (nested, skip_empty, limit, result, group, item): raw 5-gram Jaccard near 0,
+# the canonical view identical; the same shape with other calls and attributes is not a match
+RENAMED_ALL = (BENCH_CODE.replace("nested", "rows").replace("skip_empty", "drop_blank").replace("limit", "cap")
+               .replace("result", "out").replace("group", "chunk").replace("item", "cell"))
+SAME_SHAPE = (RENAMED_ALL.replace("append", "add").replace("len(", "count(").replace("Flatten one level of nesting",
+              "Collect the cells"))
+
+
+def test_a_fully_renamed_clone_of_a_benchmark_function_is_contaminated(bench_dir):
+    rows = [{"id": "x1", "query": "Some query about rows", "code": RENAMED_ALL},
+            {"id": "x2", "query": "Another unrelated query", "code": SAME_SHAPE}]
+    for shingles, dropped in (("code", ["x1"]), ("bigcode", [])):
+        step = Decontaminate.from_config({"dirs": [str(bench_dir)], "query": "none", "shingles": shingles})
+        _, outs = run(step, [batch(rows)])
+        got = [] if outs[0].dropped is None else outs[0].dropped.column("id").to_pylist()
+        assert got == dropped, shingles
+        if dropped:
+            match = json.loads(outs[0].details[0])
+            assert (match["row"], match["match"], match["similarity"]) == ("b1", "near", 1.0)
