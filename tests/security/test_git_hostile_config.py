@@ -135,3 +135,19 @@ def test_repository_owned_by_another_user_is_refused(tmp_path, monkeypatch):
     (home / ".gitconfig").write_text(f"[safe]\n\tdirectory = {repo.resolve()}\n")
     manifest = repos.build(tmp_path / "out2", paths=[str(repo)], languages=["python"])
     assert manifest["counts"]["written"] == 2
+
+
+def test_cloning_a_hostile_repository_runs_nothing(tmp_path):
+    """A clone URL (file://) of a repository carrying every hostile key: neither clone, checkout nor build runs one."""
+    repo, marker, evil = _hostile_repo(tmp_path)
+    _git_run(repo, "add", "-A")
+    _git_run(repo, "commit", "-qm", "second")
+    inc = tmp_path / "included.cfg"
+    inc.write_text(f"[core]\n\tfsmonitor = {evil}\n")
+    for key, text in CASES.items():
+        if key not in ("core.hooksPath", "core.sshCommand"):
+            _plant(repo, text.format(evil=evil, hooks=tmp_path, inc=inc))
+    manifest = repos.build(tmp_path / "out", paths=[repo.as_uri()], languages=["python"], since="2020-01-01",
+                           clone_dir=tmp_path / "clones")
+    assert not marker.exists(), marker.read_text()
+    assert manifest["counts"]["written"] == 2
