@@ -4,7 +4,8 @@ The pipeline lives in three modules, one job each (every choice is recorded by
 :meth:`MinHashConfig.describe`, so a card can publish it):
 
 * ``cleaners/shingles.py`` — steps 1–5: comment removal, tokens, the canonical (rename-invariant)
-  view, word n-grams per view and their hashes;
+  view, word n-grams per view and their hashes (per-language comment/string syntax and kept words in
+  ``cleaners/shingle_syntax.py``);
 * ``cleaners/signatures.py`` — steps 6–7: permutations, one MinHash signature and one set of LSH
   bands *per view* (raw and canonical, each with its own threshold), combined with OR;
 * ``cleaners/clusters.py`` — step 8: candidate pairs, exact per-view Jaccard verification and
@@ -26,13 +27,13 @@ from codequarry.cleaners.clusters import (
     similar,
     verify_pairs,
 )
+from codequarry.cleaners.shingle_syntax import strip_comments_fast
 from codequarry.cleaners.shingles import (
     HASH_FAMILY,
     SHINGLES,
     TOKEN_PATTERN,
     Shingler,
     fmix64,
-    strip_comments_fast,
 )
 from codequarry.cleaners.signatures import (
     CANONICAL_THRESHOLD,

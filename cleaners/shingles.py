@@ -45,16 +45,13 @@ dict lookup; :meth:`Shingler.token_views` states the same tokens in plain Python
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from itertools import repeat
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from codequarry.cleaners.shingle_syntax import LangSyntax, kept_words, lang_syntax
 from codequarry.errors import CodequarryError
 
 if TYPE_CHECKING:
@@ -63,7 +60,6 @@ if TYPE_CHECKING:
 TOKEN_PATTERN = r"[A-Za-z_0-9]+"
 HASH_FAMILY = "xxh3_64-tokens/fmix64-ngrams/affine32"
 SHINGLES = ("code", "bigcode")
-_SYNTAX_FILE = Path("codequarry/languages/data/languages.yaml")  # comment_syntax entries (named in errors)
 # control bytes of the joined buffer (texts never contain them: they are turned into spaces first)
 _QUAL = 1  # before a token right after ".", "->" or "::"
 _SEP = 2  # between rows
@@ -84,20 +80,6 @@ def _table(keep: bytes) -> bytes:
 _TABLE = _table(bytes([_SEP]))
 _TABLE_MARKED = _table(bytes([_SEP, _QUAL, _OPEN, _CLOSE, _CALL]))
 
-# string-literal forms named in languages.yaml's comment_syntax (no capturing groups; "unrolled" loops for speed)
-_STRING_FORMS = {
-    "triple_double": r'"""[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""',
-    "triple_single": r"'''[^'\\]*(?:(?:\\[\s\S]|'(?!''))[^'\\]*)*'''",
-    "double": r'"[^"\\\n]*(?:\\[\s\S][^"\\\n]*)*"',
-    "single": r"'[^'\\\n]*(?:\\[\s\S][^'\\\n]*)*'",
-    "char": r"'(?:\\[^\n]{1,10}?|[^'\\\n])'",
-    "backtick": r"`[^`\\]*(?:\\[\s\S][^`\\]*)*`",
-    "raw_backtick": r"`[^`]*`",
-    "verbatim": r'@"[^"]*(?:""[^"]*)*"',
-    "rust_raw": r'#+"[^"]*"#+',  # r#"…"#: the r is a token before it
-}
-
-
 def fmix64(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finalizer (a bijection that spreads every input bit over the output)."""
     h = h ^ (h >> _S33)
@@ -106,124 +88,6 @@ def fmix64(h: np.ndarray) -> np.ndarray:
     h *= _M2
     h ^= h >> _S33
     return h
-
-
-# --------------------------------------------------------------------------------------------
-# languages: comment strippers and the words the canonical view keeps
-
-
-@dataclass(frozen=True)
-class _Lang:
-    """What code shingles need of one language: its keyword bit, comment/string regex and their first characters."""
-
-    bit: int
-    stripper: re.Pattern[str] | None = None  # strings | comments, every alternative starting with a literal
-    quotes: str = ""  # first characters of the language's string literals
-    triggers: str = ""  # first characters of its comments (disjoint from quotes): a text without any has none
-
-    def strip(self, text: str) -> str:
-        """Comments removed (each becomes a space), string literals kept (a space after each)."""
-        if self.stripper is None or not any(c in text for c in self.triggers):
-            return text
-        quotes = self.quotes
-        return self.stripper.sub(lambda m: m[0] + " " if m[0][0] in quotes else " ", text)
-
-    def wrap(self, text: str, keep_comments: bool) -> str:
-        """String literals (and comments when kept) wrapped in the open/close bytes; removed comments a space."""
-        if self.stripper is None:
-            return text
-        if keep_comments:
-            return self.stripper.sub(lambda m: f" \x03 {m[0]} \x04 ", text)
-        quotes = self.quotes
-        return self.stripper.sub(lambda m: f" \x03 {m[0]} \x04 " if m[0][0] in quotes else " ", text)
-
-
-@lru_cache(maxsize=1)
-def _syntax() -> dict[str, dict[str, Any]]:
-    """Each registered language's ``comment_syntax`` (read through the language registry)."""
-    from codequarry.languages import LANGUAGES
-
-    return {name: {"line": list(cs.line), "block": [list(b) for b in cs.block], "strings": list(cs.strings),
-                   "keep": list(cs.keep)}
-            for name, spec in LANGUAGES.items() if (cs := spec.comment_syntax) is not None}
-
-
-@lru_cache(maxsize=1)
-def _spec_names() -> tuple[str, ...]:
-    """Registered language spec names in a fixed order (their index is the keyword bit)."""
-    from codequarry.languages import LANGUAGES
-
-    return tuple(sorted(LANGUAGES))
-
-
-def _first_char(regex: str, where: str) -> str:
-    """The literal character a regex alternative starts with (escaped or not)."""
-    first = regex[1] if regex[:1] == "\\" else regex[:1]
-    if not first or (regex[:1] != "\\" and first in "^$.[](){}|*+?"):
-        raise CodequarryError(f"{_SYNTAX_FILE.name}: {where} regex {regex!r} must start with a literal character")
-    return first
-
-
-def _compile_stripper(name: str, entry: dict[str, Any]) -> _Lang:
-    """One alternation of the language's string literals and comments, told apart by their first character.
-
-    No capture groups and a literal first character in every alternative let the regex engine skip
-    straight to candidate positions (three times faster than a grouped pattern on Python code).
-    """
-    bit = _spec_names().index(name)
-    strings = [_STRING_FORMS[form] for form in entry.get("strings", [])]
-    comments = [f"{line}[^\\n]*" for line in entry.get("line", [])]
-    comments += [f"{open_}[\\s\\S]*?{close}" for open_, close in entry.get("block", [])]
-    if not comments:
-        return _Lang(bit)
-    quotes = "".join(sorted({_first_char(x, f"{name} string") for x in strings}))
-    triggers = "".join(sorted({_first_char(x, f"{name} comment") for x in comments}))
-    if set(quotes) & set(triggers):
-        raise CodequarryError(f"{_SYNTAX_FILE.name}: {name} has strings and comments starting with the same "
-                              f"character ({sorted(set(quotes) & set(triggers))})")
-    return _Lang(bit, re.compile("|".join(strings + comments), re.MULTILINE), quotes, triggers)
-
-
-@lru_cache(maxsize=256)
-def _lang(language: str | None) -> _Lang:
-    """The shingling facts of a row's language; unknown or missing languages get the catch-all bit."""
-    names = _spec_names()
-    if not language:
-        return _Lang(len(names))
-    from codequarry.languages import get_language
-
-    try:
-        spec = get_language(language)
-    except CodequarryError:
-        return _Lang(len(names))
-    entry = _syntax().get(spec.name)
-    return _compile_stripper(spec.name, entry) if entry is not None else _Lang(names.index(spec.name))
-
-
-@lru_cache(maxsize=2)
-def _kept_words(lowercase: bool) -> dict[bytes, int]:
-    """Word → bit mask of the languages whose canonical view keeps it (keywords and literal words).
-
-    The bit after the last language marks words kept for rows of unknown language (every language's).
-    """
-    from codequarry.languages import get_language
-
-    names = _spec_names()
-    out: dict[bytes, int] = {}
-    for bit, name in enumerate(names):
-        words = set(get_language(name).keywords) | set(_syntax().get(name, {}).get("keep", []))
-        for w in words:
-            key = (w.lower() if lowercase else w).encode("utf-8")
-            out[key] = out.get(key, 0) | (1 << bit) | (1 << len(names))
-    return out
-
-
-def strip_comments_fast(text: str, language: str | None) -> str:
-    """``text`` without its comments (regexes of the language's ``comment_syntax``); unchanged for unknown languages.
-
-    A removed comment becomes one space; string literals are kept as they are (plus a space after each).
-    """
-    return _lang(language).strip(text)
 
 
 _CONTROL_CHARS = "\x01\x02\x03\x04\x05"
@@ -286,7 +150,7 @@ class Shingler:
         """The raw-view shingling tokens of one text (after comment removal for ``shingles: code``)."""
         return self.token_views(text, language)[0]
 
-    def _prepare(self, items: list[str], langs: list[_Lang]) -> bytes:
+    def _prepare(self, items: list[str], langs: list[LangSyntax]) -> bytes:
         """The texts joined into one buffer: comments removed or strings wrapped, role flags set, translated."""
         cfg = self.config
         if cfg.lowercase:
@@ -308,11 +172,11 @@ class Shingler:
         batch path yields the same tokens (tested), and ``perf/dedup.py`` feeds these to datasketch.
         """
         cfg = self.config
-        lang = _lang(language)
+        lang = lang_syntax(language)
         flat = self._prepare([_clean_controls(text or "")], [lang]).split()
         if not cfg.canonical_identifiers:
             return [t.decode("ascii") for t in flat], None
-        kept, bit = _kept_words(cfg.lowercase), 1 << lang.bit
+        kept, bit = kept_words(cfg.lowercase), 1 << lang.bit
         raw: list[str] = []
         canon: list[str] = []
         names: list[bytes | None] = []  # per token of the views: the name, or None when it is not one
@@ -350,7 +214,7 @@ class Shingler:
         close bytes, and a removed comment leaves one open+close token; counts include these.
         """
         n = len(texts)
-        langs = [_lang(x) for x in languages] if languages is not None else [_lang(None)] * n
+        langs = [lang_syntax(x) for x in languages] if languages is not None else [lang_syntax(None)] * n
         if len(langs) != n:
             raise CodequarryError(f"got {n} texts but {len(langs)} languages")
         if n == 0:
@@ -397,7 +261,7 @@ class Shingler:
         for i in np.flatnonzero((qual | call) & ~flags_only).tolist():
             raw_of[i] = xx(_word(distinct[i]), seed)  # a flagged name hashes as its word
         # bit mask of the languages whose canonical view keeps the token (all bits: never a name)
-        keep_of = np.fromiter(map(_kept_words(cfg.lowercase).get, distinct, repeat(0)), dtype=np.int64, count=size)
+        keep_of = np.fromiter(map(kept_words(cfg.lowercase).get, distinct, repeat(0)), dtype=np.int64, count=size)
         keep_of[qual | call | (first == _OPEN) | (first == _CLOSE) | ((first >= 48) & (first <= 57))
                 | ((first >= 65) & (first <= 90) & (lens > 1))] = -1
         row = np.repeat(np.arange(n, dtype=np.int64), counts)
