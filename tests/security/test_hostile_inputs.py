@@ -262,3 +262,25 @@ def test_license_file_swapped_for_a_link_is_not_read(tmp_path, monkeypatch):
     (root / "LICENSE").symlink_to(tmp_path / "elsewhere")
     monkeypatch.setattr(_licenses, "license_files", lambda _root: listed)  # the listing made before the swap
     assert _licenses.detect_license(root) is None
+
+
+def test_git_work_tree_folder_replaced_by_a_link_is_not_followed(tmp_path, everything, exclusions):
+    """`git ls-files` still lists sub/x.py after `sub` became a link out of the repository: the file is not read."""
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / "sub" / "x.py").write_text('def f(x):\n    """Tracked."""\n    return x\n')
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="T",
+               GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@e")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.py").write_text(f'def leak():\n    """{SECRET}."""\n    return 1\n')
+    (repo / "sub" / "x.py").unlink()
+    (repo / "sub").rmdir()
+    (repo / "sub").symlink_to(outside, target_is_directory=True)
+    m = repos.build(tmp_path / "out", paths=[str(repo)], languages=["python"])
+    assert m["counts"]["written"] == 0 and SECRET not in everything(tmp_path / "out")
+    # the tracked path is refused at open time; the link itself shows up as an untracked entry
+    assert sorted((e["reason"], e["path"]) for e in exclusions(tmp_path / "out")) == [
+        ("symlink", "sub"), ("symlink", "sub/x.py")]
