@@ -19,17 +19,20 @@ from codequarry.errors import CodequarryError
 _ROWS_PER_PASS = 8192  # rows tokenized together by cluster_texts (bounds the flat token list)
 
 
-def candidate_pairs(band_hashes: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+def candidate_pairs(band_hashes: np.ndarray, active: np.ndarray | None = None, chain: bool = False) -> np.ndarray:
     """Distinct pairs (i, j), i < j, of rows sharing a band hash; star edges to each bucket's smallest row.
 
     ``active`` (bool per row) excludes rows from every bucket. Rows are indices into ``band_hashes``;
-    with rows in keep order, each edge points at the bucket member that would be kept.
+    with rows in keep order, each edge points at the bucket member that would be kept. ``chain`` adds an
+    edge between each two consecutive members of a bucket: the same components, but when the pairs are
+    verified, two clones in a bucket whose first member is unrelated to both are still compared.
     """
     n, nb = band_hashes.shape
-    return candidate_pairs_by_band((band_hashes[:, b] for b in range(nb)), n, active)
+    return candidate_pairs_by_band((band_hashes[:, b] for b in range(nb)), n, active, chain)
 
 
-def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndarray | None = None) -> np.ndarray:
+def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndarray | None = None,
+                            chain: bool = False) -> np.ndarray:
     """:func:`candidate_pairs` over band columns given one at a time (each: every row's hash in that band), so
     only one band is in memory; the distinct edges are merged as they come."""
     idx = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
@@ -37,7 +40,7 @@ def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndar
     for keys in bands:
         if len(idx) < 2:
             continue
-        edges = band_star_edges(keys[idx], idx)
+        edges = band_star_edges(keys[idx], idx, chain)
         if edges is not None:
             lo = np.minimum(edges[:, 0], edges[:, 1])
             hi = np.maximum(edges[:, 0], edges[:, 1])
@@ -45,9 +48,10 @@ def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndar
     return np.stack([codes // n, codes % n], axis=1) if len(codes) else np.zeros((0, 2), np.int64)
 
 
-def band_star_edges(keys: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+def band_star_edges(keys: np.ndarray, idx: np.ndarray, chain: bool = False) -> np.ndarray | None:
     """One band's star edges: each row whose hash another row shares, paired with the first such row (by ``idx``,
-    which is ascending); None when no hash is shared."""
+    which is ascending), plus with ``chain`` each member paired with the one before it; None when no hash is
+    shared."""
     order = np.argsort(keys, kind="stable")
     ks = keys[order]
     same = ks[1:] == ks[:-1]
@@ -57,7 +61,11 @@ def band_star_edges(keys: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
     run = np.cumsum(starts) - 1
     first = order[np.flatnonzero(starts)][run]
     member = ~starts
-    return np.stack([idx[first[member]], idx[order[member]]], axis=1)
+    star = np.stack([idx[first[member]], idx[order[member]]], axis=1)
+    if not chain:
+        return star
+    later = np.flatnonzero(member[1:]) + 1  # members whose predecessor is a member too (not the first)
+    return np.concatenate([star, np.stack([idx[order[later - 1]], idx[order[later]]], axis=1)])
 
 
 def cluster_labels(n: int, edges: np.ndarray) -> np.ndarray:
@@ -133,7 +141,7 @@ def cluster_texts(texts: Sequence[str | None], config: MinHashConfig | None = No
     if not bands:
         return np.zeros(0, np.int64)
     matrix = np.concatenate(bands)
-    edges = candidate_pairs(matrix, np.concatenate(counts) >= max(1, min_tokens))
+    edges = candidate_pairs(matrix, np.concatenate(counts) >= max(1, min_tokens), chain=verify)
     if verify and len(edges):
         edges = verify_pairs(edges, sets, cfg.thresholds)
     return cluster_labels(len(texts), edges)

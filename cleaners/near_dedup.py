@@ -138,7 +138,8 @@ class NearDedup(GlobalStep):
             cfg = minhash_config(self.params)
             stats["minhash"] = cfg.describe()
             width = hasher(cfg).total_bands
-            edges = mh.candidate_pairs_by_band((spill.band("bands", width, b)[order] for b in range(width)), n, active)
+            edges = mh.candidate_pairs_by_band((spill.band("bands", width, b)[order] for b in range(width)), n, active,
+                                               chain=bool(self.params.verify))
             stats["candidate_pairs"] = int(len(edges))
             if self.params.verify and len(edges):
                 rows = np.unique(edges)

@@ -312,6 +312,10 @@ def test_candidate_pairs_are_star_edges_to_the_first_row():
     assert edges.tolist() == [[0, 1], [0, 4], [1, 2]]
     active = np.array([True, False, True, True, True])
     assert mh.candidate_pairs(bands, active).tolist() == [[0, 4]]
+    # chain: consecutive members too (1-4 in the bucket {0, 1, 4}), so verification compares them directly
+    assert mh.candidate_pairs(bands, chain=True).tolist() == [[0, 1], [0, 4], [1, 2], [1, 4]]
+    both = mh.cluster_labels(5, mh.candidate_pairs(bands, chain=True))
+    assert (both == mh.cluster_labels(5, edges)).all()  # the same components
 
 
 def test_union_find_labels_do_not_depend_on_edge_order():
