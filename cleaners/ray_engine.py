@@ -1,15 +1,33 @@
-"""The Ray engine (``--engine ray``, ``pip install 'codequarry[ray]'``): the same recipe on Ray Data.
+"""The Ray engine (``--engine ray``, ``pip install 'codequarry[ray]'``): the recipe as Ray tasks, the driver kept small.
 
-The input is read as Arrow batches (the same chunks as the local engine, each carrying ``_pos``);
-every pass is one ``map_batches`` that runs the pass's fused steps and returns kept and excluded
-rows together (excluded rows marked in private ``_step``/``_reason``/``_detail`` columns); the
-result is materialized and split in two. A global step's ``map`` runs as ``map_batches`` too, the
-driver streams the mapped tables into ``resolve``, and the decision travels to the next pass
-through the object store. Finally the kept rows are written in ``_pos`` order and the exclusions
-in (step, ``_pos``) order, through the same writer as the local engine, so both engines write the
-same bytes. Ray Data keeps the input order here (``preserve_order``); the order is checked on the
-``_pos`` column first and the rows are sorted with ``Dataset.sort`` when it does not hold.
-Not resumable: an interrupted Ray run starts over.
+What runs where:
+
+- **workers** run every pass over every chunk (the local engine's per-chunk work, ``local_engine._Work``:
+  read the chunk, apply the previous global step's decision, run the fused row-local steps, map the
+  next global step) and write the results into the work dir; each global step's ``resolve`` runs
+  as one task on a worker (reading the mapped files, spilling to its scratch folder) and saves the
+  decision there as data (``decision_store``, never a pickle); finally each chunk's kept rows and
+  exclusions are written by a worker straight into the output (``ray_write``), in shards named
+  by the chunk's input position range;
+- the **driver** only plans chunks, submits tasks (a bounded number in flight), and at the end
+  merges the small per-chunk accounts into the manifest, card and report. No row passes through
+  it, so its memory does not grow with the row count.
+
+Resumable: the work dir (``.codequarry-work`` in a local output folder) has the local engine's
+layout plus ``write/cCCCCCC.json``, the account of each chunk already written. Every file is
+written under a temporary name and renamed, and a chunk counts as done only when its marker
+exists, so rerunning the same command after a crash, a killed driver or a lost node redoes only
+the unfinished chunks and gives the same fingerprint. A local output dir is published atomically
+as the local engine's is. An object-store output (``s3://``, ``gs://``, ``hf://``...) is written in
+place, manifest last (the manifest is what makes it a pairs dir); its work dir is then a local
+folder, ``$CODEQUARRY_WORK_DIR`` (default: the system temp folder) ``/codequarry-ray-<hash of the URI>``,
+which must be shared by all nodes for a multi-node run.
+
+The output has the local engine's rows, exclusions (as a multiset), counts and fingerprint; what
+differs is how the rows are cut into files: one shard per (chunk, config, split), named
+``{split}-{start:012d}-{end:012d}.parquet`` instead of ``{split}-{i:05d}-of-{n:05d}.parquet``, one
+exclusions file per chunk, and so the manifest's ``files``, ``exclusion_files`` and
+``split_bytes`` (Arrow bytes summed per shard) differ too.
 """
 
 from __future__ import annotations
@@ -17,121 +35,87 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from codequarry.cleaners.engine import (
-    DEFAULT_BATCH_ROWS,
-    EXCL_FIELDS,
-    POS,
-    PassPlan,
-    decision_summary,
-    engine_steps,
-    plan_passes,
-    run_pass,
-)
-from codequarry.cleaners.engine_input import Chunk, plan_chunks, read_chunk
+from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS
+from codequarry.cleaners.engine_input import Chunk, plan_chunks
 from codequarry.cleaners.engine_output import OutputDir, run_signature
-from codequarry.cleaners.engine_write import write_output
-from codequarry.errors import require
+from codequarry.errors import CodequarryError, require
+from codequarry.storage import Location, location
 
-_X = ("_step", "_reason", "_detail")
-_STEPS: dict[str, list[Any]] = {}
-_DECISIONS: dict[str, Any] = {}
+_WORKS: dict[tuple[str, str, int], Any] = {}
 
 
-def _steps(recipe: Any) -> list[Any]:
-    """The engine steps of a recipe, built once per Ray worker process."""
-    key = recipe.signature()
-    if key not in _STEPS:
-        _STEPS[key] = engine_steps(recipe.build())
-    return _STEPS[key]
+# -- worker side ------------------------------------------------------------------------------
 
 
-def _read(batch: pa.Table, chunks: list[Chunk], columns: list[str] | None) -> pa.Table:
-    tables = [read_chunk(chunks[i], columns) for i in batch["chunk"].to_pylist()]
-    return pa.concat_tables(tables) if len(tables) != 1 else tables[0]
+def _work(work_dir: str, recipe: Any, chunks: list[Chunk]) -> Any:
+    """The run's ``_Work`` in this worker process (built once per process and run)."""
+    from codequarry.cleaners.local_engine import _Work
+
+    os.environ["CODEQUARRY_PROGRESS"] = "0"
+    key = (work_dir, recipe.signature(), len(chunks))
+    if key not in _WORKS:
+        _WORKS.clear()
+        _WORKS[key] = _Work(Path(work_dir), recipe, chunks)
+    return _WORKS[key]
 
 
-def _pass(batch: pa.Table, recipe: Any, plan: PassPlan, decision: Any) -> pa.Table:
-    """Run one pass; return kept rows and excluded rows in one table (excluded ones have ``_step`` set)."""
-    steps = _steps(recipe)
-    if decision is not None:  # an ObjectRef: fetched once per worker process
-        import ray
-
-        key = decision.hex()
-        if key not in _DECISIONS:
-            _DECISIONS.clear()
-            _DECISIONS[key] = ray.get(decision)
-        decision = _DECISIONS[key]
-    result = run_pass(steps, plan, batch, decision)
-    kept = result.kept
-    n = kept.num_rows
-    parts = [kept.append_column("_step", pa.nulls(n, pa.int32())).append_column("_reason", pa.nulls(n, pa.string()))
-             .append_column("_detail", pa.nulls(n, pa.string()))]
-    schema = parts[0].schema
-    for idx in sorted(result.excluded):
-        x = result.excluded[idx]
-        cols = []
-        for f in schema:
-            if f.name in x.column_names:
-                col = x.column(f.name)
-                cols.append(col if col.type == f.type else col.cast(f.type))
-            else:
-                cols.append(pa.nulls(x.num_rows, f.type))
-        parts.append(pa.Table.from_arrays(cols, schema=schema))
-    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+def _pass_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, c: int) -> int:
+    _work(work_dir, recipe, chunks).run_chunk(k, c)
+    return c
 
 
-def _live(batch: pa.Table) -> pa.Table:
-    return batch.filter(pc.is_null(batch["_step"])).drop_columns(list(_X))
+def _resolve_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int) -> int:
+    from codequarry.cleaners.local_engine import _resolve
+
+    work = _work(work_dir, recipe, chunks)
+    _resolve(work, work.passes[k])
+    return k
 
 
-def _excluded(batch: pa.Table) -> pa.Table:
-    rows = batch.filter(pc.is_valid(batch["_step"]))
-    cols = []
-    for f in EXCL_FIELDS:
-        col = rows.column(f.name) if f.name in rows.column_names else pa.nulls(rows.num_rows, f.type)
-        cols.append(col if col.type == f.type else col.cast(f.type))
-    return pa.Table.from_arrays(cols, schema=pa.schema(list(EXCL_FIELDS)))
+def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], c: int, dest: str) -> int:
+    from codequarry.cleaners.local_engine import _write_json, read_arrow
+    from codequarry.cleaners.ray_write import write_chunk
+
+    work = _work(work_dir, recipe, chunks)
+    last = work.passes[-1].index
+    excluded = [read_arrow(p) for plan in work.passes for idx in plan.step_indices
+                if (p := work.excl_path(plan.index, c, idx)).exists()]
+    account = write_chunk(location(dest), read_arrow(work.kept_path(last, c)), excluded, work.chunks[c], work.steps)
+    _write_json(_write_marker(work.work, c), account)
+    return c
 
 
-def _of_step(batch: pa.Table, step_index: int) -> pa.Table:
-    return batch.filter(pc.equal(batch["_step"], step_index))
+def _write_marker(work: Path, c: int) -> Path:
+    return work / "write" / f"c{c:06d}.json"
 
 
-def _in_order(ds: Any, keys: list[str], batch_rows: int) -> Iterator[pa.Table]:
-    """Batches in ``keys`` order: as they come when Ray kept the input order (checked first), else sorted."""
-    last = None
-    ordered = True
-    for batch in ds.select_columns(keys).iter_batches(batch_size=None, batch_format="pyarrow"):
-        rows = list(zip(*(batch[k].to_pylist() for k in keys)))
-        if rows and ((last is not None and rows[0] <= last) or any(b <= a for a, b in zip(rows, rows[1:]))):
-            ordered = False
-            break
-        if rows:
-            last = rows[-1]
-    source = ds if ordered else ds.sort(keys)
-    yield from source.iter_batches(batch_size=batch_rows, batch_format="pyarrow")
-
-
-def _map(batch: pa.Table, recipe: Any, step_index: int) -> pa.Table:
-    return _steps(recipe)[step_index].map(batch)
+# -- driver -----------------------------------------------------------------------------------
 
 
 def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
         batch_rows: int = DEFAULT_BATCH_ROWS) -> dict[str, Any]:
-    """Clean ``pairs`` into ``out_dir`` on Ray Data (a local cluster of ``workers`` CPUs unless one is running)."""
+    """Clean ``pairs`` into ``out_dir`` (a path or URI) on Ray: the cluster at ``RAY_ADDRESS`` or one already
+    joined, else a local one of ``workers`` CPUs. Resumes an interrupted run of the same command."""
     from codequarry.pairs import MANIFEST_NAME
 
     ray = require("ray", extra="ray")
-    require("ray.data", extra="ray")
     chunks = plan_chunks(pairs, batch_rows)
-    out = OutputDir(out_dir)
-    state = out.prepare(run_signature(recipe, pairs, batch_rows), overwrite=overwrite, resumable=False)
+    dest = location(out_dir)
+    signature = run_signature(recipe, pairs, batch_rows)
+    if dest.is_local:
+        out = OutputDir(dest.root)
+    else:
+        done = _remote_done(dest, signature, overwrite=overwrite)
+        if done is not None:
+            return done
+        scratch = Path(os.environ.get("CODEQUARRY_WORK_DIR") or tempfile.gettempdir()) / f"codequarry-ray-{dest.key()}"
+        out = OutputDir(scratch)
+    state = out.prepare(signature, overwrite=overwrite, resumable=True)
     if state == "done":
         return json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
     started = False
@@ -142,74 +126,205 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
             started = True
-        try:
-            manifest = _run(ray, pairs, out, recipe, chunks, batch_rows)
-        except BaseException:
+        if dest.is_local:
+            target = location(out.staging)
+        else:
+            target = dest
+            if state == "fresh":
+                for name in ("data", "exclusions"):
+                    dest.delete_dir(name)
+        manifest = None
+        if not (out.work / "final.done").exists():
+            manifest = _run(ray, pairs, out.work, target, recipe, chunks, batch_rows, workers)
+        if dest.is_local:
+            out.publish()
+        else:
             out.release()
-            shutil.rmtree(out.work, ignore_errors=True)  # a Ray run is not resumable: leave nothing half-done
-            raise
-        out.publish()
+            shutil.rmtree(out.path, ignore_errors=True)
     finally:
         out.release()
         if started:
             ray.shutdown()
+    if manifest is None:
+        manifest = json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
     return manifest
 
 
-def _run(ray: Any, pairs: Any, out: OutputDir, recipe: Any, chunks: list[Chunk], batch_rows: int) -> dict[str, Any]:
-    import ray.data
+def _remote_done(dest: Location, signature: dict[str, Any], *, overwrite: bool) -> dict[str, Any] | None:
+    """The manifest of a finished clean already at an object-store ``dest`` (None: none, or --overwrite)."""
+    from codequarry.cleaners.engine_output import _recipe_sha
+    from codequarry.pairs import MANIFEST_NAME
 
-    from codequarry.progress import _disabled
+    if overwrite or not dest.exists(MANIFEST_NAME):
+        if overwrite and dest.exists(MANIFEST_NAME):
+            dest.fs.delete_file(dest.path(MANIFEST_NAME))
+        return None
+    try:
+        manifest = json.loads(dest.read_bytes(MANIFEST_NAME))
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise CodequarryError(f"{dest.uri}/{MANIFEST_NAME} is not the manifest of a finished clean; choose another "
+                              "--out or pass --overwrite")
+    same = (_recipe_sha(manifest.get("recipe")) == signature["recipe_sha256"]
+            and (manifest.get("input") or {}).get("fingerprint") == signature["input"]["fingerprint"])
+    if not same:
+        raise CodequarryError(f"{dest.uri} already holds a clean of another recipe or input; choose another --out "
+                              "or pass --overwrite")
+    return manifest
 
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    ctx.enable_progress_bars = _disabled() is False
-    steps = engine_steps(recipe.build())
-    passes = plan_passes(steps)
-    input_rows = sum(c.length for c in chunks)
-    excluded_parts: list[Any] = []
-    decision_ref: Any = None
-    summaries: dict[int, Any] = {}
-    ds = None
-    if chunks:
-        ds = ray.data.from_items([{"chunk": c.index} for c in chunks], override_num_blocks=len(chunks))
-        ds = ds.map_batches(_read, fn_args=(chunks, None), batch_size=1, batch_format="pyarrow")
-    for plan in passes:
-        if plan.writes_rows and ds is not None:
-            both = ds.map_batches(_pass, fn_args=(recipe, plan, decision_ref), batch_size=None,
-                                  batch_format="pyarrow").materialize()
-            excluded_parts.append((plan, both.map_batches(_excluded, batch_size=None, batch_format="pyarrow")))
-            ds = both.map_batches(_live, batch_size=None, batch_format="pyarrow")  # fused into the next pass
-        if plan.map is not None:
-            step = steps[plan.map]
-            scratch = out.work / f"resolve-{plan.map:03d}"
-            shutil.rmtree(scratch, ignore_errors=True)
-            scratch.mkdir(parents=True)
-            if ds is None:
-                mapped: Iterator[pa.Table] = iter(())
-            else:
-                mapped = ds.map_batches(_map, fn_args=(recipe, plan.map), batch_size=None,
-                                        batch_format="pyarrow").iter_batches(batch_size=None, batch_format="pyarrow")
-            decision = step.resolve(mapped, scratch)
-            summaries[plan.map] = decision_summary(step, decision)
-            decision_ref = ray.put(decision)
-            shutil.rmtree(scratch, ignore_errors=True)
 
-    live = ds.materialize() if ds is not None else None
-    parts = [(plan, part.materialize()) for plan, part in excluded_parts]
+def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> None:
+    """Run ``fn.remote(*args)`` for every call, at most ``limit`` in flight (the driver holds only refs)."""
+    pending: list[Any] = []
+    for args in calls:
+        if len(pending) >= limit:
+            done, pending = ray.wait(pending, num_returns=1)
+            ray.get(done)
+        pending.append(fn.remote(*args))
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        ray.get(done)
 
-    def kept() -> Iterator[pa.Table]:
-        if live is not None and live.count():
-            yield from _in_order(live, [POS], batch_rows)
 
-    def excluded() -> Iterator[pa.Table]:
-        for plan, part in parts:
-            if not part.count():
-                continue
-            for idx in plan.step_indices:
-                rows = part.map_batches(_of_step, fn_args=(idx,), batch_size=None, batch_format="pyarrow")
-                yield from _in_order(rows.materialize(), [POS], batch_rows)
+def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
+         batch_rows: int, workers: int) -> dict[str, Any]:
+    from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
 
-    return write_output(out.staging, pairs=pairs, recipe=recipe, steps=steps, input_rows=input_rows,
-                        kept_tables=kept(), excluded_tables=excluded(), measured=None, summaries=summaries,
-                        batch_rows=batch_rows)
+    _remove_tmp(work_dir)
+    work = _Work(work_dir, recipe, chunks)
+    cpus = int(ray.cluster_resources().get("CPU", workers))
+    limit = 2 * max(workers, cpus, 1)
+    pass_fn = ray.remote(num_cpus=1, max_retries=2)(_pass_task)
+    resolve_fn = ray.remote(num_cpus=1, max_retries=2)(_resolve_task)
+    write_fn = ray.remote(num_cpus=1, max_retries=2)(_write_task)
+    chunks_ref = ray.put(chunks)
+    wd = str(work_dir)
+    for plan in work.passes:
+        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
+        todo = [c.index for c in chunks if not work.marker(plan.index, c.index).exists()]
+        _submit_all(ray, pass_fn, [(wd, recipe, chunks_ref, plan.index, c) for c in todo], limit)
+        if plan.map is not None and not work.decision_path(plan.map).exists():
+            ray.get(resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
+        _collect_garbage(work, plan)
+    (work_dir / "write").mkdir(exist_ok=True)
+    todo = [c.index for c in chunks if not _write_marker(work_dir, c.index).exists()]
+    _submit_all(ray, write_fn, [(wd, recipe, chunks_ref, c, target.uri) for c in todo], limit)
+    return _finish(work, pairs, recipe, target, batch_rows)
+
+
+def _measured(work: Any) -> dict[int, dict[str, int]]:
+    """Per-step counts summed over the chunk markers of every pass (checked against the exclusions)."""
+    from codequarry.cleaners.local_engine import _read_json
+
+    measured: dict[int, dict[str, int]] = {}
+    for plan in work.passes:
+        for c in work.chunks:
+            path = work.marker(plan.index, c.index)
+            info = _read_json(path)
+            try:
+                for i, cnt in info["counts"].items():
+                    m = measured.setdefault(int(i), {"in": 0, "kept": 0, "excluded": 0})
+                    for key in m:
+                        m[key] += int(cnt[key])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise CodequarryError(f"{path}: not a chunk marker of this clean ({type(exc).__name__}: {exc}); "
+                                      "pass --overwrite to start over") from None
+    return measured
+
+
+def _finish(work: Any, pairs: Any, recipe: Any, target: Location, batch_rows: int) -> dict[str, Any]:
+    """Merge the chunks' accounts into the manifest; write manifest, card and report (the manifest last)."""
+    from codequarry import __version__
+    from codequarry.cleaners.engine_write import step_counts
+    from codequarry.cleaners.local_engine import _read_json
+    from codequarry.cleaners.ray_write import schema_from_text
+    from codequarry.pairs_fingerprint import Fingerprinter, type_name
+    from codequarry.pairs_layout import FORMAT_VERSION
+    from codequarry.schema import CORE_FIELDS, split_sort_key
+
+    fp = Fingerprinter()
+    files: list[dict[str, Any]] = []
+    exclusion_files: list[dict[str, Any]] = []
+    rows: dict[str, dict[str, int]] = {}
+    nbytes: dict[str, dict[str, int]] = {}
+    reasons: Counter[str] = Counter()
+    by_step: dict[int, Counter[str]] = {}
+    schema_text = None
+    for c in work.chunks:
+        path = _write_marker(work.work, c.index)
+        acc = _read_json(path)
+        try:
+            fp.merge(acc["fingerprint"])
+            files.extend(acc["files"])
+            if acc["exclusion_file"] is not None:
+                exclusion_files.append(acc["exclusion_file"])
+            for key, into in (("rows", rows), ("bytes", nbytes)):
+                for config, parts in acc[key].items():
+                    for split, n in parts.items():
+                        into.setdefault(config, {})[split] = into.get(config, {}).get(split, 0) + int(n)
+            reasons.update(acc["reasons"])
+            for i, rs in acc["excluded_by_step"].items():
+                by_step.setdefault(int(i), Counter()).update(rs)
+            if acc["schema"] is not None:
+                if schema_text is None:
+                    schema_text = acc["schema"]
+                elif acc["schema"] != schema_text and not schema_from_text(acc["schema"]).equals(
+                        schema_from_text(schema_text)):
+                    raise CodequarryError(f"chunk at input row {c.start} was written with other columns than "
+                                          "the first chunk; pass --overwrite to start over")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CodequarryError(f"{path}: not a chunk account of this clean ({type(exc).__name__}: {exc}); "
+                                  "pass --overwrite to start over") from None
+    import pyarrow as pa
+
+    schema = schema_from_text(schema_text) if schema_text is not None else pa.schema(list(CORE_FIELDS))
+    order = {(cfg, s): (cfg, split_sort_key(s)) for cfg, parts in rows.items() for s in parts}
+    files.sort(key=lambda e: (order[(e["config"], e["split"])], e["path"]))
+    input_rows = sum(c.length for c in work.chunks)
+    written = sum(n for parts in rows.values() for n in parts.values())
+    excluded = sum(reasons.values())
+    if input_rows != written + excluded:
+        raise RuntimeError(f"accounting mismatch: read {input_rows} rows but wrote {written} and excluded {excluded}")
+    counts = step_counts(work.steps, input_rows, by_step, _measured(work), work.summaries())
+    manifest: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "codequarry_version": __version__,
+        "created_by": "codequarry clean",
+        "sources": pairs.manifest.get("sources", []),
+        "params": {"recipe": recipe.name, "recipe_origin": recipe.origin, "batch_rows": batch_rows},
+        "counts": {"written": written, "excluded": excluded, "exclusion_reasons": dict(sorted(reasons.items())),
+                   "read": input_rows},
+        "splits": {c: dict(sorted(p.items(), key=lambda kv: split_sort_key(kv[0]))) for c, p in sorted(rows.items())},
+        "split_bytes": {c: dict(sorted(p.items(), key=lambda kv: split_sort_key(kv[0])))
+                        for c, p in sorted(nbytes.items())},
+        "schema": [{"name": f.name, "type": type_name(f.type)} for f in schema],
+        "files": files,
+        "exclusion_files": exclusion_files,
+        "fingerprint": fp.hexdigest(),
+        "recipe": recipe.resolved(),
+        "steps": counts,
+        "input": {"path": str(Path(pairs.path).resolve()), "fingerprint": pairs.fingerprint, "rows": input_rows},
+        "report": {"markdown": "report.md", "plot": ["report.png", "report.svg"]},
+    }
+    _write_small_files(target, manifest, schema)
+    (work.work / "final.done").write_text("", encoding="utf-8")
+    return manifest
+
+
+def _write_small_files(target: Location, manifest: dict[str, Any], schema: Any) -> None:
+    """Card stub, report and manifest, made in a local folder and copied to ``target``, the manifest last."""
+    from codequarry.cleaners.engine_output import REPORT_FILES
+    from codequarry.cleaners.report import write_report
+    from codequarry.pairs_hub import write_readme_stub
+    from codequarry.pairs_layout import MANIFEST_NAME
+    from codequarry.pairs_writer import write_manifest
+
+    with tempfile.TemporaryDirectory(prefix="codequarry-ray-") as tmp:
+        folder = Path(tmp)
+        write_manifest(folder, manifest)
+        write_readme_stub(folder, manifest, schema)
+        write_report(folder, manifest)
+        for name in ("README.md", *REPORT_FILES, MANIFEST_NAME):
+            if (folder / name).exists():
+                target.write_bytes(name, (folder / name).read_bytes())

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -83,6 +84,21 @@ class Fingerprinter:
             total += int.from_bytes(sha(row).digest(), "big")
         acc[0] = total % self._MOD
         acc[1] += table.num_rows
+
+    def state(self) -> dict[str, Any]:
+        """The running sums as JSON-ready data, so fingerprints of parts written apart can be merged."""
+        return {"columns": dict(self._columns),
+                "parts": [[c, s, f"{acc:064x}", n] for (c, s), (acc, n) in sorted(self._acc.items())]}
+
+    def merge(self, state: Mapping[str, Any]) -> None:
+        """Add the rows counted in ``state`` (from ``state()`` of another Fingerprinter)."""
+        for name, typ in state["columns"].items():
+            if self._columns.setdefault(name, typ) != typ:
+                raise ValueError(f"column {name!r} has type {typ} in one part and {self._columns[name]} in another")
+        for config, split, acc_hex, n in state["parts"]:
+            acc = self._acc.setdefault((config, split), [0, 0])
+            acc[0] = (acc[0] + int(acc_hex, 16)) % self._MOD
+            acc[1] += int(n)
 
     def hexdigest(self) -> str:
         payload = {

@@ -1,0 +1,151 @@
+"""Where a pairs dir lives: a local path or an object-store URI (``s3://``, ``gs://``, ``hf://``, any fsspec URI).
+
+``location(uri)`` turns what a user typed into a ``Location``: a ``pyarrow.fs`` filesystem and a
+path inside it, so code that writes shards (the Ray engine's workers) or reads them does the same
+thing on a laptop folder and on a bucket. ``s3://`` and ``gs://`` use Arrow's own native clients
+(credentials and region from the usual environment variables and config files; an S3-compatible
+endpoint from ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` or the URI's ``?endpoint_override=``
+query); every other scheme with a ``://`` (``hf://``, ``gcs://``, ``abfs://``, ...) goes through
+fsspec, wrapped for Arrow. A plain path (or ``file://``) is the local filesystem.
+
+The location's string form is the URI again, so a ``Location`` can be sent to a Ray worker as a
+plain string and rebuilt there with its own credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from codequarry.errors import CodequarryError, one_line
+
+_ARROW_SCHEMES = ("s3", "gs")
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder on some filesystem: ``fs`` (a ``pyarrow.fs.FileSystem``), ``root`` (its path there), ``uri``."""
+
+    uri: str
+    fs: Any
+    root: str
+
+    @property
+    def is_local(self) -> bool:
+        return urlsplit(self.uri).scheme in ("", "file")
+
+    def path(self, relative: str) -> str:
+        """The filesystem path of ``relative`` (a ``/``-separated name inside the folder)."""
+        if relative.startswith("/") or ".." in relative.split("/"):
+            raise CodequarryError(f"{relative!r} is not a name inside {self.uri}")
+        return f"{self.root.rstrip('/')}/{relative}" if relative else self.root
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        """Write a whole file (object stores put it in one request; locally through a temporary name)."""
+        target = self.path(relative)
+        parent = target.rsplit("/", 1)[0]
+        try:
+            self.fs.create_dir(parent, recursive=True)
+            if self.is_local:
+                tmp = f"{target}.tmp.{os.getpid()}"
+                with self.fs.open_output_stream(tmp) as fh:
+                    fh.write(data)
+                os.replace(tmp, target)
+            else:
+                with self.fs.open_output_stream(target) as fh:
+                    fh.write(data)
+        except OSError as exc:
+            raise CodequarryError(f"cannot write {self.uri}/{relative}: {one_line(exc)}") from None
+
+    def read_bytes(self, relative: str) -> bytes:
+        try:
+            with self.fs.open_input_stream(self.path(relative)) as fh:
+                return bytes(fh.read())
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise CodequarryError(f"cannot read {self.uri}/{relative}: {one_line(exc)}") from None
+
+    def exists(self, relative: str) -> bool:
+        import pyarrow.fs as pafs
+
+        return self.fs.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
+
+    def delete_dir(self, relative: str) -> None:
+        """Delete a folder inside the location and everything in it (nothing when it is absent)."""
+        if self.exists(relative):
+            self.fs.delete_dir(self.path(relative))
+
+    def list_files(self, relative: str = "") -> list[str]:
+        """Every file below ``relative``, as names relative to the location, sorted."""
+        import pyarrow.fs as pafs
+
+        base = self.path(relative) if relative else self.root
+        if not self.exists(relative):
+            return []
+        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
+        root = self.root.rstrip("/") + "/"
+        return sorted(i.path[len(root):] for i in infos if i.type == pafs.FileType.File)
+
+    def key(self) -> str:
+        """A short stable name for this location (for local scratch folders that belong to it)."""
+        return hashlib.sha256(self.uri.encode("utf-8")).hexdigest()[:16]
+
+
+def is_uri(value: str | os.PathLike[str]) -> bool:
+    """Whether ``value`` names an object store (``scheme://...``) rather than a local path."""
+    scheme = urlsplit(os.fspath(value)).scheme
+    return "://" in os.fspath(value) and scheme not in ("", "file")
+
+
+def location(value: str | os.PathLike[str]) -> Location:
+    """The ``Location`` of a local path or a URI; an unknown scheme or missing client is a clear error."""
+    import pyarrow.fs as pafs
+
+    text = os.fspath(value)
+    if not is_uri(text):
+        path = os.path.abspath(text[len("file://"):] if text.startswith("file://") else text)
+        return Location(path, pafs.LocalFileSystem(), path)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme in _ARROW_SCHEMES:
+        fs, root = _arrow_fs(scheme, text)
+        return Location(text.split("?", 1)[0].rstrip("/"), fs, root.rstrip("/"))
+    try:
+        import fsspec
+        from pyarrow.fs import FSSpecHandler, PyFileSystem
+    except ImportError:
+        raise CodequarryError(f"{text}: reading {scheme}:// needs fsspec (pip install fsspec)") from None
+    try:
+        ffs, root = fsspec.core.url_to_fs(text)
+    except (ImportError, ValueError) as exc:
+        raise CodequarryError(f"{text}: no filesystem for {scheme}:// ({one_line(exc)}); install its fsspec "
+                              "package (s3fs, gcsfs, huggingface_hub, adlfs, ...)") from None
+    return Location(text.rstrip("/"), PyFileSystem(FSSpecHandler(ffs)), root.rstrip("/"))
+
+
+def _arrow_fs(scheme: str, text: str) -> tuple[Any, str]:
+    import pyarrow.fs as pafs
+
+    parts = urlsplit(text)
+    root = (parts.netloc + parts.path).rstrip("/")
+    if scheme == "s3" and not parts.query:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            ep = urlsplit(endpoint)
+            return pafs.S3FileSystem(endpoint_override=ep.netloc or ep.path, scheme=ep.scheme or "https",
+                                     region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1")), root
+    try:
+        fs, path = pafs.FileSystem.from_uri(text)
+    except (pa_errors() + (ValueError,)) as exc:
+        raise CodequarryError(f"{text}: cannot open ({one_line(exc)})") from None
+    return fs, path
+
+
+def pa_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError)
