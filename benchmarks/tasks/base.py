@@ -17,9 +17,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codequarry.errors import CodequarryError
+
+if TYPE_CHECKING:
+    from codequarry.benchmarks.tasks.spec import EvalSpec
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -80,7 +83,7 @@ class Task:
     options: Mapping[str, Any] = field(default_factory=dict)
     protocol_description: str = ""
     type: str = "retrieval"
-    eval: Any = None  # spec.EvalSpec: the standard evaluator, or None when the module scores the task itself
+    eval: EvalSpec | None = None  # the standard evaluator, or None when the module scores the task itself
     data: Any = None  # the fetch block of tasks.yaml (codequarry.fetch.sources), None when it declares none
     hub_dataset: str | None = None
     hub_revision: str | None = None
