@@ -16,7 +16,8 @@ out, the same keep rule):
 
 * ``bigcode``: BigCode's raw tokens, one index at threshold 0.7 (25 × 10 bands), no verification;
 * ``code`` (codequarry's default): comments removed, raw view (0.7, 25 × 10) OR canonical
-  rename-invariant view (0.8, 17 × 15), one LSH index each, candidates verified by exact per-view
+  rename-invariant view (0.7; its bands 32 × 8 aim at 0.6 because its candidates are verified), one LSH
+  index each, candidates (star and chain edges of each bucket) verified by exact per-view
   Jaccard (see ``cleaners/signatures.py``).
 
 datasketch gets the identical shingle strings per view from ``MinHasher.token_views`` (plain Python),
