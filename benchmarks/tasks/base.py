@@ -14,7 +14,7 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,27 +273,6 @@ def make_task_data(task: Task, split: str, queries: dict[str, str], corpus: dict
             "files": [str(f) for f in files]}
     base.update(meta)
     return TaskData(queries=queries, corpus=corpus, qrels=qrels, meta=base, extra=dict(extra or {}))
-
-
-def read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise CodequarryError(f"{path}: not valid JSON ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise CodequarryError(f"{path}: not UTF-8 text ({exc})") from exc
-
-
-def json_lines(lines: Iterable[str], where: str) -> Iterator[tuple[int, Any]]:
-    """(line number, value) for each non-blank line of JSON Lines text; bad JSON is an error naming where."""
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield i, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CodequarryError(f"{where}:{i}: not valid JSON ({exc})") from exc
 
 
 def iter_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:

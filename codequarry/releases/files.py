@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from codequarry.builders._io import Bad, Input
-from codequarry.builders._readers import iter_jsonl, load_json_value
+from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
 
 T = TypeVar("T")
@@ -37,11 +37,6 @@ def strict(items: Iterable[T | Bad], *, allow_empty: bool = True) -> Iterator[T]
                 continue
             raise error_of(item)
         yield item
-
-
-def read_json(path: Path) -> Any:
-    """A whole (small) JSON document through the shared reader; errors name the file."""
-    return load_json_value(input_of(path))
 
 
 def line_of(locator: str) -> int:
