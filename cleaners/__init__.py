@@ -47,8 +47,13 @@ def clean(
         raise CodequarryError(f"workers must be a positive integer, got {workers!r}")
     if batch_rows is not None and (not isinstance(batch_rows, int) or batch_rows < 1):
         raise CodequarryError(f"--batch-rows must be a positive integer, got {batch_rows!r}")
-    src, dst = Path(input).resolve(), Path(out).resolve()
-    if dst == src or src in dst.parents or dst in src.parents:
+    from codequarry.storage import is_uri, local_pairs_dir, location
+
+    if is_uri(input) and is_uri(out) and location(input).uri == location(out).uri:
+        raise CodequarryError(f"--out {out} must be a folder outside the input {input}")
+    input = local_pairs_dir(input)  # an object-store input is copied to the local cache first
+    src, dst = Path(input).resolve(), None if is_uri(out) else Path(out).resolve()
+    if dst is not None and (dst == src or src in dst.parents or dst in src.parents):
         raise CodequarryError(f"--out {out} must be a folder outside the input {input} (and not contain it)")
     pairs = PairsDir(input, verify=verify)
     check_input_schema(pairs)
@@ -60,6 +65,16 @@ def clean(
         return ray_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows)
     from codequarry.cleaners import local_engine
 
+    if is_uri(out):  # the local engine writes (and resumes) in a local folder, then uploads the result
+        import tempfile
+
+        from codequarry.storage import upload_dir
+
+        staged = Path(os.environ.get("CODEQUARRY_WORK_DIR") or tempfile.gettempdir()) / f"codequarry-out-{location(out).key()}"
+        manifest = local_engine.run(pairs, staged, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
+                                    timings=timings)
+        upload_dir(staged, str(out))
+        return manifest
     return local_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
                             timings=timings)
 

@@ -83,11 +83,13 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     manifest = clean(args.input, args.out, recipe=recipe, preset=preset, engine=args.engine,
                      workers=args.workers, overwrite=args.overwrite, batch_rows=args.batch_rows, verify=args.verify)
-    out = Path(args.out)
+    from codequarry.storage import is_uri
+
+    out = str(args.out).rstrip("/") if is_uri(args.out) else str(Path(args.out))  # a path or an object-store URI
     print(text_table(manifest.get("steps", [])))
     counts = manifest.get("counts", {})
     print(f"\n{counts.get('written', 0):,} rows kept, {counts.get('excluded', 0):,} excluded "
           f"in {time.monotonic() - start:.1f} s → {out}")
-    print(f"report: {out / 'report.md'} (plot {out / 'report.png'}); exclusions: {out / 'exclusions'}")
+    print(f"report: {out}/report.md (plot {out}/report.png); exclusions: {out}/exclusions")
     sys.stdout.flush()
     return 0

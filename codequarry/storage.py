@@ -15,6 +15,7 @@ plain string and rebuilt there with its own credentials.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -149,3 +150,70 @@ def pa_errors() -> tuple[type[BaseException], ...]:
     import pyarrow as pa
 
     return (pa.ArrowException, OSError)
+
+
+def local_pairs_dir(uri: str | os.PathLike[str], cache: str | os.PathLike[str] | None = None) -> str:
+    """A local folder holding the pairs dir at ``uri`` (a local path is returned as it is).
+
+    An object-store pairs dir is copied once into ``cache`` (default ``$CODEQUARRY_CACHE_DIR`` or
+    ``~/.cache/codequarry/remote``) ``/<hash of the URI>``: its manifest, card and the shards and
+    exclusion files the manifest lists, nothing else (names are checked to stay inside the
+    folder). A shard already there with the manifest's sha256 is not fetched again. The copy is
+    then opened like any pairs dir, so it is checked against its manifest as usual.
+    """
+    from codequarry.pairs_layout import MANIFEST_NAME
+
+    if not is_uri(uri):
+        return os.fspath(uri)
+    src = location(uri)
+    base = cache or os.environ.get("CODEQUARRY_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                                              "codequarry", "remote")
+    dst = location(os.path.join(os.fspath(base), src.key()))
+    try:
+        raw = src.read_bytes(MANIFEST_NAME)
+    except FileNotFoundError:
+        raise CodequarryError(f"{src.uri} has no {MANIFEST_NAME}; is it a pairs dir written by codequarry?") from None
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        raise CodequarryError(f"{src.uri}/{MANIFEST_NAME} is not valid JSON: {one_line(exc)}") from None
+    if not isinstance(manifest, dict):
+        raise CodequarryError(f"{src.uri}/{MANIFEST_NAME} is not a manifest (a JSON object)")
+    wanted: list[tuple[str, str | None]] = []
+    for key in ("files", "exclusion_files"):
+        entries = manifest.get(key) or []
+        if not isinstance(entries, list):
+            raise CodequarryError(f"{src.uri}/{MANIFEST_NAME}: {key!r} must be a list")
+        for e in entries:
+            if not isinstance(e, dict) or not isinstance(e.get("path"), str):
+                raise CodequarryError(f"{src.uri}/{MANIFEST_NAME}: an entry of {key!r} has no path")
+            wanted.append((e["path"], e.get("sha256") if isinstance(e.get("sha256"), str) else None))
+    for rel, sha in wanted:
+        dst.path(rel)  # refuses names that leave the folder
+        if sha is not None and _sha_of(dst, rel) == sha:
+            continue
+        dst.write_bytes(rel, src.read_bytes(rel))
+    if src.exists("README.md"):
+        dst.write_bytes("README.md", src.read_bytes("README.md"))
+    dst.write_bytes(MANIFEST_NAME, raw)
+    return dst.root
+
+
+def upload_dir(folder: str | os.PathLike[str], uri: str) -> None:
+    """Copy a finished local pairs dir to ``uri``, its manifest last (the manifest makes it a pairs dir)."""
+    from codequarry.pairs_layout import MANIFEST_NAME
+
+    src, dst = location(folder), location(uri)
+    names = [n for n in src.list_files() if n != MANIFEST_NAME and not n.startswith(".")]
+    for name in [*names, MANIFEST_NAME]:
+        dst.write_bytes(name, src.read_bytes(name))
+
+
+def _sha_of(loc: Location, relative: str) -> str | None:
+    if not loc.exists(relative):
+        return None
+    h = hashlib.sha256()
+    with loc.fs.open_input_stream(loc.path(relative)) as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
