@@ -130,9 +130,18 @@ def source_parsers(build_parser: argparse.ArgumentParser) -> dict[str, argparse.
 def build_from_args(module: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Call a source's ``build`` with the options a parsed command line gives its ``Options``."""
     from codequarry.builders._io import check_out_apart
+    from codequarry.storage import is_uri, staging_dir, upload_dir
 
     values = options.values_from_args(module.Options, args)
     check_out_apart(args.out, values)
+    if is_uri(args.out):  # an object-store --out: built in a local folder, then uploaded (manifest last)
+        import shutil
+
+        staged = staging_dir(args.out, "build")
+        manifest = module.build(str(staged), **values, overwrite=True, created_by=getattr(args, "created_by", None))
+        upload_dir(staged, args.out, overwrite=args.overwrite)
+        shutil.rmtree(staged, ignore_errors=True)
+        return manifest
     return module.build(args.out, **values, overwrite=args.overwrite, created_by=getattr(args, "created_by", None))
 
 

@@ -66,14 +66,12 @@ def clean(
     from codequarry.cleaners import local_engine
 
     if is_uri(out):  # the local engine writes (and resumes) in a local folder, then uploads the result
-        import tempfile
+        from codequarry.storage import staging_dir, upload_dir
 
-        from codequarry.storage import upload_dir
-
-        staged = Path(os.environ.get("CODEQUARRY_WORK_DIR") or tempfile.gettempdir()) / f"codequarry-out-{location(out).key()}"
+        staged = staging_dir(out)
         manifest = local_engine.run(pairs, staged, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
                                     timings=timings)
-        upload_dir(staged, str(out))
+        upload_dir(staged, str(out), overwrite=overwrite)
         return manifest
     return local_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
                             timings=timings)

@@ -44,7 +44,7 @@ from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS
 from codequarry.cleaners.engine_input import Chunk, plan_chunks
 from codequarry.cleaners.engine_output import OutputDir, run_signature
 from codequarry.errors import CodequarryError, require
-from codequarry.storage import Location, location
+from codequarry.storage import Location, location, staging_dir
 
 _WORKS: dict[tuple[str, str, int], Any] = {}
 
@@ -113,8 +113,7 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
         done = _remote_done(dest, signature, overwrite=overwrite)
         if done is not None:
             return done
-        scratch = Path(os.environ.get("CODEQUARRY_WORK_DIR") or tempfile.gettempdir()) / f"codequarry-ray-{dest.key()}"
-        out = OutputDir(scratch)
+        out = OutputDir(staging_dir(dest.uri, "ray"))
     state = out.prepare(signature, overwrite=overwrite, resumable=True)
     if state == "done":
         return json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))

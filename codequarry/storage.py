@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -199,11 +200,26 @@ def local_pairs_dir(uri: str | os.PathLike[str], cache: str | os.PathLike[str] |
     return dst.root
 
 
-def upload_dir(folder: str | os.PathLike[str], uri: str) -> None:
-    """Copy a finished local pairs dir to ``uri``, its manifest last (the manifest makes it a pairs dir)."""
+def staging_dir(uri: str | os.PathLike[str], kind: str = "out") -> Path:
+    """The local folder where an object-store output is made before it is uploaded (or, for the Ray engine,
+    where its work dir lives): ``$CODEQUARRY_WORK_DIR`` (default: the system temp folder)
+    ``/codequarry-<kind>-<hash of the URI>``; a rerun of the same command finds it again."""
+    import tempfile
+
+    base = os.environ.get("CODEQUARRY_WORK_DIR") or tempfile.gettempdir()
+    return Path(base) / f"codequarry-{kind}-{location(uri).key()}"
+
+
+def upload_dir(folder: str | os.PathLike[str], uri: str, *, overwrite: bool = False) -> None:
+    """Copy a finished local pairs dir to ``uri``, its manifest last (the manifest makes it a pairs dir).
+
+    A pairs dir already at ``uri`` is replaced only with ``overwrite`` or when it is this very one
+    (same manifest bytes: a rerun of a finished command)."""
     from codequarry.pairs_layout import MANIFEST_NAME
 
     src, dst = location(folder), location(uri)
+    if dst.exists(MANIFEST_NAME) and not overwrite and dst.read_bytes(MANIFEST_NAME) != src.read_bytes(MANIFEST_NAME):
+        raise CodequarryError(f"{dst.uri} already holds a pairs dir; choose another --out or pass --overwrite")
     names = [n for n in src.list_files() if n != MANIFEST_NAME and not n.startswith(".")]
     for name in [*names, MANIFEST_NAME]:
         dst.write_bytes(name, src.read_bytes(name))

@@ -39,8 +39,10 @@ def _publish(args: argparse.Namespace) -> int:
         sizes["max_shard_bytes"] = parse_size(args.max_shard_size)
     if args.row_group_size:
         sizes["row_group_bytes"] = parse_size(args.row_group_size)
+    from codequarry.storage import local_pairs_dir
+
     report = publish(
-        args.dir, args.repo_id, private=args.private, revision=args.revision, dry_run=args.dry_run, out=args.out,
+        local_pairs_dir(args.dir), args.repo_id, private=args.private, revision=args.revision, dry_run=args.dry_run, out=args.out,
         token=args.token, commit_batch=args.commit_batch, **sizes,
         include_exclusions=args.include_exclusions, pretty_name=args.pretty_name, license=args.license,
     )

@@ -119,6 +119,11 @@ def task_for_dir(path: str | os.PathLike[str], name: str | None = None) -> Task:
 
 def resolve_tasks(name_or_dir: str | os.PathLike[str] | Task, name: str | None = None) -> list[Task]:
     """Tasks for a name, a family (``csn`` → the six ``csn/{lang}``) or a folder (``name``: the folder task's name)."""
+    from codequarry.storage import is_uri, local_pairs_dir
+
+    if not isinstance(name_or_dir, Task) and is_uri(str(name_or_dir)):  # an object-store pairs dir: a checked copy
+        uri = str(name_or_dir).rstrip("/")
+        return [task_for_dir(local_pairs_dir(uri), name=name or _slug(uri.rsplit("/", 1)[-1]))]
     if name is not None:
         if isinstance(name_or_dir, Task) or not Path(str(name_or_dir)).expanduser().is_dir():
             raise CodequarryError(f"--task-name names a folder task (pairs dir or BEIR folder); {name_or_dir!s} "

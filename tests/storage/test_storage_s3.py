@@ -87,3 +87,30 @@ def test_remote_manifest_cannot_name_files_outside(s3_endpoint: str, tmp_path: P
     assert not (tmp_path / "etc").exists()
     with pytest.raises(CodequarryError, match="no codequarry.json"):
         local_pairs_dir("s3://cqtest/nothing-here", cache=tmp_path / "cache")
+
+
+def test_build_bench_task_and_publish_with_s3(s3_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                              ) -> None:
+    """`build --out s3://…` uploads the built pairs dir; `bench --task s3://…` and `publish s3://…` read it."""
+    from codequarry.benchmarks.tasks import resolve_tasks
+    from codequarry.cli import main
+
+    src = tmp_path / "cosqa-dev.json"
+    src.write_text(json.dumps([{"idx": f"cosqa-dev-{i}", "doc": f"query {i}", "code": f"def f{i}(): pass",
+                                "label": 1} for i in range(4)]))
+    local = tmp_path / "built"
+    assert main(["build", "cosqa", "--path", str(src), "--out", str(local)]) == 0
+    assert main(["build", "cosqa", "--path", str(src), "--out", "s3://cqtest/built"]) == 0
+    other = tmp_path / "o" / "cosqa-dev.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps([{"idx": "cosqa-dev-9", "doc": "q", "code": "def g(): pass", "label": 1}]))
+    assert main(["build", "cosqa", "--path", str(other), "--out", "s3://cqtest/built"]) == 2  # no silent replace
+    assert "--overwrite" in capsys.readouterr().err
+    copy = PairsDir(local_pairs_dir("s3://cqtest/built", cache=tmp_path / "cache"), verify="full")
+    assert copy.fingerprint == PairsDir(local).fingerprint and copy.num_rows() == 4
+
+    (task,) = resolve_tasks("s3://cqtest/built")
+    assert task.name == "pairs/built" and PairsDir(task.options["path"]).fingerprint == copy.fingerprint
+
+    assert main(["publish", "s3://cqtest/built", "--repo-id", "someone/built", "--dry-run"]) == 0
+    assert "dry run: would send" in capsys.readouterr().out
