@@ -76,7 +76,9 @@ def _read_beir(beir: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, 
     corpus = [json.loads(x) for x in (beir / "corpus.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     queries = [json.loads(x) for x in (beir / "queries.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
     qrels: dict[str, dict[str, int]] = {}
-    lines = (beir / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    splits = sorted((beir / "qrels").glob("*.tsv"))
+    qrels_file = beir / "qrels" / "test.tsv" if (beir / "qrels" / "test.tsv").is_file() else splits[0]
+    lines = qrels_file.read_text(encoding="utf-8").splitlines()[1:]  # the split codequarry's BEIR task reads too
     for line in lines:
         q, d, s = line.split("\t")
         qrels.setdefault(q, {})[d] = int(s)
