@@ -284,3 +284,22 @@ def test_git_work_tree_folder_replaced_by_a_link_is_not_followed(tmp_path, every
     # the tracked path is refused at open time; the link itself shows up as an untracked entry
     assert sorted((e["reason"], e["path"]) for e in exclusions(tmp_path / "out")) == [
         ("symlink", "sub"), ("symlink", "sub/x.py")]
+
+
+def test_oversized_json_element_and_csv_field_are_bounded(tmp_path, monkeypatch):
+    """An element or field beyond the limit is excluded without reading the rest into memory."""
+    monkeypatch.setattr(_readers, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(_readers, "_JSON_CHUNK", 100)
+    q = tmp_path / "x.json"
+    q.write_text('[{"a": 1}, {"a": "' + "x" * 5000 + '"}, {"a": 3}]')
+    items = _items(q)
+    assert [r for _, r in _good(items)] == [{"a": 1}]
+    assert _bad(items) == [("record_too_large", "x.json[1]")]
+    from codequarry.builders import _tables
+
+    monkeypatch.setattr(_tables, "MAX_LINE_BYTES", 1000)
+    p = tmp_path / "x.csv"
+    p.write_text('query,code\nq1,"' + "y\n" * 3000 + '"\nq2,c2\n')
+    items = _items(p)
+    assert {"query": "q1", "code": "y\n" * 3000} not in [r for _, r in _good(items)]
+    assert [r for r, _ in _bad(items)][:1] == ["malformed_csv"]
