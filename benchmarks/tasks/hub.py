@@ -142,7 +142,8 @@ def hub_specs(key: str, spec: dict[str, Any], families: dict[str, dict[str, Any]
         repo_id, subset, rev = entry["repo_id"], entry.get("subset"), entry["revision"]
         opts = _options(repo_id, subset, rev, list(langs.get(sub, ["unknown"])))
         opts["mteb_task"] = entry.get("mteb")
-        out.append((f"{prefix}/{sub}", dict(spec, revision=f"{repo_id}@{rev}"), opts))
+        title = f"CoIR {sub} ({repo_id}" + (f", {subset}" if subset else "") + (f"; MTEB {entry['mteb']})" if entry.get("mteb") else ")")
+        out.append((f"{prefix}/{sub}", dict(spec, revision=f"{repo_id}@{rev}", title=title), opts))
     return out
 
 
@@ -154,16 +155,16 @@ def hub_spec_for(text: str, families: dict[str, dict[str, Any]]) -> tuple[str, s
     if key is None:
         raise CodequarryError("tasks.yaml has no hub_datasets family (module hub)")
     spec = families[key]
-    registered = [(n, o) for n, _, o in hub_specs(key, spec, families)
+    registered = [(n, s, o) for n, s, o in hub_specs(key, spec, families)
                   if o["repo_id"].lower() == repo_id.lower() and o["subset"] == subset]
-    languages = list(registered[0][1]["languages"]) if registered else ["unknown"]
+    languages = list(registered[0][2]["languages"]) if registered else ["unknown"]
     if rev is None and registered:
-        rev = registered[0][1]["revision"]
+        rev = registered[0][2]["revision"]
     if rev is None:
         rev = _current_commit(repo_id)
     opts = _options(repo_id, subset, rev, languages)
-    if registered and registered[0][1]["revision"] == rev:  # the registered task itself (same leaderboard column)
-        return key, registered[0][0], dict(spec, revision=f"{repo_id}@{rev}"), dict(registered[0][1])
+    if registered and registered[0][2]["revision"] == rev:  # the registered task itself (same leaderboard column)
+        return key, registered[0][0], registered[0][1], dict(registered[0][2])
     name = "hub:" + repo_id + (f"/{subset}" if subset else "")
     return key, name, dict(spec, family=name, revision=f"{repo_id}@{rev}"), opts
 
