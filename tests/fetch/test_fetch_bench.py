@@ -47,6 +47,10 @@ def test_download_command_and_bench_from_the_cache(hub_layout, tmp_path: Path, c
     data = json.loads(result.read_text())
     assert data["task"]["name"] == "coir/cosqa" and data["scores"]["ndcg@10"] == 1.0
     assert data["task"]["revision"] == f"CoIR-Retrieval/cosqa@{COSQA_REV}"
+    assert main(["export", str(result), "--format", "mteb", "--out", str(tmp_path / "mteb")]) == 0
+    entry = json.loads((tmp_path / "mteb" / "CosQA.json").read_text())  # MTEB's task name and the Hub commit
+    assert entry["task_name"] == "CosQA" and entry["dataset_revision"] == COSQA_REV
+    assert entry["scores"]["test"][0]["ndcg_at_10"] == 1.0 and entry["scores"]["test"][0]["hf_subset"] == "default"
 
 
 def test_offline_bench_is_one_line_naming_url_and_folder(tmp_path: Path, capsys) -> None:
