@@ -62,6 +62,7 @@ class UniqueIds(GlobalStep):
     name = "unique_id"
     description = "engine: exclude rows whose id repeats another row's id (reason duplicate_id)"
     map_columns = ("id",)
+    partition_column = "id"  # groups are rows of equal id: a distributed resolve may split by it (ray_resolve)
 
     def map(self, batch: pa.Table) -> pa.Table:
         return batch.select(["id", SPLIT, POS])

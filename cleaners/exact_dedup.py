@@ -38,6 +38,7 @@ class ExactDedup(GlobalStep):
     name = "exact_dedup"
     description = "exclude exact duplicates of normalized code (comments/whitespace removed) or of (query, code)"
     Params = Params
+    partition_column = "key"  # groups are rows of equal key: a distributed resolve may split by it (ray_resolve)
 
     def _key(self, query: str | None, code: str | None, lang: str | None) -> bytes | None:
         if code is None:

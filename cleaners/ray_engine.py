@@ -77,6 +77,27 @@ def _resolve_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int) -> in
     return k
 
 
+def _cut_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, c: int, parts: int) -> int:
+    from codequarry.cleaners.ray_resolve import cut_chunk
+
+    cut_chunk(_work(work_dir, recipe, chunks), k, c, parts)
+    return c
+
+
+def _part_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, p: int, parts: int) -> int:
+    from codequarry.cleaners.ray_resolve import resolve_part
+
+    resolve_part(_work(work_dir, recipe, chunks), k, p, parts)
+    return p
+
+
+def _merge_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, parts: int) -> int:
+    from codequarry.cleaners.ray_resolve import merge_parts
+
+    merge_parts(_work(work_dir, recipe, chunks), k, parts)
+    return k
+
+
 def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], c: int, dest: str) -> int:
     from codequarry.cleaners.local_engine import _write_json, read_arrow
     from codequarry.cleaners.ray_write import write_chunk
@@ -189,6 +210,7 @@ def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
          batch_rows: int, workers: int) -> dict[str, Any]:
     from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
+    from codequarry.cleaners.ray_resolve import partition_column
 
     _remove_tmp(work_dir)
     work = _Work(work_dir, recipe, chunks)
@@ -197,6 +219,9 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     pass_fn = ray.remote(num_cpus=1, max_retries=2)(_pass_task)
     resolve_fn = ray.remote(num_cpus=1, max_retries=2)(_resolve_task)
     write_fn = ray.remote(num_cpus=1, max_retries=2)(_write_task)
+    cut_fn = ray.remote(num_cpus=1, max_retries=2)(_cut_task)
+    part_fn = ray.remote(num_cpus=1, max_retries=2)(_part_task)
+    merge_fn = ray.remote(num_cpus=1, max_retries=2)(_merge_task)
     chunks_ref = ray.put(chunks)
     wd = str(work_dir)
     for plan in work.passes:
@@ -204,7 +229,14 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
         todo = [c.index for c in chunks if not work.marker(plan.index, c.index).exists()]
         _submit_all(ray, pass_fn, [(wd, recipe, chunks_ref, plan.index, c) for c in todo], limit)
         if plan.map is not None and not work.decision_path(plan.map).exists():
-            ray.get(resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
+            parts = cpus if cpus > 1 and partition_column(work.steps[plan.map]) is not None else 1
+            if parts > 1:  # a shuffle by the step's partition column, resolved part by part (ray_resolve)
+                _submit_all(ray, cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks], limit)
+                _submit_all(ray, part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)],
+                            limit)
+                ray.get(merge_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
+            else:
+                ray.get(resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
         _collect_garbage(work, plan)
     (work_dir / "write").mkdir(exist_ok=True)
     todo = [c.index for c in chunks if not _write_marker(work_dir, c.index).exists()]

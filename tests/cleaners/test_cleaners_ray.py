@@ -95,6 +95,9 @@ def _same_as_local(out: Path, local: Path, skip: tuple[str, ...] = ()) -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ray_cluster_matches_local(cluster: Any, stdlib_pairs: PairsDir, local_out: Path, tmp_path: Path,
                                    workers: int) -> None:
+    import ray
+
+    assert ray.cluster_resources()["CPU"] == 2  # so unique_id and exact_dedup resolve as a 2-part shuffle
     out = tmp_path / "ray"
     m = clean(stdlib_pairs.path, out, recipe=RECIPE, engine="ray", workers=workers, batch_rows=100)
     _same_as_local(out, local_out)
