@@ -20,7 +20,6 @@ A CSV may start with a UTF-8 byte order mark (pandas, which the script reads it 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -35,7 +34,7 @@ from codequarry.benchmarks.tasks.base import MissingTaskData
 from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
 from codequarry.options import option
-from codequarry.releases.files import input_of, line_of, strict
+from codequarry.releases.files import CsvRows, input_of, line_of, strict
 
 FORMATS = ("trec", "codexglue", "csn-csv", "labels")
 @dataclass(frozen=True)
@@ -130,18 +129,17 @@ def parse_codexglue(path: Path) -> _Entries:
 
 def parse_csn_csv(path: Path, language: str | None, cap: int | None) -> _Entries:
     out = _Entries()
-    with open(path, encoding="utf-8-sig", newline="") as fh:  # a leading BOM is not part of the first column's name
-        reader = csv.DictReader(fh)
-        cols = {c.strip().lower(): c for c in reader.fieldnames or []}
+    with CsvRows(path) as reader:  # UTF-8 (a leading BOM skipped); read errors are one-line errors
+        cols = {c.strip().lower(): c for c in reader.fieldnames}
         missing = [c for c in ("query", "language", "url") if c not in cols]
         if missing:
             raise CodequarryError(f"{path}: missing column(s) {', '.join(missing)} (need query, language, url)")
         groups: dict[str, list[tuple[str, int]]] = {}
-        for row in reader:
+        for line_num, row in reader:
             lang = (row[cols["language"]] or "").lower()
             if language is not None and lang != language:
                 continue
-            groups.setdefault((row[cols["query"]] or "").lower(), []).append((row[cols["url"]], reader.line_num))
+            groups.setdefault((row[cols["query"]] or "").lower(), []).append((row[cols["url"]], line_num))
     for q, urls in groups.items():
         urls = urls[:cap] if cap else urls  # relevanceeval keeps the first 300 per (language, query)
         out.by_query[q] = [(u, float(len(urls) - i), ln) for i, (u, ln) in enumerate(urls)]

@@ -95,11 +95,14 @@ def task_for_dir(path: str | os.PathLike[str], name: str | None = None) -> Task:
     """
     from codequarry.benchmarks.tasks.beir import is_beir_dir
     from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_configs
+    from codequarry.releases.files import check_folder
 
     p = Path(path).expanduser()
     if name is not None and _slug(name) != name:
         raise CodequarryError(f"task name {name!r}: use letters, digits, '.', '_' and '-' only")
     name = name or _slug(p.resolve().name)
+    if p.is_dir():
+        check_folder(p, option="--task ")  # links out of the folder, FIFOs: refused before anything is read
     if is_pairs_dir(p):
         spec = families()["pairs"]
         langs = pairs_configs(p) or ["unknown"]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codequarry.errors import CodequarryError
+from codequarry.releases.files import check_folder
 
 if TYPE_CHECKING:
     from codequarry.benchmarks.tasks.spec import EvalSpec
@@ -194,6 +195,7 @@ class Inputs:
             if not p.exists():
                 label = f"{name}=" if name else ""
                 raise CodequarryError(f"--data {label}{path}: no such file or folder")
+            check_folder(p, option=f"--data {name}=" if name else "--data ")  # links out, FIFOs: before any read
             out[name] = p
         return cls(out)
 

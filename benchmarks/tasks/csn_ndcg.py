@@ -17,7 +17,6 @@ These rules are not trec_eval's nDCG (linear gain, every doc ranked), hence thei
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -35,6 +34,7 @@ from codequarry.benchmarks.tasks.base import (
 )
 from codequarry.benchmarks.tasks.readers import is_pairs_dir, pairs_configs, pairs_rows
 from codequarry.errors import CodequarryError
+from codequarry.releases.files import CsvRows
 
 ANNOTATIONS_FILE = "annotationStore.csv"
 QUERIES_FILE = "queries.csv"
@@ -45,13 +45,12 @@ _COLUMNS = ("Language", "Query", "GitHubUrl", "Relevance")
 def annotation_rows(path: Path) -> list[tuple[str, str, str, float]]:
     """(Language, Query, GitHubUrl, Relevance) per judgement, parsed as CSV (Notes span several lines)."""
     rows: list[tuple[str, str, str, float]] = []
-    with open(path, encoding="utf-8-sig", newline="") as fh:  # a leading BOM is not part of the first column name
-        reader = csv.DictReader(fh)
-        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+    with CsvRows(path) as reader:  # UTF-8 (a leading BOM skipped); read errors are one-line errors
+        missing = [c for c in _COLUMNS if c not in reader.fieldnames]
         if missing:
             raise CodequarryError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(_COLUMNS)}, Notes")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
+        for line_num, row in reader:
+            where = f"{path}:{line_num}"
             rel_text = (row["Relevance"] or "").strip()
             if not rel_text:
                 continue  # pandas' pivot_table drops a missing relevance
@@ -80,11 +79,10 @@ def read_annotations(path: Path) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def read_queries(path: Path) -> list[str]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if "query" not in (reader.fieldnames or []):
+    with CsvRows(path) as reader:
+        if "query" not in reader.fieldnames:
             raise CodequarryError(f"{path}: expected a 'query' column")
-        return [row["query"] for row in reader if row["query"]]
+        return [row["query"] for _, row in reader if row["query"]]
 
 
 def load(task: Task, inputs: Inputs, split: str) -> TaskData:

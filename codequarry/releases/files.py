@@ -7,11 +7,15 @@ stops at the first one, with a one-line ``CodequarryError`` that names the file 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import csv
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
-from codequarry.builders._io import Bad, Input
+from codequarry.builders._io import Bad, Input, walk_folder
 from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
 
@@ -54,3 +58,99 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not isinstance(obj, dict):
             raise CodequarryError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         yield line_of(where), obj
+
+
+def _link_root(root: Path) -> Path:
+    """The folder links under ``root`` may lead into: ``root`` itself, or for a snapshot of a Hub cache
+    (``…/datasets--X/snapshots/REV``, whose files are links into ``…/datasets--X/blobs``) the repo's cache folder."""
+    for up in (root, *root.parents):
+        if up.name == "snapshots" and (up.parent / "blobs").is_dir():
+            return up.parent
+    return root
+
+
+def check_folder(path: str | os.PathLike[str], *, option: str = "--data ") -> None:
+    """Refuse an input folder (or file) that holds something a task must not read, before any of it is read.
+
+    Task readers open files by name inside the folder they are given, so the whole folder is walked
+    once (links never followed): a symbolic link whose target lies outside the folder (or points at
+    nothing), and a FIFO, socket or device anywhere in it, is a one-line error naming it. Links that
+    stay inside the folder are allowed (they read nothing else). A path named directly that is not a
+    folder must be a regular file (a FIFO would block the reader; the path itself may be a link: the
+    user chose it). Raises ``CodequarryError``.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as exc:
+            raise CodequarryError(f"{option}{p}: cannot read it: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):
+            raise CodequarryError(f"{option}{p}: {_kind(mode)}, not a regular file (not read)")
+        return
+    root = p.resolve()
+    allowed = _link_root(root)
+    for rel, entry, problem in walk_folder(root):
+        where = f"{option}{p}: {os.fsencode(rel).decode('utf-8', 'backslashreplace')}"
+        if entry is None:
+            raise CodequarryError(f"{where}: {problem}")
+        try:
+            mode = entry.stat(follow_symlinks=False).st_mode
+        except OSError as exc:
+            raise CodequarryError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(mode):
+            target = Path(os.path.realpath(entry.path))
+            if not os.path.exists(target):
+                raise CodequarryError(f"{where}: symbolic link to nothing (not followed)")
+            if target != allowed and allowed not in target.parents:
+                raise CodequarryError(f"{where}: symbolic link to a path outside the folder (not followed)")
+        elif not stat.S_ISREG(mode):
+            raise CodequarryError(f"{where}: {_kind(mode)}, not a regular file (not read)")
+
+
+def _kind(mode: int) -> str:
+    for test, word in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return word
+    return "special file"
+
+
+class CsvRows:
+    """The rows of a CSV file as dicts (``csv.DictReader``), with every read error a one-line ``CodequarryError``.
+
+    Opened as UTF-8 with a leading byte-order mark skipped (it is not part of the first column's
+    name). Bytes that are not UTF-8 and malformed CSV (a field over the ``csv`` module's 128 KiB
+    limit, as in a file without line breaks, which is read no further) are errors naming the file
+    and line, not tracebacks. Use as a context manager; iterate for (line number, row).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fh = open(self.path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by __exit__)
+        self._reader = csv.DictReader(self._fh)
+        self.fieldnames: list[str] = list(self._guard(lambda: self._reader.fieldnames) or [])
+
+    def _guard(self, read: Callable[[], T]) -> T:
+        try:
+            return read()
+        except UnicodeDecodeError as exc:
+            self._fh.close()
+            raise CodequarryError(f"{self.path}: not UTF-8 text after line {self._reader.line_num} "
+                                  f"(byte 0x{exc.object[exc.start]:02x})") from None
+        except csv.Error as exc:
+            self._fh.close()
+            raise CodequarryError(f"{self.path}:{self._reader.line_num + 1}: malformed CSV: {exc}") from None
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        while True:
+            row = self._guard(lambda: next(self._reader, None))
+            if row is None:
+                return
+            yield self._reader.line_num, row
+
+    def __enter__(self) -> CsvRows:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._fh.close()
