@@ -195,17 +195,31 @@ def _remote_done(dest: Location, signature: dict[str, Any], *, overwrite: bool) 
     return manifest
 
 
+def get(ray: Any, refs: Any) -> Any:
+    """``ray.get``, with a worker's CodequarryError (bad input, a damaged work dir) raised as itself, so the
+    user sees its one-line message rather than Ray's remote traceback."""
+    from ray.exceptions import RayTaskError
+
+    try:
+        return ray.get(refs)
+    except RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, CodequarryError):
+            raise cause from None
+        raise
+
+
 def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> None:
     """Run ``fn.remote(*args)`` for every call, at most ``limit`` in flight (the driver holds only refs)."""
     pending: list[Any] = []
     for args in calls:
         if len(pending) >= limit:
             done, pending = ray.wait(pending, num_returns=1)
-            ray.get(done)
+            get(ray, done)
         pending.append(fn.remote(*args))
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
-        ray.get(done)
+        get(ray, done)
 
 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
@@ -235,9 +249,9 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
                 _submit_all(ray, cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks], limit)
                 _submit_all(ray, part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)],
                             limit)
-                ray.get(merge_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
+                get(ray, merge_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
             else:
-                ray.get(resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
+                get(ray, resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
         _collect_garbage(work, plan)
     (work_dir / "write").mkdir(exist_ok=True)
     todo = [c.index for c in chunks if not _write_marker(work_dir, c.index).exists()]

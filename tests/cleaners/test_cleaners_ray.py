@@ -157,6 +157,23 @@ def test_ray_killed_driver_then_rerun_gives_same_fingerprint(cluster: Any, stdli
     _same_as_local(out, local_out, skip=("params",))  # the recipe came from a file here: another origin
 
 
+def test_a_workers_codequarry_error_reaches_the_user_as_itself(cluster: Any) -> None:
+    """A task that meets bad input raises CodequarryError on a worker; the driver re-raises that error (its
+    one-line message), not Ray's wrapper with the remote traceback."""
+    import ray
+
+    from codequarry.cleaners.ray_engine import get
+    from codequarry.errors import CodequarryError
+
+    def damaged() -> None:
+        raise CodequarryError("c000001.kept.arrow: this file of the unfinished clean is damaged; pass --overwrite")
+
+    with pytest.raises(CodequarryError) as info:
+        get(ray, ray.remote(damaged).remote())
+    assert type(info.value) is CodequarryError and str(info.value).startswith("c000001.kept.arrow: this file")
+    assert "\n" not in str(info.value)
+
+
 def test_missing_ray_names_the_extra(stdlib_pairs: PairsDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
     with pytest.raises(MissingDependency, match=r"pip install 'codequarry\[ray\]'"):
