@@ -30,6 +30,7 @@ from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.releases.codexglue import advtest_split, iter_advtest
+from codequarry.releases.files import not_read
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -72,7 +73,8 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], overwrite
     paths = as_paths(path)
     inputs, problems = discover(paths, accept=_accept)
     if not inputs:
-        raise CodequarryError(f"no AdvTest files (train/valid/test.jsonl) found under {', '.join(map(str, paths))}")
+        raise CodequarryError(f"no AdvTest files (train/valid/test.jsonl) found under {', '.join(map(str, paths))}"
+                              f"{not_read(problems)}")
     params = {"path": [str(p) for p in paths]}
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:

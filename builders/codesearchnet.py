@@ -68,6 +68,7 @@ from codequarry.releases.csn import (
     iter_release,
     to_release,
 )
+from codequarry.releases.files import not_read
 from codequarry.schema import KNOWN_EXTRA_FIELDS, make_id
 
 INFO = SourceInfo(
@@ -154,7 +155,8 @@ def _read_local(sink: Sink, paths: list[Path], *, langs: list[str] | None, split
         sink.bad(item)
     if not inputs:
         raise CodequarryError(f"no CodeSearchNet files found under {', '.join(map(str, paths))} (expected "
-                              "{lang}_{split}_{k}.jsonl.gz, {lang}_dedupe_definitions_v2.pkl, {lang}.zip or Parquet/Arrow files)")
+                              "{lang}_{split}_{k}.jsonl.gz, {lang}_dedupe_definitions_v2.pkl, {lang}.zip or Parquet/Arrow files)"
+                              f"{not_read(problems)}")
     on_disk = {inp.filename for inp in inputs if inp.member is None}
     for inp in inputs:
         if inp.member is not None and inp.filename in on_disk:

@@ -45,6 +45,7 @@ from codequarry.releases.cosqa import (
     iter_pool,
     kind_of,
 )
+from codequarry.releases.files import not_read
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -107,7 +108,8 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str
     if kind == "auto":
         present = [k for k, v in by_kind.items() if v]
         if not present:
-            raise CodequarryError(f"no CoSQA files found under {', '.join(map(str, as_paths(path)))}")
+            raise CodequarryError(f"no CoSQA files found under {', '.join(map(str, as_paths(path)))}"
+                                  f"{not_read(problems)}")
         if len(present) > 1:
             raise CodequarryError("the paths hold both QA files (cosqa-*.json) and retrieval files "
                                   "(cosqa-retrieval-*.json, code_idx_map.txt); choose --kind qa or --kind retrieval "
@@ -116,7 +118,8 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str
     chosen = by_kind[kind]
     other = sum(len(v) for k, v in by_kind.items() if k != kind)
     if not chosen:
-        raise CodequarryError(f"no CoSQA {kind} files found under {', '.join(map(str, as_paths(path)))}")
+        raise CodequarryError(f"no CoSQA {kind} files found under {', '.join(map(str, as_paths(path)))}"
+                              f"{not_read(problems)}")
     params = {"path": [str(p) for p in as_paths(path)], "kind": kind}
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:

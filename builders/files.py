@@ -32,6 +32,7 @@ from codequarry.builders._text import normalize_split
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.files import not_read
 
 INFO = SourceInfo(
     name="files",
@@ -89,7 +90,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
     inputs, problems = discover(paths, accept=None if fmt else _readable)
     if not inputs:
         raise CodequarryError(f"no readable files under {', '.join(map(str, paths))} "
-                              f"(expected {', '.join(sorted(RECORD_FORMATS))}, optionally compressed)")
+                              f"(expected {', '.join(sorted(RECORD_FORMATS))}, optionally compressed){not_read(problems)}")
     source = SourceInfo(name=source_name, license=license, homepage=INFO.homepage,
                         description=f"local files: {', '.join(p.name for p in paths)}")
     params = {"path": [str(p) for p in paths], "format": fmt, "split": split, "source_name": source_name,

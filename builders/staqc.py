@@ -45,6 +45,7 @@ from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.files import not_read
 from codequarry.releases.pickles import as_text
 from codequarry.releases.staqc import (
     HNN_SPLITS,
@@ -52,11 +53,11 @@ from codequarry.releases.staqc import (
     REPO,
     WHERE,
     expected_name,
-    find_files,
     is_iid,
     iter_iids,
     load_dict,
     load_iid_set,
+    locate,
 )
 from codequarry.schema import make_id
 
@@ -107,7 +108,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages
         if x not in PARTS:
             raise CodequarryError(f"--parts: choose from {', '.join(PARTS)}, not {x!r}")
     paths = as_paths(path)
-    files = find_files(paths)
+    files, problems = locate(paths)
     plan: list[tuple[str, str]] = []
     skipped: list[dict[str, Any]] = []
     for lang in langs:
@@ -119,12 +120,13 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages
             lines = "; ".join(f"{expected_name(k, lang)} (from {WHERE[k]})" for k in missing)
             if not skip_missing:
                 raise CodequarryError(
-                    f"StaQC {lang} part '{part}' needs files not found under {', '.join(map(str, paths))}: {lines}. "
+                    f"StaQC {lang} part '{part}' needs files not found under {', '.join(map(str, paths))}: {lines}"
+                    f"{not_read(problems)}. "
                     "Download them, or leave the part out (--parts / --languages), or pass --skip-missing to build "
                     "only the parts whose files are present.")
             skipped.append({"language": lang, "part": part, "missing": [expected_name(k, lang) for k in missing]})
     if not plan:
-        raise CodequarryError(f"nothing to build: every requested StaQC part lacks files ({skipped})")
+        raise CodequarryError(f"nothing to build: every requested StaQC part lacks files ({skipped}){not_read(problems)}")
     if hnn_splits:
         for lang in {lang for lang, _ in plan}:
             absent = [s for s in HNN_SPLITS if (f"hnn_{s}", lang) not in files]
@@ -134,6 +136,8 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages
     params = {"path": [str(p) for p in paths], "languages": langs, "parts": chosen, "split": split,
               "hnn_splits": hnn_splits, "skip_missing": skip_missing}
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
+        for item in problems:  # links, special files, unsafe archive members with StaQC names: counted, not read
+            sink.bad(item, split=split)
         if skipped:
             sink.note("skipped_parts", skipped)
         for lang in langs:

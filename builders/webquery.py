@@ -26,7 +26,7 @@ from codequarry.errors import CodequarryError
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
 from codequarry.releases.codexglue import iter_answers, iter_webquery
-from codequarry.releases.files import strict
+from codequarry.releases.files import not_read, strict
 from codequarry.schema import make_id
 
 INFO = SourceInfo(
@@ -78,7 +78,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], answers: 
     answer_paths = as_paths(answers, option="--answers")
     inputs, problems = discover(paths, accept=lambda n: n.lower().endswith((".json", ".json.gz")))
     if not inputs:
-        raise CodequarryError(f"no .json files found under {', '.join(map(str, paths))}")
+        raise CodequarryError(f"no .json files found under {', '.join(map(str, paths))}{not_read(problems)}")
     labels = read_answers(answer_paths) if answer_paths else None
     params = {"path": [str(p) for p in paths], "answers": [str(p) for p in answer_paths] or None}
     used: set[str] = set()

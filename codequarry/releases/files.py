@@ -33,6 +33,18 @@ def error_of(bad: Bad) -> CodequarryError:
     return CodequarryError(f"{bad.locator}: {bad.reason.replace('_', ' ')}{detail}")
 
 
+def not_read(bad: Iterable[Bad], show: int = 3) -> str:
+    """`` (not read: NAME: reason; …)`` for the inputs a discovery refused, to end a "no files found" error
+    (a symbolic link or FIFO given where the files were expected must be named, not silently missing)."""
+    items = list(bad)
+    if not items:
+        return ""
+    shown = "; ".join(f"{b.locator}: {b.reason.replace('_', ' ')}" + (f" ({b.detail})" if b.detail else "")
+                      for b in items[:show])
+    more = f"; and {len(items) - show} more" if len(items) > show else ""
+    return f" (not read: {shown}{more})"
+
+
 def strict(items: Iterable[T | Bad], *, allow_empty: bool = True) -> Iterator[T]:
     """The items of a reader, raising at the first ``Bad`` (an empty file is no records when ``allow_empty``)."""
     for item in items:

@@ -63,9 +63,11 @@ def file_kind(rel: str) -> tuple[str, str] | None:
     return None
 
 
-def find_files(paths: Sequence[Path]) -> dict[tuple[str, str], Input]:
-    """Every StaQC file under ``paths`` by (kind, language); a file found twice is an error."""
-    inputs, _ = discover(paths, accept=lambda rel: file_kind(rel) is not None)
+def locate(paths: Sequence[Path]) -> tuple[dict[tuple[str, str], Input], list[Bad]]:
+    """Every StaQC file under ``paths`` by (kind, language), and what was not read: StaQC-named links,
+    special files and unsafe archive members (``Bad`` items, for a builder to count and to name when a
+    part's file is missing). A file found twice is an error."""
+    inputs, problems = discover(paths, accept=lambda rel: file_kind(rel) is not None)
     found: dict[tuple[str, str], Input] = {}
     for inp in inputs:
         key = file_kind(inp.member or inp.path.as_posix())
@@ -77,7 +79,7 @@ def find_files(paths: Sequence[Path]) -> dict[tuple[str, str], Input]:
             raise CodequarryError(f"two StaQC {key[0]} files for {key[1]}: {found[key].name} and {inp.name}; "
                                   "point --path at one copy")
         found[key] = inp
-    return found
+    return found, problems
 
 
 def expected_name(kind: str, lang: str) -> str:

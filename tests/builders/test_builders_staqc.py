@@ -153,7 +153,7 @@ def test_wrong_arguments(tmp_path, repo):
 
 
 def test_real_files(shared_data: Path):
-    files = staqc.find_files([shared_data / "staqc"])
+    files, _ = staqc.locate([shared_data / "staqc"])
     assert {k for k in files} >= {("iids", "python"), ("iids", "sql"), ("labels", "python"), ("labels", "sql"),
                                   ("multi_title", "sql")}
     py_labels = staqc.load_dict(files[("labels", "python")], "labels")
