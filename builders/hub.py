@@ -7,6 +7,9 @@ downloaded up front and memory stays bounded. Hub split names become pairs-dir s
 ``--code-col``, ``--language``/``--language-col``, …; the rest go to ``meta``). A mapped column
 that the dataset lacks stops the build with the list of its columns. When the dataset id is a
 Hub id, the resolved commit sha is recorded as the source revision (when the Hub can be reached).
+A local folder is untrusted: ``datasets`` follows links, so before it is handed over the folder is
+walked and a link leading outside it, or a FIFO/socket/device in it, is a one-line error
+(``releases.files.check_folder``, docs/security.md).
 
 ``loader=`` replaces ``datasets.load_dataset`` (same call signature), for tests and for callers
 that already hold a dataset.
@@ -31,6 +34,7 @@ from codequarry.citations import bibtex
 from codequarry.errors import CodequarryError, require
 from codequarry.options import option
 from codequarry.pairs import SourceInfo
+from codequarry.releases.files import check_folder
 
 INFO = SourceInfo(
     name="hub",
@@ -128,6 +132,8 @@ def build(out: str | Path, *, dataset: str, config: str | None = None, split: st
     """Stream a Hub (or local) dataset into the pairs dir ``out`` through a column mapping; returns the manifest."""
     cmap = mapping_options(mapping)
     splits = csv_list(split)
+    if Path(dataset).exists():  # a local folder is read by `datasets`, which follows links: refuse links out first
+        check_folder(dataset, option="local dataset ")
     streams = open_streams(dataset, config=config, splits=splits, revision=revision, loader=loader)
     sha, card_license = _resolve(dataset, revision) if loader is None else (None, None)
     local = Path(dataset).exists()

@@ -64,8 +64,9 @@ SOURCES = [
 
 
 def _build(source: str, path: Path, out: Path, extra: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    where = [str(path)] if source == "hub" else ["--path", str(path)]  # hub takes the folder as DATASET
     args = [sys.executable, "-c", "import sys; from codequarry.cli import main; sys.exit(main())", "-q", "build", source,
-            "--path", str(path), "--out", str(out), *extra]
+            *where, "--out", str(out), *extra]
     return subprocess.run(args, capture_output=True, text=True, timeout=120, errors="backslashreplace")
 
 
@@ -144,3 +145,25 @@ def test_staqc_counts_and_names_a_refused_link(tmp_path: Path, exclusions) -> No
     assert manifest["counts"]["written"] == 2  # the manual part (both annotated pairs); multi skipped
     assert [(e["reason"], e["locator"]) for e in exclusions(tmp_path / "o2")] == [
         ("symlink", "python_multi_code_iids.txt")]
+
+
+def test_hub_local_folder_with_a_link_out_is_refused_before_datasets_reads_it(tmp_path: Path) -> None:
+    """``build hub FOLDER`` hands the folder to ``datasets``, which follows links: they are refused first."""
+    pytest.importorskip("datasets")
+    data, outside = tmp_path / "mydata", tmp_path / "outside"
+    data.mkdir()
+    outside.mkdir()
+    (data / "train.jsonl").write_text(json.dumps({"nl": "add two", "snippet": "a + b"}) + "\n")
+    (outside / "secret.jsonl").write_text(json.dumps({"nl": MARKER, "snippet": MARKER}) + "\n")
+    (data / "test.jsonl").symlink_to(outside / "secret.jsonl")
+    proc = _build("hub", data, tmp_path / "out", ("--query-col", "nl", "--code-col", "snippet", "--language", "python"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "test.jsonl: symbolic link to a path outside the folder" in proc.stderr
+    assert MARKER not in _everything(tmp_path / "out", proc)
+    (data / "test.jsonl").unlink()
+    (data / "test.jsonl").symlink_to("train.jsonl")  # a link inside the folder reads nothing else: allowed
+    from codequarry.builders import hub
+
+    manifest = hub.build(tmp_path / "ok", dataset=str(data), mapping={"query": "nl", "code": "snippet",
+                                                                      "language": "python"})
+    assert manifest["counts"]["written"] == 2
