@@ -51,7 +51,8 @@ def clean(
 
     if is_uri(input) and is_uri(out) and location(input).uri == location(out).uri:
         raise CodequarryError(f"--out {out} must be a folder outside the input {input}")
-    input = local_pairs_dir(input)  # an object-store input is copied to the local cache first
+    source = str(input).rstrip("/") if is_uri(input) else None
+    input = local_pairs_dir(input)  # an object-store input is copied to the local cache first (and checked)
     src, dst = Path(input).resolve(), None if is_uri(out) else Path(out).resolve()
     if dst is not None and (dst == src or src in dst.parents or dst in src.parents):
         raise CodequarryError(f"--out {out} must be a folder outside the input {input} (and not contain it)")
@@ -62,7 +63,8 @@ def clean(
     if engine == "ray":
         from codequarry.cleaners import ray_engine
 
-        return ray_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows)
+        return ray_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
+                              source=source)
     from codequarry.cleaners import local_engine
 
     if is_uri(out):  # the local engine writes (and resumes) in a local folder, then uploads the result

@@ -66,14 +66,15 @@ _RG_CACHE: dict[str, Any] = {}
 
 
 def read_chunk(chunk: Chunk, columns: list[str] | None = None) -> pa.Table:
-    """The rows of a chunk with ``split`` and ``_pos`` columns (one row group cached per process)."""
-    import pyarrow.parquet as pq
+    """The rows of a chunk with ``split`` and ``_pos`` columns (one row group cached per process); the chunk's
+    path may be an object-store URI (the Ray engine's workers read an s3:// input there)."""
+    from codequarry.storage import open_parquet
 
     key = (chunk.path, chunk.row_group, tuple(columns) if columns else None)
     table = _RG_CACHE.get("table") if _RG_CACHE.get("key") == key else None
     if table is None:
         _RG_CACHE.clear()
-        table = read_shard(lambda p: pq.ParquetFile(p).read_row_group(chunk.row_group, columns=columns), chunk.path)
+        table = read_shard(lambda p: open_parquet(p).read_row_group(chunk.row_group, columns=columns), chunk.path)
         _RG_CACHE.update(key=key, table=table)
     part = table.slice(chunk.offset, chunk.length)
     part = part.append_column(SPLIT, pa.array([chunk.split] * part.num_rows, pa.string()))

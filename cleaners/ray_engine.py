@@ -38,6 +38,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +121,19 @@ def _write_marker(work: Path, c: int) -> Path:
 
 
 def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
-        batch_rows: int = DEFAULT_BATCH_ROWS) -> dict[str, Any]:
+        batch_rows: int = DEFAULT_BATCH_ROWS, source: str | None = None) -> dict[str, Any]:
     """Clean ``pairs`` into ``out_dir`` (a path or URI) on Ray: the cluster at ``RAY_ADDRESS`` or one already
-    joined, else a local one of ``workers`` CPUs. Resumes an interrupted run of the same command."""
+    joined, else a local one of ``workers`` CPUs. Resumes an interrupted run of the same command.
+
+    ``source``: the object-store URI ``pairs`` is a checked local copy of; the workers then read their
+    chunks from there, so no node needs the driver's copy."""
     from codequarry.pairs import MANIFEST_NAME
 
     ray = require("ray", extra="ray")
     chunks = plan_chunks(pairs, batch_rows)
+    if source is not None:
+        root = Path(pairs.path).resolve()
+        chunks = [replace(c, path=f"{source}/{Path(c.path).resolve().relative_to(root).as_posix()}") for c in chunks]
     dest = location(out_dir)
     signature = run_signature(recipe, pairs, batch_rows)
     if dest.is_local:

@@ -97,6 +97,18 @@ class Location:
         return hashlib.sha256(self.uri.encode("utf-8")).hexdigest()[:16]
 
 
+def open_parquet(path: str | os.PathLike[str]) -> Any:
+    """A ``pyarrow.parquet.ParquetFile`` for a local path or an object-store URI (read through ``location``)."""
+    import pyarrow.parquet as pq
+
+    text = os.fspath(path)
+    if not is_uri(text):
+        return pq.ParquetFile(text)
+    folder, name = text.rsplit("/", 1)
+    loc = location(folder)
+    return pq.ParquetFile(loc.fs.open_input_file(loc.path(name)))
+
+
 def is_uri(value: str | os.PathLike[str]) -> bool:
     """Whether ``value`` names an object store (``scheme://...``) rather than a local path."""
     scheme = urlsplit(os.fspath(value)).scheme

@@ -4,6 +4,7 @@ manifest last, and the result has the local engine's fingerprint; the local engi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         server.stop()
 
 
-def test_clean_s3_to_s3_on_ray_and_local(s3_cluster: Any, stdlib_pairs: PairsDir, tmp_path: Path) -> None:
+def test_clean_s3_to_s3_on_ray_and_local(s3_cluster: Any, stdlib_pairs: PairsDir, tmp_path: Path,
+                                         caplog: pytest.LogCaptureFixture) -> None:
     reference = clean(stdlib_pairs.path, tmp_path / "local", recipe=RECIPE, batch_rows=100)
     upload_dir(stdlib_pairs.path, "s3://cqray/in")
 
@@ -66,6 +68,14 @@ def test_clean_s3_to_s3_on_ray_and_local(s3_cluster: Any, stdlib_pairs: PairsDir
     assert copy.fingerprint == reference["fingerprint"]
     again = clean("s3://cqray/in", "s3://cqray/out-ray", recipe=RECIPE, engine="ray", batch_rows=100)
     assert again["fingerprint"] == m["fingerprint"]  # a finished clean is found in the bucket, not redone
+
+    # the workers read their chunks from the bucket (the driver's cached copy is current, so it fetched no shard)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        m3 = clean("s3://cqray/in", "s3://cqray/out-ray2", recipe=RECIPE, engine="ray", batch_rows=100)
+    assert m3["fingerprint"] == reference["fingerprint"]
+    shard_gets = [r.getMessage() for r in caplog.records if "GET /cqray/in/data/" in r.getMessage()]
+    assert len(shard_gets) >= len(stdlib_pairs.manifest["files"])
 
     m2 = clean("s3://cqray/in", "s3://cqray/out-local", recipe=RECIPE, batch_rows=100)
     copy2 = PairsDir(local_pairs_dir("s3://cqray/out-local"), verify="full")
