@@ -114,3 +114,16 @@ def test_build_bench_task_and_publish_with_s3(s3_endpoint: str, tmp_path: Path, 
 
     assert main(["publish", "s3://cqtest/built", "--repo-id", "someone/built", "--dry-run"]) == 0
     assert "dry run: would send" in capsys.readouterr().out
+
+
+def test_any_fsspec_scheme_goes_through_fsspec(tmp_path: Path) -> None:
+    """A scheme Arrow has no client for (here fsspec's in-memory filesystem) is wrapped for Arrow."""
+    pytest.importorskip("fsspec")
+    loc = location("memory://cq-fsspec/pairs")
+    assert type(loc.fs).__name__ == "PyFileSystem" and not loc.is_local
+    pairs = _pairs(tmp_path / "p")
+    upload_dir(pairs.path, "memory://cq-fsspec/pairs")
+    copy = PairsDir(local_pairs_dir("memory://cq-fsspec/pairs", cache=tmp_path / "cache"), verify="full")
+    assert copy.fingerprint == pairs.fingerprint
+    with pytest.raises(CodequarryError, match="no filesystem for nosuchscheme://"):
+        location("nosuchscheme://x/y")
