@@ -152,7 +152,8 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
             if os.environ.get("RAY_ADDRESS"):
                 ray.init(log_to_driver=False)
             else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                # "local": a fresh instance even when another Ray cluster runs on this machine
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
             started = True
         if dest.is_local:
             target = location(out.staging)
