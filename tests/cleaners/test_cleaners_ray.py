@@ -157,6 +157,21 @@ def test_ray_killed_driver_then_rerun_gives_same_fingerprint(cluster: Any, stdli
     _same_as_local(out, local_out, skip=("params",))  # the recipe came from a file here: another origin
 
 
+def test_without_ray_address_a_fresh_local_instance_starts(cluster: Any, stdlib_pairs: PairsDir, tmp_path: Path,
+                                                            local_out: Path) -> None:
+    """Another Ray cluster runs on this machine (the fixture's): a clean without RAY_ADDRESS starts its own
+    instance of --workers CPUs rather than joining that one (which refuses num_cpus)."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(dump_yaml(RECIPE))
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = tmp_path / "ray"
+    rc = subprocess.run([str(Path(sys.executable).with_name("codequarry")), "clean", str(stdlib_pairs.path), "--out",
+                         str(out), "--recipe", str(recipe), "--engine", "ray", "--batch-rows", "100"],
+                        env={**env, "CODEQUARRY_PROGRESS": "0"}, capture_output=True, text=True, timeout=300)
+    assert rc.returncode == 0, rc.stderr[-3000:]
+    assert PairsDir(out).fingerprint == PairsDir(local_out).fingerprint
+
+
 def test_a_workers_codequarry_error_reaches_the_user_as_itself(cluster: Any) -> None:
     """A task that meets bad input raises CodequarryError on a worker; the driver re-raises that error (its
     one-line message), not Ray's wrapper with the remote traceback."""
