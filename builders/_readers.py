@@ -299,19 +299,31 @@ def iter_json_array(inp: Input) -> Iterator[tuple[str, Any] | Bad]:
         yield _stream_error(exc, inp, f"{inp.name}[{index}]", index)
 
 
-def load_json_value(inp: Input) -> Any:
-    """A whole (small) JSON document, e.g. CoSQA's ``code_idx_map.txt``; errors are ``CodequarryError``."""
+MAX_JSON_DOCUMENT = 256 * 1024 * 1024  # a whole-document read (code_idx_map.txt is about 3 MB)
+
+
+def load_json_value(inp: Input, max_bytes: int = MAX_JSON_DOCUMENT) -> Any:
+    """A whole (small) JSON document, e.g. CoSQA's ``code_idx_map.txt``; errors are ``CodequarryError``.
+
+    At most ``max_bytes`` (decompressed) are read; deep nesting and integers beyond Python's digit
+    limit are one-line errors like malformed JSON, never a traceback.
+    """
     try:
         with inp.open() as fh:
-            data = fh.read()
+            data = fh.read(max_bytes + 1)
     except _STREAM_ERRORS as exc:
         raise CodequarryError(f"cannot read {inp.name}: {exc}") from exc
+    if len(data) > max_bytes:
+        raise CodequarryError(f"{inp.name}: larger than {max_bytes:,} bytes, the bound for a whole JSON document")
     try:
-        return json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CodequarryError(f"{inp.name}: invalid UTF-8 at byte {exc.start}; re-download the file") from exc
-    except json.JSONDecodeError as exc:
-        raise CodequarryError(f"{inp.name}: not valid JSON ({exc}); re-download the file") from exc
+    value, problem = _json_value(text)
+    if problem is not None:
+        raise CodequarryError(f"{inp.name}: not valid JSON ({problem[0].replace('_', ' ')}: {problem[1]}); "
+                              "re-download the file")
+    return value
 
 
 def iter_records(inp: Input, fmt: str | None = None) -> Iterator[tuple[str, Any] | Bad]:

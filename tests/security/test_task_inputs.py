@@ -78,6 +78,17 @@ def _beir_queries(tag: str = "") -> list[dict]:
     return [{"_id": f"q{i}{tag}", "text": f"query {i} {tag}"} for i in range(4)]
 
 
+def _qa_items(n: int, tag: str = "") -> list[dict]:
+    return [{"idx": f"cosqa-dev-{i}{tag}", "doc": f"query {i} {tag}", "code": f"def f{i if i % 2 else i + 50}()",
+             "code_tokens": "def f", "docstring_tokens": "query", "label": int(i % 2 == 1)} for i in range(n)]
+
+
+def _webquery(tag: str) -> dict[str, bytes]:
+    test = [{"idx": f"webquery-test-{i}{tag}", "doc": f"query {i}", "code": f"def f{i}()"} for i in range(1, 7)]
+    return {"test_webquery.json": json.dumps(test).encode(), "cosqa-dev.json": json.dumps(_qa_items(8)).encode(),
+            "answers.txt": "".join(f"webquery-test-{i}{tag}\t{i % 2}\n" for i in range(1, 7)).encode()}
+
+
 @dataclass(frozen=True)
 class Case:
     """A task and how to write its data: ``write(folder, tag)`` returns every file's bytes."""
@@ -118,6 +129,12 @@ CASES = [
     Case("{dir}", lambda t: {"corpus.jsonl": _jsonl(_beir_corpus(t)), "queries.jsonl": _jsonl(_beir_queries(t)),
                              "qrels/test.tsv": f"query-id\tcorpus-id\tscore\nq0{t}\td0{t}\t1\nq1{t}\td1{t}\t1\n".encode()},
          "qrels/test.tsv", "tsv"),
+    Case("cosqa", lambda t: {"cosqa-retrieval-test-500.json": json.dumps(_cosqa_items(4)).encode(),
+                             "code_idx_map.txt": json.dumps({f"def f{i}(): {t}": i for i in range(6)}).encode()},
+         "code_idx_map.txt", "json"),
+    Case("cosqa-qa", lambda t: {"cosqa-dev.json": json.dumps(_qa_items(8, t)).encode()}, "cosqa-dev.json", "json"),
+    *[Case("webquery", _webquery, main, kind, extra_args=("--data", "answers={dir}/answers.txt"))
+      for main, kind in (("test_webquery.json", "json"), ("answers.txt", "labels"))],
     # run: prediction files (the model reads them, the task's data stays valid)
     Case("csn-ndcg/python", lambda t: {
         "annotationStore.csv": _csv(["Language", "Query", "GitHubUrl", "Relevance", "Notes"],
@@ -141,14 +158,14 @@ def _hostile(kind: str, what: str) -> bytes:
     if what == "huge_int":
         return {"jsonl": f'{{"url": "u", "idx": {huge}}}\n', "json": f'[{{"idx": {huge}}}]',
                 "csv": f"Language,Query,GitHubUrl,Relevance,Notes\r\nPython,sort list,https://g/a,{huge},\r\n",
-                "tsv": f"query-id\tcorpus-id\tscore\nq0\td0\t{huge}\n"}[kind].encode()
+                "tsv": f"query-id\tcorpus-id\tscore\nq0\td0\t{huge}\n", "labels": f"webquery-test-1\t{huge}\n"}[kind].encode()
     if what == "deep":
         return {"jsonl": "[" * _DEEP + "\n", "json": "[" * _DEEP, "csv": '"' * _DEEP,
-                "tsv": "query-id\tcorpus-id\tscore\n" + "q\t" * _DEEP + "\n"}[kind].encode()
+                "tsv": "query-id\tcorpus-id\tscore\n" + "q\t" * _DEEP + "\n", "labels": "\t" * _DEEP}[kind].encode()
     if what == "invalid_utf8":
         return {"jsonl": b'{"url": "u\xff\xfe", "idx": 1}\n', "json": b'[{"idx": "a\xc3"}]',
                 "csv": b"Language,Query,GitHubUrl,Relevance,Notes\r\nPython,sort \xff list,https://g/a,1,\r\n",
-                "tsv": b"query-id\tcorpus-id\tscore\nq\xff0\td0\t1\n"}[kind]
+                "tsv": b"query-id\tcorpus-id\tscore\nq\xff0\td0\t1\n", "labels": b"webquery-test-\xff1\t1\n"}[kind]
     raise ValueError(what)
 
 
@@ -165,6 +182,7 @@ def _run(case: Case, folder: Path, out: Path, timeout: float = 120) -> subproces
     args = [sys.executable, "-c", "import sys; from codequarry.cli import main; sys.exit(main())", "bench", "--model", model, "--task", task, "--out", str(out), "-q"]
     if "{dir}" not in case.task:
         args += ["--data", str(folder)]
+    args += [a.format(dir=folder) for a in case.extra_args]
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env,
                           errors="backslashreplace")
