@@ -144,6 +144,11 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
             return done
         out = OutputDir(staging_dir(dest.uri, "ray"))
     state = out.prepare(signature, overwrite=overwrite, resumable=True)
+    if not dest.is_local and state == "fresh" and not overwrite and not dest.is_empty():
+        out.release()
+        shutil.rmtree(out.path, ignore_errors=True)  # no work dir left behind: a rerun is refused the same way
+        raise CodequarryError(f"{dest.uri} is not empty and holds no finished clean; choose another --out or pass "
+                              "--overwrite (which replaces its data/ and exclusions/)")
     if state == "done":
         return json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
     started = False

@@ -81,6 +81,13 @@ class Location:
         if self.exists(relative):
             self.fs.delete_dir(self.path(relative))
 
+    def is_empty(self) -> bool:
+        """Whether nothing is stored under the folder (one listing, not recursive)."""
+        import pyarrow.fs as pafs
+
+        infos = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
+        return not infos
+
     def list_files(self, relative: str = "") -> list[str]:
         """Every file below ``relative``, as names relative to the location, sorted."""
         import pyarrow.fs as pafs

@@ -127,3 +127,22 @@ def test_any_fsspec_scheme_goes_through_fsspec(tmp_path: Path) -> None:
     assert copy.fingerprint == pairs.fingerprint
     with pytest.raises(CodequarryError, match="no filesystem for nosuchscheme://"):
         location("nosuchscheme://x/y")
+
+
+def test_ray_clean_refuses_a_foreign_s3_folder(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """An s3:// --out holding someone else's objects (no manifest, no unfinished clean of ours) is refused, and
+    nothing in it is touched."""
+    pytest.importorskip("ray")
+    from codequarry.cleaners import clean
+
+    monkeypatch.setenv("CODEQUARRY_WORK_DIR", str(tmp_path / "work"))
+    loc = location("s3://cqtest/foreign")
+    loc.write_bytes("data/keep-me.parquet", b"not ours")
+    pairs = _pairs(tmp_path / "p")
+    for _ in range(2):  # a rerun is refused too (the refusal leaves no unfinished clean to resume)
+        with pytest.raises(CodequarryError, match="is not empty and holds no finished clean"):
+            clean(pairs.path, "s3://cqtest/foreign", recipe={"name": "r", "steps": [{"step": "not_null"}]},
+                  engine="ray")
+    assert loc.read_bytes("data/keep-me.parquet") == b"not ours"
+    assert location("s3://cqtest/empty-one").is_empty()
