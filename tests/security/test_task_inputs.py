@@ -305,3 +305,26 @@ def test_bom_and_cr_only_read_as_text(case: Case, how: str, tmp_path: Path, base
     _write(folder, files)
     proc = _run(case, folder, tmp_path / "res")
     _check(proc, tmp_path / "res")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_named_as_data_and_a_dangling_link_are_refused(tmp_path: Path) -> None:
+    from codequarry.benchmarks.tasks.base import Inputs
+    from codequarry.errors import CodequarryError
+
+    fifo = tmp_path / "answers.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(CodequarryError, match=r"--data answers=.*answers\.txt: FIFO, not a regular file"):
+        Inputs.of({"answers": fifo})  # opening it would block
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "test.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    with pytest.raises(CodequarryError, match=r"test\.jsonl: symbolic link to nothing"):
+        Inputs.of(folder)
+    (folder / "test.jsonl").unlink()
+    snap = tmp_path / "datasets--o--x"
+    (snap / "blobs").mkdir(parents=True)
+    (snap / "blobs" / "abc").write_text("{}\n")
+    (snap / "snapshots" / "rev").mkdir(parents=True)
+    (snap / "snapshots" / "rev" / "corpus.jsonl").symlink_to(Path("../../blobs/abc"))
+    assert Inputs.of(snap / "snapshots" / "rev").primary == snap / "snapshots" / "rev"  # a Hub cache snapshot
