@@ -179,8 +179,9 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
         out.release()
         if started:
             ray.shutdown()
-    if manifest is None:
-        manifest = json.loads((out.path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    if manifest is None:  # finished by an earlier run: the published manifest
+        raw = (out.path / MANIFEST_NAME).read_bytes() if dest.is_local else dest.read_bytes(MANIFEST_NAME)
+        manifest = json.loads(raw)
     return manifest
 
 
