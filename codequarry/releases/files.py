@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from codequarry.builders._io import Bad, Input, walk_folder
 from codequarry.builders._readers import iter_jsonl
 from codequarry.errors import CodequarryError
+from codequarry.pairs_layout import MANIFEST_NAME
 
 T = TypeVar("T")
 
@@ -89,9 +90,12 @@ def check_folder(path: str | os.PathLike[str], *, option: str = "--data ") -> No
     nothing), and a FIFO, socket or device anywhere in it, is a one-line error naming it. Links that
     stay inside the folder are allowed (they read nothing else). A path named directly that is not a
     folder must be a regular file (a FIFO would block the reader; the path itself may be a link: the
-    user chose it). Raises ``CodequarryError``.
+    user chose it). A pairs dir is left to its own verification (``pairs_verify``: links in ``data/``,
+    the manifest, every shard's hash), which reports in its own words. Raises ``CodequarryError``.
     """
     p = Path(path)
+    if p.is_dir() and os.path.lexists(p / MANIFEST_NAME):
+        return  # a pairs dir: verified against its manifest by its one reader (codequarry.pairs_verify)
     if not p.is_dir():
         try:
             mode = os.stat(p).st_mode
