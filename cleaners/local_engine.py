@@ -140,7 +140,14 @@ class _Work:
         return None
 
     def decision(self, step: int) -> Any:
+        """Step ``step``'s decision, loaded once; only the latest one is kept.
+
+        A pass applies one decision, so an earlier pass's decision (which can hold an entry per
+        row) is dropped before the next is loaded: a worker's memory then does not add up the
+        decisions of every global step of the recipe.
+        """
         if step not in self._decisions:
+            self._decisions.clear()
             self._decisions[step] = decision_store.load(self.decision_path(step), self.steps[step])
         return self._decisions[step]
 
