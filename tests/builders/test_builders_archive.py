@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from codequarry.releases import archive as _archive
 from codequarry.builders._io import discover
 from codequarry.errors import CodequarryError
+from codequarry.releases import archive as _archive
 
 
 def _zip(path: Path, members: list[tuple[str, bytes, int | None]]) -> Path:

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from codequarry.releases.pickles import as_text, safe_load, safe_loads
 from codequarry.errors import CodequarryError
+from codequarry.releases.pickles import as_text, safe_load, safe_loads
 
 
 class _RunsCommand:
