@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -39,14 +37,6 @@ def _prepare_out(out: Path, *, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-
-
 def _rows(data: Any) -> tuple[list[dict], list[dict], list[tuple[str, str, int]]]:
     qid, did = _ids(data)
     corpus = [{"_id": did[d], "title": "", "text": data.corpus[d]} for d in sorted(data.corpus)]
@@ -57,19 +47,16 @@ def _rows(data: Any) -> tuple[list[dict], list[dict], list[tuple[str, str, int]]
 
 
 def write_beir(data: Any, out: str | os.PathLike[str], *, split: str | None = None, force: bool = False) -> Path:
-    """Write a loaded task (``TaskData``) as a BEIR folder; returns the folder."""
+    """Write a loaded task (``TaskData``) as a BEIR folder; returns the folder.
+
+    The files are written by ``codequarry.releases.beir.write_folder``, the one writer of the format."""
+    from codequarry.releases.beir import write_folder
+
     out = Path(out)
     _prepare_out(out, force=force)
     split = split or data.meta.get("split") or "test"
     corpus, queries, qrels = _rows(data)
-    _write_jsonl(out / "corpus.jsonl", corpus)
-    _write_jsonl(out / "queries.jsonl", queries)
-    (out / "qrels").mkdir(exist_ok=True)
-    with open(out / "qrels" / f"{split}.tsv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(["query-id", "corpus-id", "score"])
-        writer.writerows(qrels)
-    return out
+    return write_folder(out, corpus=corpus, queries=queries, qrels={split: qrels})
 
 
 def write_retrieval_repo(data: Any, out: str | os.PathLike[str], *, split: str | None = None,
