@@ -80,11 +80,30 @@ def _item(v: Any) -> Any:
 
 
 def decoder(dataclasses_allowed: dict[str, type]) -> Any:
-    """The ``object_hook`` that turns tagged JSON objects back into values (ValueError for anything else)."""
+    """The ``object_hook`` that turns tagged JSON objects back into values (ValueError for anything else).
+
+    A decision is loaded by every worker and can hold an entry per row whose values repeat (every
+    dropped copy maps to the id it is a copy of; every member of a cluster to the same (kept id,
+    size) tuple). The JSON parser makes a new object for each occurrence, so the hook hands back
+    one shared object per distinct string value of a plain dict and per distinct flat tuple: equal
+    values, far less memory (dict keys the parser already shares).
+    """
+    strings: dict[str, str] = {}
+    tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def shared_tuple(items: list[Any]) -> tuple[Any, ...]:
+        value = tuple(items)
+        if not all(type(x) in _PLAIN for x in value):
+            return value
+        key = (tuple(type(x) for x in value), value)  # the types too: (1,) and (True,) are equal but not alike
+        return tuples.setdefault(key, value)
 
     def hook(obj: dict[str, Any]) -> Any:
         tag = next((k for k in obj if k.startswith("$")), None) if obj else None
         if tag is None:
+            for k, v in obj.items():
+                if type(v) is str:
+                    obj[k] = strings.setdefault(v, v)
             return obj
         body = obj[tag]
         if tag == "$dc":
@@ -95,6 +114,8 @@ def decoder(dataclasses_allowed: dict[str, type]) -> Any:
             return cls(**fields)
         if len(obj) != 1:
             raise ValueError(f"tagged value {tag!r} has extra keys")
+        if tag == "$t" and isinstance(body, list):
+            return shared_tuple(body)
         maker = _MAKERS.get(tag)
         if maker is not None and isinstance(body, list):
             return maker(body)

@@ -35,3 +35,37 @@ def test_a_worker_keeps_only_the_decision_of_the_pass_it_runs(tmp_path: Path) ->
         tracemalloc.stop()
     assert held_big > 50 * n  # the measurement sees a per-row decision...
     assert held_after < held_big / 20, (held_big, held_after)  # ...and it is gone once the next pass's is loaded
+
+
+def _loaded_bytes(path: Path, step: object) -> tuple[object, int]:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        value = decision_store.load(path, step)
+        gc.collect()
+        return value, tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_loaded_decision_shares_its_repeated_values(tmp_path: Path) -> None:
+    step = load_recipe(preset="default").build()[0]
+    n, groups = 100_000, 10_000
+    # as exact_dedup's (dropped id → kept id) and near_dedup's (id → (kept id, cluster size)) decisions
+    copies = {f"id-{i:07d}": f"kept-{i % groups:07d}-{'x' * 24}" for i in range(n)}
+    members = {f"id-{i:07d}": (f"kept-{i % groups:07d}-{'x' * 24}", 5) for i in range(n)}
+    flags = {"a": (1,), "b": (True,), "c": (1,), "d": (None, "s"), "e": [1, (2, 3)], "f": ([1],)}
+    for name, decision in (("copies", copies), ("members", members), ("flags", flags)):
+        path = tmp_path / f"{name}.json"
+        decision_store.save(path, step, decision)
+        loaded, held = _loaded_bytes(path, step)
+        assert loaded == decision  # the same values, of the same types
+        assert [type(x) for v in loaded.values() for x in (v if isinstance(v, tuple) else (v,))] == \
+            [type(x) for v in decision.values() for x in (v if isinstance(v, tuple) else (v,))]
+        if name != "flags":
+            # keys (~60 B each) + dict slots + the distinct values only: ≲ 110 B a row; one string
+            # (and tuple) per row would be ≳ 180 B a row
+            assert held < 130 * n, (name, held / n)
+    loaded, _ = _loaded_bytes(tmp_path / "flags.json", step)
+    assert type(loaded["b"][0]) is bool and type(loaded["a"][0]) is int and loaded["a"] is loaded["c"]
