@@ -45,6 +45,7 @@ def _publish(args: argparse.Namespace) -> int:
         local_pairs_dir(args.dir), args.repo_id, private=args.private, revision=args.revision, dry_run=args.dry_run, out=args.out,
         token=args.token, commit_batch=args.commit_batch, **sizes,
         include_exclusions=args.include_exclusions, pretty_name=args.pretty_name, license=args.license,
+        layout=args.layout, split=args.split,
     )
     print(report.render())
     return 0
@@ -79,6 +80,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FOLDER", help="write the upload folder here and keep it (must be new or empty; "
                                                    "default: a temporary folder under $TMPDIR, removed afterwards)")
     p.add_argument("--token", help="Hugging Face token (default: HF_TOKEN, then the login saved by `hf auth login`)")
+    p.add_argument("--layout", choices=("pairs", "retrieval"), default="pairs",
+                   help="pairs: the pairs dir as it is (default); retrieval: one split as corpus / queries / qrels "
+                        "configs laid out as the CoIR-Retrieval repos, so MTEB and CoIR load it as it is")
+    p.add_argument("--split", help="split to send with --layout retrieval (default: test)")
     p.add_argument("--include-exclusions", action="store_true",
                    help="also upload exclusions/ (every dropped row with its step and reason); without it, "
                         "exclusions/ files left on the Hub by an earlier publish are deleted")

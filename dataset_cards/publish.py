@@ -15,6 +15,11 @@
    re-reads the repo and re-plans what is left. 429 and 5xx answers and network errors are retried with
    exponential backoff, honouring ``Retry-After``; 401/403/404 become messages that say what to do.
 
+``layout="retrieval"`` sends the pairs dir's split (``split``, default test) as a retrieval dataset laid out
+as the CoIR-Retrieval repos instead (configs ``corpus``, ``queries``, ``default`` = qrels, in Parquet;
+``codequarry.fetch.export.write_retrieval_repo``), so MTEB/CoIR/``datasets`` load it as it is; the pairs dir
+is verified first all the same, and stale files under ``corpus/``, ``queries/`` and ``qrels/`` are deleted.
+
 ``dry_run`` builds the same folder and lists the operations against an empty repo, without any
 network call. The token comes from ``token=``, else huggingface_hub's usual lookup (``HF_TOKEN``,
 then the login saved by ``hf auth login``).
@@ -36,7 +41,7 @@ from typing import Any
 from codequarry import __version__
 from codequarry.dataset_cards.card import render_card
 from codequarry.dataset_cards.card_text import README
-from codequarry.dataset_cards.upload import UploadFile, UploadFolder, build_upload_folder
+from codequarry.dataset_cards.upload import UploadFile, UploadFolder, build_upload_folder, hash_file
 from codequarry.errors import CodequarryError
 from codequarry.pairs import (
     DATA_DIR,
@@ -48,6 +53,8 @@ from codequarry.pairs import (
 )
 
 MANAGED_PREFIXES = (f"{DATA_DIR}/", f"{EXCLUSIONS_DIR}/")
+RETRIEVAL_PREFIXES = ("corpus/", "queries/", "qrels/")  # write_retrieval_repo's data folders
+LAYOUTS = ("pairs", "retrieval")
 DEFAULT_COMMIT_BATCH = 100
 DEFAULT_MAX_RETRIES = 5
 BACKOFF_BASE_S = 2.0
@@ -154,20 +161,23 @@ def _human(n: int) -> str:
 # planning
 
 
-def plan_operations(folder: UploadFolder, remote: Mapping[str, RemoteFile]) -> tuple[list[UploadFile], list[str], list[str]]:
-    """(files to add, paths to delete, paths unchanged) to make the repo match the folder."""
+def plan_operations(folder: UploadFolder, remote: Mapping[str, RemoteFile], *,
+                    managed: tuple[str, ...] = MANAGED_PREFIXES) -> tuple[list[UploadFile], list[str], list[str]]:
+    """(files to add, paths to delete, paths unchanged) to make the repo match the folder; only files under
+    ``managed`` folders are ever deleted."""
     adds = [f for f in folder.files if not (f.path in remote and remote[f.path].same_as(f))]
     unchanged = [f.path for f in folder.files if f.path in remote and remote[f.path].same_as(f)]
     local = {f.path for f in folder.files}
-    deletes = sorted(p for p in remote if p.startswith(MANAGED_PREFIXES) and p not in local)
+    deletes = sorted(p for p in remote if p.startswith(managed) and p not in local)
     return adds, deletes, unchanged
 
 
-def group_commits(adds: Sequence[UploadFile], deletes: Sequence[str], batch: int) -> list[list[Operation]]:
+def group_commits(adds: Sequence[UploadFile], deletes: Sequence[str], batch: int, *,
+                  managed: tuple[str, ...] = MANAGED_PREFIXES) -> list[list[Operation]]:
     """Order operations (data, deletes, then manifest and card) and cut them into commits of ≤ ``batch``."""
     last = {MANIFEST_NAME: 1, README: 2}
-    data = [Operation("add", f.path, f.size) for f in adds if f.path.startswith(MANAGED_PREFIXES)]
-    others = sorted((f for f in adds if not f.path.startswith(MANAGED_PREFIXES)), key=lambda f: (last.get(f.path, 0), f.path))
+    data = [Operation("add", f.path, f.size) for f in adds if f.path.startswith(managed)]
+    others = sorted((f for f in adds if not f.path.startswith(managed)), key=lambda f: (last.get(f.path, 0), f.path))
     ops = data + [Operation("delete", p) for p in deletes] + [Operation("add", f.path, f.size) for f in others]
     return [ops[i:i + batch] for i in range(0, len(ops), batch)]
 
@@ -360,13 +370,22 @@ def publish(
     include_exclusions: bool = False,
     pretty_name: str | None = None,
     license: str | None = None,
+    layout: str = "pairs",
+    split: str | None = None,
 ) -> PublishReport:
-    """Verify ``pairs_dir``, build its upload folder and make the Hub dataset repo ``repo_id`` match it."""
+    """Verify ``pairs_dir``, build its upload folder and make the Hub dataset repo ``repo_id`` match it.
+
+    ``layout``: ``"pairs"`` (the pairs dir as it is, with its card) or ``"retrieval"`` (its ``split`` as CoIR-style
+    corpus / queries / qrels configs)."""
     if not isinstance(repo_id, str) or not _REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id:
         raise CodequarryError(f"invalid --repo-id {repo_id!r}: use ORG/NAME (letters, digits, '-', '_', '.'), "
                               "e.g. my-org/cosqa-clean")
     if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
         raise CodequarryError(f"--revision {revision} is a commit id; publish to a branch name (or refs/pr/N)")
+    if layout not in LAYOUTS:
+        raise CodequarryError(f"unknown --layout {layout!r}: use one of {', '.join(LAYOUTS)}")
+    if split is not None and layout != "retrieval":
+        raise CodequarryError("--split applies to --layout retrieval only (the pairs layout sends every split)")
     if commit_batch < 1 or max_retries < 0:
         raise CodequarryError("commit_batch must be ≥ 1 and max_retries ≥ 0")
     if not dry_run and api is None and hub_offline():
@@ -377,18 +396,22 @@ def publish(
     except CodequarryError as exc:
         raise CodequarryError(f"refusing to publish {pairs.path}: {exc}. Rebuild it (or restore the original files) "
                               "so that the data matches its manifest") from exc
-    card = render_card(pairs, repo_id=repo_id, pretty_name=pretty_name, license=license)
+    managed = RETRIEVAL_PREFIXES if layout == "retrieval" else MANAGED_PREFIXES
     with contextlib.ExitStack() as stack:
         if out is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="codequarry-publish-"))) / "upload"
         else:
             root = Path(out)
-        folder = build_upload_folder(pairs, root, card_text=card, max_shard_bytes=max_shard_bytes,
-                                     row_group_bytes=row_group_bytes, include_exclusions=include_exclusions)
+        if layout == "retrieval":
+            folder = build_retrieval_folder(pairs, root, split=split, title=pretty_name)
+        else:
+            card = render_card(pairs, repo_id=repo_id, pretty_name=pretty_name, license=license)
+            folder = build_upload_folder(pairs, root, card_text=card, max_shard_bytes=max_shard_bytes,
+                                         row_group_bytes=row_group_bytes, include_exclusions=include_exclusions)
         kept = root if out is not None else None
         if dry_run:
-            adds, deletes, _ = plan_operations(folder, {})
-            commits = group_commits(adds, deletes, commit_batch)
+            adds, deletes, _ = plan_operations(folder, {}, managed=managed)
+            commits = group_commits(adds, deletes, commit_batch, managed=managed)
             return PublishReport(repo_id, revision, True, kept, folder.files, tuple(tuple(c) for c in commits),
                                  warnings=folder.warnings)
         if api is None:
@@ -403,14 +426,15 @@ def publish(
         conflicts = 0
         while True:
             head, remote = hub.state()
-            adds, deletes, unchanged_now = plan_operations(folder, remote)
+            adds, deletes, unchanged_now = plan_operations(folder, remote, managed=managed)
             if not sent:
                 unchanged = unchanged_now
-            commits = group_commits(adds, deletes, commit_batch)
+            commits = group_commits(adds, deletes, commit_batch, managed=managed)
             try:
                 for i, ops in enumerate(commits, 1):
                     part = f" ({i}/{len(commits)})" if len(commits) > 1 else ""
-                    message = f"Publish {pairs.path.name} with codequarry {__version__}{part}"
+                    shape = " (retrieval layout)" if layout == "retrieval" else ""
+                    message = f"Publish {pairs.path.name}{shape} with codequarry {__version__}{part}"
                     description = (f"Content fingerprint {pairs.fingerprint}; {sum(o.kind == 'add' for o in ops)} add(s), "
                                    f"{sum(o.kind == 'delete' for o in ops)} delete(s).")
                     oid = hub.commit(ops, folder, parent=head, message=message, description=description)
@@ -427,3 +451,24 @@ def publish(
             break
         return PublishReport(repo_id, revision, False, kept, folder.files, tuple(sent), tuple(ids), tuple(unchanged),
                              tuple(hub.waits), folder.warnings)
+
+
+def build_retrieval_folder(pairs: PairsDir, out: str | Path, *, split: str | None = None,
+                           title: str | None = None) -> UploadFolder:
+    """The upload folder of ``--layout retrieval``: ``split`` of the (verified) pairs dir loaded as the pairs
+    task loads it (``codequarry export --format hub``), written by ``write_retrieval_repo``."""
+    from codequarry.benchmarks.tasks import load_task
+    from codequarry.dataset_cards.upload import _prepare  # new or empty, outside the pairs dir
+    from codequarry.fetch.export import write_retrieval_repo
+
+    root = Path(out)
+    _prepare(root, pairs)
+    data = load_task(pairs.path, split=split)
+    write_retrieval_repo(data, root, split=data.meta.get("split") or split, title=title)
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    order = [p for p in paths if p.startswith(RETRIEVAL_PREFIXES)] + [p for p in paths if not p.startswith(RETRIEVAL_PREFIXES)]
+    files = []
+    for rel in order:
+        sha, git = hash_file(root / rel)
+        files.append(UploadFile(rel, (root / rel).stat().st_size, sha, git))
+    return UploadFolder(root, tuple(files))

@@ -362,3 +362,79 @@ def test_explicit_token_is_passed_to_every_hub_call(pairs_factory):
     hub = FakeHub()
     _publish(d, hub, token="hf_test_token")
     assert hub.calls and all(kw.get("token") == "hf_test_token" for _, kw in hub.calls)
+
+
+# --layout retrieval: the pairs dir's split as CoIR-style corpus / queries / qrels configs ------------------
+
+RETRIEVAL_FILES = {"corpus/corpus-00000-of-00001.parquet", "queries/queries-00000-of-00001.parquet",
+                   "qrels/test-00000-of-00001.parquet", "README.md"}
+
+
+def _retrieval_pairs(pairs_factory, cards):
+    """4 test rows (java 0, 2 and go 0, 2 of make_rows), each its own code, every row a positive."""
+    d = pairs_factory("ret", rows=cards.make_rows(n_python=0, n_java=4, n_go=4), test_every=2)
+    test = [r for i, r in enumerate(cards.make_rows(n_python=0, n_java=4, n_go=4)) if not i % 2]
+    return d, {(r["query"], r["code"]) for r in test}, len(test)
+
+
+def test_retrieval_layout_publishes_coir_configs_that_datasets_loads(pairs_factory, cards, tmp_path):
+    import datasets
+
+    d, pairs, n = _retrieval_pairs(pairs_factory, cards)
+    hub = FakeHub()
+    report, _ = _publish(d, hub, layout="retrieval", out=tmp_path / "upload")
+    (commit,) = hub.commits
+    assert {path for _, path, _ in commit["ops"]} == RETRIEVAL_FILES  # exactly these files, nothing of the pairs layout
+    assert [path for _, path, _ in commit["ops"]][-1] == "README.md" and "(retrieval layout)" in commit["message"]
+    assert set(hub.files()) == RETRIEVAL_FILES | {".gitattributes"}
+    mirror = tmp_path / "mirror"
+    for path, data in hub.files().items():
+        (mirror / path).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / path).write_bytes(data)
+    assert sorted(datasets.get_dataset_config_names(str(mirror))) == ["corpus", "default", "queries"]
+    corpus = datasets.load_dataset(str(mirror), "corpus", split="corpus")
+    queries = datasets.load_dataset(str(mirror), "queries", split="queries")
+    qrels = datasets.load_dataset(str(mirror), "default", split="test")
+    assert (corpus.num_rows, queries.num_rows, qrels.num_rows) == (n, n, n)
+    assert set(corpus.column_names) == {"_id", "title", "text"} and set(queries.column_names) == {"_id", "text"}
+    assert set(qrels.column_names) == {"query-id", "corpus-id", "score"}
+    text_of = {r["_id"]: r["text"] for r in corpus} | {r["_id"]: r["text"] for r in queries}
+    assert {(text_of[r["query-id"]], text_of[r["corpus-id"]]) for r in qrels} == pairs  # each row's query → its code
+    assert set(qrels["score"]) == {1}
+    # the same files again: nothing sent
+    again, _ = _publish(d, hub, layout="retrieval")
+    assert len(hub.commits) == 1 and again.operations == () and set(again.unchanged) == RETRIEVAL_FILES
+
+
+def test_retrieval_layout_replaces_stale_qrels_and_leaves_other_files(pairs_factory, cards):
+    d, _, _ = _retrieval_pairs(pairs_factory, cards)
+    hub = FakeHub()
+    _publish(d, hub, layout="retrieval")
+    hub.push_directly("qrels/dev-00000-of-00001.parquet", b"old")
+    hub.push_directly("LICENSE", b"MIT")
+    _publish(d, hub, layout="retrieval")
+    assert ("delete", "qrels/dev-00000-of-00001.parquet", None) in hub.commits[-1]["ops"]
+    assert "LICENSE" in hub.files() and "qrels/dev-00000-of-00001.parquet" not in hub.files()
+
+
+def test_retrieval_layout_verifies_the_pairs_dir_first(pairs_factory, cards):
+    d, _, _ = _retrieval_pairs(pairs_factory, cards)
+    shard = d.files(split="test")[0]
+    shard.write_bytes(shard.read_bytes() + b"x")
+    with pytest.raises(CodequarryError, match="refusing to publish"):
+        publish(d.path, REPO, api=NoNetwork(), layout="retrieval")
+    with pytest.raises(CodequarryError, match="unknown --layout"):
+        publish(d.path, REPO, api=NoNetwork(), layout="beir")
+
+
+def test_publish_cli_layout_retrieval_dry_run(pairs_factory, cards, tmp_path, capsys):
+    from codequarry.cli import main
+
+    d, _, _ = _retrieval_pairs(pairs_factory, cards)
+    out = tmp_path / "upload"
+    assert main(["publish", str(d.path), "--repo-id", REPO, "--layout", "retrieval", "--dry-run", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "would send 4 file(s)" in text and all(p in text for p in RETRIEVAL_FILES)
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == RETRIEVAL_FILES
+    assert main(["publish", str(d.path), "--repo-id", REPO, "--split", "train", "--dry-run"]) == 2
+    assert "--layout retrieval" in capsys.readouterr().err
