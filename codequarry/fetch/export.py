@@ -64,6 +64,7 @@ def write_retrieval_repo(data: Any, out: str | os.PathLike[str], *, split: str |
     """Write a loaded task as a Hub dataset repo in CoIR's layout (Parquet configs corpus / queries / default)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from huggingface_hub import DatasetCardData
 
     out = Path(out)
     _prepare_out(out, force=force)
@@ -82,8 +83,8 @@ def write_retrieval_repo(data: Any, out: str | os.PathLike[str], *, split: str |
         pq.write_table(table, out / folder / f"{part}-00000-of-00001.parquet")
     configs = [("corpus", "corpus", "corpus/corpus-*.parquet"), ("queries", "queries", "queries/queries-*.parquet"),
                ("default", split, f"qrels/{split}-*.parquet")]
-    front = "".join(f"- config_name: {name}\n  data_files:\n  - split: {part}\n    path: {path}\n"
-                    for name, part, path in configs)
+    front = DatasetCardData(configs=[{"config_name": name, "data_files": [{"split": part, "path": path}]}
+                                     for name, part, path in configs], task_categories=["text-retrieval"])
     meta = data.meta
     body = (f"# {title or meta.get('task', 'codequarry retrieval dataset')}\n\n"
             f"A BEIR-shaped retrieval dataset written by `codequarry export --format hub`: {len(queries)} queries, "
@@ -91,8 +92,7 @@ def write_retrieval_repo(data: Any, out: str | os.PathLike[str], *, split: str |
             "repos (configs `corpus`, `queries`, `default` = qrels), so MTEB and CoIR load it as it is.\n\n"
             f"Source task: `{meta.get('task')}` (protocol `{meta.get('protocol')}`), data fingerprint "
             f"`{meta.get('fingerprint')}`.\n")
-    (out / "README.md").write_text(f"---\nconfigs:\n{front}task_categories:\n- text-retrieval\n---\n{body}",
-                                   encoding="utf-8")
+    (out / "README.md").write_text(f"---\n{front.to_yaml()}\n---\n{body}", encoding="utf-8")
     return out
 
 

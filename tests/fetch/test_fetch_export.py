@@ -73,6 +73,14 @@ def test_hub_layout_export_loads_through_datasets_as_a_hub_task(pairs_dir: Path,
     assert sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.parquet")) == [
         "corpus/corpus-00000-of-00001.parquet", "qrels/test-00000-of-00001.parquet",
         "queries/queries-00000-of-00001.parquet"]
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(repo / "README.md")  # the front matter as the Hub parses it
+    assert card.data.configs == [
+        {"config_name": "corpus", "data_files": [{"split": "corpus", "path": "corpus/corpus-*.parquet"}]},
+        {"config_name": "queries", "data_files": [{"split": "queries", "path": "queries/queries-*.parquet"}]},
+        {"config_name": "default", "data_files": [{"split": "test", "path": "qrels/test-*.parquet"}]}]
+    assert card.data.task_categories == ["text-retrieval"]
     hub = load_task(f"hub:me/mydata@{'0' * 40}", data=repo)  # a local copy of the repo given as --data
     ref = load_task(beir)
     assert (hub.queries, hub.corpus, hub.qrels) == (ref.queries, ref.corpus, ref.qrels)
