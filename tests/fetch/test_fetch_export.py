@@ -111,3 +111,12 @@ def test_coir_results_export_to_mteb_result_json(pairs_dir: Path, tmp_path: Path
     parsed = mteb.TaskResult.model_validate(entry)  # MTEB's own result model accepts it
     assert parsed.scores["test"][0]["main_score"] == pytest.approx(scores["main_score"])
     assert parsed.task_name == "beir" and parsed.dataset_revision
+
+
+def test_beir_export_refuses_an_id_a_qrels_row_cannot_hold(tmp_path: Path, capsys) -> None:
+    # export writes through releases.beir.write_folder, the one BEIR writer, and so shares its id check
+    w = PairsWriter(tmp_path / "tabs", created_by="pytest")
+    w.write([dict(id="a\tb", query="add two numbers", code=CODES[0], language="python")], split="test")
+    w.close()
+    assert main(["export", str(tmp_path / "tabs"), "--out", str(tmp_path / "beir")]) == 2
+    assert "holds a tab or line break" in capsys.readouterr().err
