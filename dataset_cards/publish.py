@@ -28,8 +28,6 @@ then the login saved by ``hf auth login``).
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import os
 import re
 import tempfile
 import time
@@ -41,7 +39,21 @@ from typing import Any
 from codequarry import __version__
 from codequarry.dataset_cards.card import render_card
 from codequarry.dataset_cards.card_text import README
-from codequarry.dataset_cards.upload import UploadFile, UploadFolder, build_upload_folder, hash_file
+from codequarry.dataset_cards.hub_errors import (
+    _Conflict,
+    _is_network,
+    _retry_after,
+    _status,
+    hub_error,
+    hub_offline,
+)
+from codequarry.dataset_cards.upload import (
+    RETRIEVAL_PREFIXES,
+    UploadFile,
+    UploadFolder,
+    build_retrieval_folder,
+    build_upload_folder,
+)
 from codequarry.errors import CodequarryError
 from codequarry.pairs import (
     DATA_DIR,
@@ -53,15 +65,11 @@ from codequarry.pairs import (
 )
 
 MANAGED_PREFIXES = (f"{DATA_DIR}/", f"{EXCLUSIONS_DIR}/")
-RETRIEVAL_PREFIXES = ("corpus/", "queries/", "qrels/")  # write_retrieval_repo's data folders
 LAYOUTS = ("pairs", "retrieval")
 DEFAULT_COMMIT_BATCH = 100
 DEFAULT_MAX_RETRIES = 5
 BACKOFF_BASE_S = 2.0
 MAX_BACKOFF_S = 300.0
-MAX_RETRY_AFTER_S = 3600.0
-LOGIN_HINT = ("log in with `hf auth login` (or set HF_TOKEN) using a token with write access "
-              "from https://huggingface.co/settings/tokens")
 OFFLINE_MESSAGE = ("cannot publish while HF_HUB_OFFLINE=1 is set: unset it to reach the Hub, or pass "
                    "--dry-run --out FOLDER to build the upload folder without the network")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
@@ -180,101 +188,6 @@ def group_commits(adds: Sequence[UploadFile], deletes: Sequence[str], batch: int
     others = sorted((f for f in adds if not f.path.startswith(managed)), key=lambda f: (last.get(f.path, 0), f.path))
     ops = data + [Operation("delete", p) for p in deletes] + [Operation("add", f.path, f.size) for f in others]
     return [ops[i:i + batch] for i in range(0, len(ops), batch)]
-
-
-# --------------------------------------------------------------------------------------------
-# errors and retries
-
-
-class _Conflict(Exception):
-    """The branch moved under us (HTTP 409/412): re-read and re-plan."""
-
-
-def hub_offline() -> bool:
-    """Whether huggingface_hub offline mode is on (read now: the library reads it only at import)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}:
-        return True
-    from huggingface_hub import constants
-
-    check = getattr(constants, "is_offline_mode", None)
-    return bool(check() if callable(check) else getattr(constants, "HF_HUB_OFFLINE", False))
-
-
-def _status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    code = getattr(response, "status_code", None)
-    return int(code) if isinstance(code, int) else None
-
-
-def _is_offline(exc: BaseException) -> bool:
-    return any(c.__name__ == "OfflineModeIsEnabled" for c in type(exc).__mro__)
-
-
-def _is_network(exc: BaseException) -> bool:
-    if _status(exc) is not None or _is_offline(exc):
-        return False
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return True
-    names = {c.__name__ for c in type(exc).__mro__}
-    # httpx/httpx2 (huggingface_hub ≥ 1.0) and requests (older releases) name their network errors so
-    return bool(names & {"TransportError", "TimeoutException", "NetworkError", "ConnectTimeout", "ReadTimeout",
-                         "ConnectionError", "Timeout", "ChunkedEncodingError"})
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(MAX_RETRY_AFTER_S, max(0.0, when.timestamp() - time.time()))
-
-
-def _server_message(exc: BaseException) -> str:
-    msg = getattr(exc, "server_message", None) or str(exc)
-    return " ".join(str(msg).split())[:300]
-
-
-def hub_error(exc: BaseException, *, what: str, repo_id: str, revision: str | None = None,
-              retries: int = 0) -> CodequarryError | None:
-    """The user-facing error for a Hub failure, or None when ``exc`` is not a Hub/network failure."""
-    status = _status(exc)
-    names = {c.__name__ for c in type(exc).__mro__}
-    after = f" (after {retries} retries)" if retries else ""
-    if _is_offline(exc):
-        return CodequarryError("cannot publish while HF_HUB_OFFLINE=1 is set: unset it to reach the Hub, "
-                               "or pass --dry-run --out FOLDER to build the upload folder without the network")
-    if status == 401:
-        return CodequarryError(f"the Hub refused the credentials while {what} {repo_id} (HTTP 401): {LOGIN_HINT}; "
-                               "a private repo your token cannot see also answers 401")
-    if status == 403:
-        return CodequarryError(f"permission denied while {what} {repo_id} (HTTP 403): the token cannot write to the "
-                               f"namespace '{repo_id.split('/')[0]}' (a read-only token, or you are not a member of that "
-                               f"organisation with write rights); {LOGIN_HINT}")
-    if status == 404 or "RepositoryNotFoundError" in names or "RevisionNotFoundError" in names:
-        thing = (f"revision '{revision}' of {repo_id}" if "RevisionNotFoundError" in names and revision
-                 else f"repository {repo_id} (or its namespace '{repo_id.split('/')[0]}')")
-        return CodequarryError(f"not found while {what}: {thing} does not exist or is not visible to your token "
-                               f"(HTTP {status or 404}); check --repo-id ORG/NAME and that the user or organisation exists")
-    if status == 429:
-        return CodequarryError(f"the Hub rate-limited {what} {repo_id} (HTTP 429){after}: it allows about 128 commits per "
-                               "hour per repo; wait and rerun the same command — files already on the Hub are skipped")
-    if status is not None and status >= 500:
-        return CodequarryError(f"the Hub failed while {what} {repo_id} (HTTP {status}){after}: {_server_message(exc)}; "
-                               "rerun the same command later — files already on the Hub are skipped")
-    if status is not None:
-        return CodequarryError(f"the Hub refused {what} {repo_id} (HTTP {status}): {_server_message(exc)}")
-    if _is_network(exc):
-        return CodequarryError(f"could not reach the Hub while {what} {repo_id}{after}: {exc}; check the network "
-                               "(and HF_ENDPOINT if you set it), then rerun the same command to resume")
-    return None
 
 
 @dataclass
@@ -451,24 +364,3 @@ def publish(
             break
         return PublishReport(repo_id, revision, False, kept, folder.files, tuple(sent), tuple(ids), tuple(unchanged),
                              tuple(hub.waits), folder.warnings)
-
-
-def build_retrieval_folder(pairs: PairsDir, out: str | Path, *, split: str | None = None,
-                           title: str | None = None) -> UploadFolder:
-    """The upload folder of ``--layout retrieval``: ``split`` of the (verified) pairs dir loaded as the pairs
-    task loads it (``codequarry export --format hub``), written by ``write_retrieval_repo``."""
-    from codequarry.benchmarks.tasks import load_task
-    from codequarry.dataset_cards.upload import _prepare  # new or empty, outside the pairs dir
-    from codequarry.fetch.export import write_retrieval_repo
-
-    root = Path(out)
-    _prepare(root, pairs)
-    data = load_task(pairs.path, split=split)
-    write_retrieval_repo(data, root, split=data.meta.get("split") or split, title=title)
-    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    order = [p for p in paths if p.startswith(RETRIEVAL_PREFIXES)] + [p for p in paths if not p.startswith(RETRIEVAL_PREFIXES)]
-    files = []
-    for rel in order:
-        sha, git = hash_file(root / rel)
-        files.append(UploadFile(rel, (root / rel).stat().st_size, sha, git))
-    return UploadFolder(root, tuple(files))

@@ -344,3 +344,26 @@ def build_upload_folder(
 def _copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
+
+
+RETRIEVAL_PREFIXES = ("corpus/", "queries/", "qrels/")  # write_retrieval_repo's data folders
+
+
+def build_retrieval_folder(pairs: PairsDir, out: str | Path, *, split: str | None = None,
+                           title: str | None = None) -> UploadFolder:
+    """The upload folder of ``--layout retrieval``: ``split`` of the (verified) pairs dir loaded as the pairs
+    task loads it (``codequarry export --format hub``), written by ``write_retrieval_repo``."""
+    from codequarry.benchmarks.tasks import load_task
+    from codequarry.fetch.export import write_retrieval_repo
+
+    root = Path(out)
+    _prepare(root, pairs)  # new or empty, outside the pairs dir
+    data = load_task(pairs.path, split=split)
+    write_retrieval_repo(data, root, split=data.meta.get("split") or split, title=title)
+    paths = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    order = [p for p in paths if p.startswith(RETRIEVAL_PREFIXES)] + [p for p in paths if not p.startswith(RETRIEVAL_PREFIXES)]
+    files = []
+    for rel in order:
+        sha, git = hash_file(root / rel)
+        files.append(UploadFile(rel, (root / rel).stat().st_size, sha, git))
+    return UploadFolder(root, tuple(files))
