@@ -19,24 +19,28 @@ from codequarry.builders._repos_inputs import FileTask, Repo
 from codequarry.errors import CodequarryError
 
 SOURCE = "repos"
-DEFAULT_MAX_FILE_BYTES = 1_000_000
 _BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a worker needs besides the files: extraction rules and row options."""
+    """Everything a worker needs besides the files: extraction rules and row options.
 
-    scope: str = "csn"
-    require_docstring: bool = True
-    min_code_tokens: int = 2
-    apply_blacklist: bool = True
-    skip_empty: bool = True
-    keep_docstring: bool = False
-    since: int | None = None  # epoch seconds
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    decode_errors: str = "exclude"
-    split: str = "train"
+    No field has a default: every value comes from the source's ``Options`` (``builders/repos.py``, where
+    each option and its default is declared once), turned into what the worker uses (``since`` as epoch
+    seconds, ``include_undocumented`` as ``require_docstring``, ...) by ``repos.build``.
+    """
+
+    scope: str
+    require_docstring: bool
+    min_code_tokens: int
+    apply_blacklist: bool
+    skip_empty: bool
+    keep_docstring: bool
+    since: int | None  # epoch seconds
+    max_file_bytes: int
+    decode_errors: str
+    split: str
 
 
 _ROW_COLUMNS = ("id", "query", "code", "language", "repo", "path", "func_name", "url", "meta", "start_line",

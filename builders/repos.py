@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from codequarry.builders._io import check_out_apart
-from codequarry.builders._repos_extract import DEFAULT_MAX_FILE_BYTES, SOURCE, Settings, process_batch
+from codequarry.builders._repos_extract import SOURCE, Settings, process_batch
 from codequarry.builders._repos_inputs import (
     Repo,
     Selection,
@@ -98,6 +98,7 @@ INFO = SourceInfo(
 )
 
 DECODE_POLICIES = ("exclude", "replace")
+DEFAULT_MAX_FILE_BYTES = 1_000_000
 
 
 # --------------------------------------------------------------------------------------------

@@ -301,3 +301,15 @@ def test_output_loads_with_datasets(tmp_path, hf_load):
     assert {"start_line", "end_line", "code_tokens"} <= set(ds["train"].column_names)
     go = hf_load(tmp_path / "o", "go")["train"][0]
     assert go["func_name"] == "F" and go["start_line"] == 4 and go["end_line"] == 6
+
+
+def test_worker_settings_repeat_no_option_default():
+    """The worker's Settings declares no default of its own: each comes from repos.Options, written once."""
+    import dataclasses
+
+    from codequarry.builders._repos_extract import Settings
+
+    fields = dataclasses.fields(Settings)
+    assert fields
+    assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
+    assert R.Options.__dataclass_fields__["max_file_bytes"].default == R.DEFAULT_MAX_FILE_BYTES == 1_000_000
