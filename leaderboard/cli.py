@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from codequarry import options
+from codequarry.leaderboard.table_options import Options
+
 FORMATS = "md,csv,tex,html,json"
 
 DESCRIPTION = """\
@@ -22,12 +25,11 @@ examples:
 def _run(args: argparse.Namespace) -> int:
     from codequarry.leaderboard.build import parse_formats, prepare_board, write_board
     from codequarry.leaderboard.formats import markdown_comparison, markdown_table, table_heading
-    from codequarry.leaderboard.tables import Options
 
     formats = parse_formats(args.format)
     board = prepare_board(args.results, compare_reported=args.compare_reported,
                           include_reported=not args.no_reported, title=args.title, papers=args.papers,
-                          options=Options(unit=args.unit, alpha=args.alpha, resamples=args.resamples),
+                          options=Options(**options.values_from_args(Options, args)),
                           metrics=[m.strip() for m in args.metrics.split(",") if m.strip()])
     written = write_board(board, args.out, formats)
     for t in board.tables:
@@ -61,10 +63,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", default=None, help="page and document title (default: 'Code search leaderboard')")
     p.add_argument("--papers", default=None, metavar="FILE",
                    help="papers registry YAML to use instead of the packaged leaderboard/papers.yaml")
-    p.add_argument("--unit", default="auto", choices=("auto", "1", "100"),
-                   help="display unit per table: 1 (fractions), 100 (percent), or auto = 100 when a reported "
-                        "number in the table is given in percent (default: auto)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm correction (default 0.05)")
-    p.add_argument("--resamples", type=int, default=10_000,
-                   help="sign flips of the paired randomization test (default 10000)")
+    options.add_arguments(p, Options)  # --unit, --alpha, --resamples
     p.set_defaults(func=_run)

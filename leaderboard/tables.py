@@ -29,6 +29,7 @@ from codequarry.leaderboard import stats
 from codequarry.leaderboard.catalog import AVERAGE_KEYS, Family, column_of, family, protocols
 from codequarry.leaderboard.papers import Reported
 from codequarry.leaderboard.results import Result
+from codequarry.leaderboard.table_options import Options
 
 AVG = "avg"
 REPRODUCED = "reproduced"
@@ -110,17 +111,6 @@ class Table:
     def unit_label(self) -> str:
         """How the unit is shown next to the metric."""
         return "×100" if self.unit == 100 else "0–1"
-
-
-@dataclass(frozen=True)
-class Options:
-    """Table settings: display unit ("auto", 1 or 100), significance level and randomization resamples."""
-
-    unit: str | int = "auto"
-    alpha: float = 0.05
-    resamples: int = 10_000
-    seed: int = 0
-    bootstrap_resamples: int = 1000
 
 
 def table_id(family_name: str, protocol: str, metric: str, split: str) -> str:

@@ -134,6 +134,23 @@ def test_reported_only_board_and_help():
     assert all(a.help for a in parser._actions)
 
 
+def test_table_flags_come_from_the_options_declaration():
+    """--unit/--alpha/--resamples are generated from leaderboard Options: same defaults and help, no second copy."""
+    from codequarry import options
+    from codequarry.leaderboard.tables import Options
+
+    parser = subcommands()["leaderboard"]
+    actions = {a.dest: a for a in parser._actions}
+    declared = {s.name: s for s in options.specs(Options)}
+    for name in ("unit", "alpha", "resamples"):
+        assert actions[name].default == declared[name].default
+        assert actions[name].help == declared[name].meta.help != ""
+    assert actions["unit"].choices == ("auto", "1", "100")
+    assert "seed" not in actions and "bootstrap_resamples" not in actions  # library-only
+    args = parser.parse_args(["--out", "x", "--unit", "100", "--alpha", "0.1"])
+    assert Options(**options.values_from_args(Options, args)) == Options(unit="100", alpha=0.1)
+
+
 def test_board_from_the_registry_alone(tmp_path):
     written = build_leaderboard([], tmp_path, formats="json")
     data = json.loads(written["json"][0].read_text())
