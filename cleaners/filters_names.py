@@ -41,9 +41,6 @@ class TestFunctions(RowFilter):
         return "test_function" if needle in hay else None
 
 
-_DUNDER = re.compile(r"^__\w+__$")
-
-
 @dataclass(frozen=True)
 class BlacklistParams:
     names: bool = True
@@ -58,8 +55,9 @@ class Blacklist(RowFilter):
     ``names`` applies the lists in codequarry.languages (Java toString/hashCode/…, JS toString/valueOf/…,
     PHP magic methods, Ruby initialize/==/…; Python and Go have none in the released parser).
     ``constructors`` also drops constructors the lists miss (``Foo.Foo``, JS ``constructor``, Python
-    ``__init__``/``__new__``); ``dunder`` drops every Python ``__x__`` method (the paper's ``__str__`` rule,
-    which the released parser never applied); ``extra`` adds fnmatch patterns for any language.
+    ``__init__``/``__new__``); ``dunder`` drops the special methods a language's spec declares
+    (``special_methods``: Python's ``__x__``; the paper's ``__str__`` rule, which the released parser never
+    applied); ``extra`` adds fnmatch patterns for any language.
     """
 
     name = "blacklist"
@@ -81,8 +79,8 @@ class Blacklist(RowFilter):
             parts = [x for x in re.split(r"::|\.|#|->", func_name or "") if x]
             if (spec is not None and name in spec.constructors) or (len(parts) >= 2 and parts[-1] == parts[-2]):
                 return "constructor", f"constructor: {func_name}"
-        if p.dunder and lang == "python" and _DUNDER.match(name):
-            return "dunder_method", f"python special method: {name}"
+        if p.dunder and spec is not None and spec.special_methods and re.match(spec.special_methods, name):
+            return "dunder_method", f"{lang} special method: {name}"
         for pattern in p.extra:
             if fnmatch.fnmatchcase(name, pattern):
                 return "blacklisted_name", f"extra pattern {pattern!r}: {name}"

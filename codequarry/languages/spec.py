@@ -64,6 +64,10 @@ class LanguageSpec:
     aliases: tuple[str, ...] = ()
     #: names of constructors the CSN blacklists miss (the ``blacklist`` step's ``constructors`` option)
     constructors: frozenset[str] = frozenset()
+    #: regex of special-method names (python ``__x__``): the blacklist step's ``dunder`` option drops them
+    special_methods: str | None = None
+    #: docstrings are string statements first in a body (python): ``strip_comments(keep_docstring=False)`` drops them
+    docstring_statements: bool = False
     comment_syntax: CommentSyntax | None = None
     atomic_types: frozenset[str] = field(init=False)
 
@@ -136,6 +140,8 @@ def _load_registry() -> Registry[LanguageSpec]:
                 snippet_unless_prefix=entry.get("snippet_unless_prefix"),
                 aliases=tuple(str(a).lower() for a in entry.get("aliases", [])),
                 constructors=frozenset(str(c) for c in entry.get("constructors", [])),
+                special_methods=entry.get("special_methods"),
+                docstring_statements=bool(entry.get("docstring_statements", False)),
                 comment_syntax=None if syntax is None else CommentSyntax(
                     line=tuple(syntax.get("line", [])),
                     block=tuple((str(a), str(b)) for a, b in syntax.get("block", [])),

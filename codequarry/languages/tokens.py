@@ -177,8 +177,9 @@ def snippet_node_count(snip: Snippet) -> int:
                 return count
 
 
-def _python_docstring_spans(root: tree_sitter.Node) -> list[tuple[int, int]]:
-    """Byte spans of the docstring statements of a module and of every class and function in it."""
+def _docstring_statement_spans(root: tree_sitter.Node) -> list[tuple[int, int]]:
+    """Byte spans of the docstring statements of a module and of every class and function in it (python's
+    node types: the one language whose spec declares ``docstring_statements``)."""
     spans = []
     for n in walk(root):
         if n.type == "module":
@@ -199,7 +200,8 @@ def strip_comments(code: str | bytes, language: str | LanguageSpec, keep_docstri
 
     A comment alone on its line(s) takes its line with it; a trailing comment takes the spaces
     before it. Everything else, strings included, is kept byte for byte. Python docstrings are
-    strings, kept unless ``keep_docstring=False``; in other languages doc comments are comments.
+    strings, kept unless ``keep_docstring=False`` (a language spec's ``docstring_statements``); in other
+    languages doc comments are comments.
     """
     spec = get_language(language)
     snip = parse_snippet(code, spec)
@@ -207,8 +209,8 @@ def strip_comments(code: str | bytes, language: str | LanguageSpec, keep_docstri
     window = (snip.lo, snip.hi)
     spans = [(s - snip.lo, e - snip.lo) for s, e, k in leaf_spans(snip.tree.root_node, atomic_ids(spec), window=window)
              if k in ids]
-    if not keep_docstring and spec.name == "python":
-        spans = sorted(spans + _python_docstring_spans(snip.tree.root_node))
+    if not keep_docstring and spec.docstring_statements:
+        spans = sorted(spans + _docstring_statement_spans(snip.tree.root_node))
     return _remove_spans(snip.code, spans).decode("utf-8", "replace")
 
 

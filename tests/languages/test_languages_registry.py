@@ -176,3 +176,17 @@ def test_aliases_are_one_table_for_the_cli_and_the_builders():
     shadow.register("go", dataclasses.replace(get_language("go"), aliases=("go",)))
     with pytest.raises(CodequarryError, match="alias 'go' of go is already a language"):
         _alias_table(shadow)
+
+
+def test_python_only_rules_are_facts_of_the_python_entry():
+    """The dunder rule and docstring statements are declared in languages.yaml, not tested by name in code."""
+    import re
+
+    py = get_language("python")
+    assert py.docstring_statements and re.match(py.special_methods, "__str__") and not re.match(py.special_methods, "_x")
+    others = [spec for name, spec in LANGUAGES.items() if name != "python"]
+    assert others and not any(s.docstring_statements or s.special_methods for s in others)
+    # strip_comments reads the spec's field: the same spec without it keeps its docstrings
+    assert strip_comments('def f():\n    """Doc."""\n    return 1\n', py, keep_docstring=False) == "def f():\n    return 1\n"
+    plain = dataclasses.replace(py, docstring_statements=False)
+    assert '"""Doc."""' in strip_comments('def f():\n    """Doc."""\n    return 1\n', plain, keep_docstring=False)
