@@ -307,6 +307,13 @@ def _run_passes(work: _Work, workers: int, timings: dict[str, Any]) -> dict[int,
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+    measured, timings["steps"] = marker_counts(work)
+    return measured
+
+
+def marker_counts(work: Any) -> tuple[dict[int, dict[str, int]], dict[str, float]]:
+    """Per-step counts (in / kept / excluded) and seconds summed over the chunk markers of every pass; both engines
+    account from these markers, so a resumed or distributed run counts each chunk exactly once."""
     measured: dict[int, dict[str, int]] = {}
     step_seconds: dict[str, float] = {s.name: 0.0 for s in work.steps}
     for plan in work.passes:
@@ -324,8 +331,7 @@ def _run_passes(work: _Work, workers: int, timings: dict[str, Any]) -> dict[int,
             except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 raise CodequarryError(f"{path}: not a chunk marker of this clean ({type(exc).__name__}: {exc}); "
                                       "pass --overwrite to start over") from None
-    timings["steps"] = step_seconds
-    return measured
+    return measured, step_seconds
 
 
 def _executor(work: _Work, workers: int) -> Any:

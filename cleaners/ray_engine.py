@@ -273,31 +273,11 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     return _finish(work, pairs, recipe, target, batch_rows)
 
 
-def _measured(work: Any) -> dict[int, dict[str, int]]:
-    """Per-step counts summed over the chunk markers of every pass (checked against the exclusions)."""
-    from codequarry.cleaners.local_engine import _read_json
-
-    measured: dict[int, dict[str, int]] = {}
-    for plan in work.passes:
-        for c in work.chunks:
-            path = work.marker(plan.index, c.index)
-            info = _read_json(path)
-            try:
-                for i, cnt in info["counts"].items():
-                    m = measured.setdefault(int(i), {"in": 0, "kept": 0, "excluded": 0})
-                    for key in m:
-                        m[key] += int(cnt[key])
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise CodequarryError(f"{path}: not a chunk marker of this clean ({type(exc).__name__}: {exc}); "
-                                      "pass --overwrite to start over") from None
-    return measured
-
-
 def _finish(work: Any, pairs: Any, recipe: Any, target: Location, batch_rows: int) -> dict[str, Any]:
     """Merge the chunks' accounts into the manifest; write manifest, card and report (the manifest last)."""
     from codequarry import __version__
     from codequarry.cleaners.engine_write import step_counts
-    from codequarry.cleaners.local_engine import _read_json
+    from codequarry.cleaners.local_engine import _read_json, marker_counts
     from codequarry.cleaners.ray_write import schema_from_text
     from codequarry.pairs_fingerprint import Fingerprinter, type_name
     from codequarry.pairs_layout import FORMAT_VERSION
@@ -346,7 +326,7 @@ def _finish(work: Any, pairs: Any, recipe: Any, target: Location, batch_rows: in
     excluded = sum(reasons.values())
     if input_rows != written + excluded:
         raise RuntimeError(f"accounting mismatch: read {input_rows} rows but wrote {written} and excluded {excluded}")
-    counts = step_counts(work.steps, input_rows, by_step, _measured(work), work.summaries())
+    counts = step_counts(work.steps, input_rows, by_step, marker_counts(work)[0], work.summaries())
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "codequarry_version": __version__,

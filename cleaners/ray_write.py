@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from codequarry.cleaners.engine import SPLIT
 from codequarry.cleaners.engine_input import Chunk
 from codequarry.cleaners.engine_write import _exclusion_records
-from codequarry.pairs_exclusions import EXCLUSION_FIELDS, EXCLUSION_SCHEMA, RAW_LIMIT
+from codequarry.pairs_exclusions import exclusion_table
 from codequarry.pairs_fingerprint import Fingerprinter
 from codequarry.pairs_layout import DATA_DIR, DEFAULT_ROW_GROUP_BYTES, EXCLUSIONS_DIR, UNKNOWN_CONFIG
 from codequarry.schema import check_config_name, check_split_name, conform
@@ -66,7 +66,7 @@ def write_chunk(dest: Location, kept: pa.Table, excluded: list[pa.Table], chunk:
     tables = [t for t in excluded if t.num_rows]
     if tables:
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        records = _exclusion_layout(_exclusion_records(table, steps))
+        records = exclusion_table(_exclusion_records(table, steps))
         name = f"{EXCLUSIONS_DIR}/exclusions-{shard_range(chunk)}.parquet"
         dest.write_bytes(name, _parquet(records))
         account["exclusion_file"] = {"path": name, "rows": records.num_rows}
@@ -106,21 +106,6 @@ def _typed(table: pa.Table) -> pa.Table:
         fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
         table = table.cast(pa.schema(fields))
     return table
-
-
-def _exclusion_layout(table: pa.Table) -> pa.Table:
-    """Exclusion records in the exclusions file layout (as ``ExclusionWriter.add_arrow`` lays them out)."""
-    arrays = []
-    for f in EXCLUSION_FIELDS:
-        if f.name in table.column_names:
-            col = table.column(f.name)
-            col = col if col.type == f.type else col.cast(f.type)
-            if f.name == "raw":
-                col = pc.utf8_slice_codeunits(col, 0, RAW_LIMIT)
-            arrays.append(col)
-        else:
-            arrays.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(arrays, schema=EXCLUSION_SCHEMA)
 
 
 def _parquet(table: pa.Table, row_group_size: int | None = None) -> bytes:

@@ -92,17 +92,7 @@ class ExclusionWriter:
             self._push(pa.Table.from_pylist(self._rows, schema=EXCLUSION_SCHEMA))
             self._rows = []
         n = table.num_rows
-        arrays = []
-        for f in EXCLUSION_FIELDS:
-            if f.name in table.column_names:
-                col = table.column(f.name)
-                col = col if col.type == f.type else col.cast(f.type)
-                if f.name == "raw":
-                    col = pc.utf8_slice_codeunits(col, 0, RAW_LIMIT)
-                arrays.append(col)
-            else:
-                arrays.append(pa.nulls(n, f.type))
-        part = pa.Table.from_arrays(arrays, schema=EXCLUSION_SCHEMA)
+        part = exclusion_table(table)
         for (step, reason), k in Counter(zip(part.column("step").to_pylist(), part.column("reason").to_pylist())).items():
             self.reasons[f"{step}/{reason}"] += k
         self.total += n
@@ -139,3 +129,19 @@ class ExclusionWriter:
             os.replace(tmp, final)
             out.append({"path": final.relative_to(self.dir.parent).as_posix(), "rows": pq.read_metadata(final).num_rows})
         return out
+
+
+def exclusion_table(table: pa.Table) -> pa.Table:
+    """``table``'s exclusion records in the exclusions file layout: every exclusion column in order, cast to its
+    type, ``raw`` cut at ``RAW_LIMIT``, missing columns null (one layout for every writer of exclusions)."""
+    arrays = []
+    for f in EXCLUSION_FIELDS:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            col = col if col.type == f.type else col.cast(f.type)
+            if f.name == "raw":
+                col = pc.utf8_slice_codeunits(col, 0, RAW_LIMIT)
+            arrays.append(col)
+        else:
+            arrays.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=EXCLUSION_SCHEMA)
