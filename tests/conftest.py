@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,17 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("CODEQUARRY_PROGRESS", "0")
+
+
+@pytest.fixture
+def exclusions():
+    """All exclusion records of a pairs dir as dicts."""
+    import pyarrow.parquet as pq
+
+    def read(path: Path) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for f in sorted((Path(path) / "exclusions").glob("*.parquet")):
+            rows += pq.read_table(f).to_pylist()
+        return rows
+
+    return read

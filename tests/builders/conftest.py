@@ -144,17 +144,3 @@ def hf_load(tmp_path_factory):
         return datasets.load_dataset(str(path), config, cache_dir=str(cache))
 
     return load
-
-
-@pytest.fixture
-def exclusions():
-    """All exclusion records of a pairs dir as dicts."""
-    import pyarrow.parquet as pq
-
-    def read(path: Path) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for f in sorted((Path(path) / "exclusions").glob("*.parquet")):
-            rows += pq.read_table(f).to_pylist()
-        return rows
-
-    return read

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,20 +28,6 @@ def _everything(out: Path) -> str:
 @pytest.fixture
 def everything():
     return _everything
-
-
-@pytest.fixture
-def exclusions():
-    """All exclusion records of a pairs dir as dicts."""
-    import pyarrow.parquet as pq
-
-    def read(path: Path) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for f in sorted((Path(path) / "exclusions").glob("*.parquet")):
-            rows += pq.read_table(f).to_pylist()
-        return rows
-
-    return read
 
 
 @pytest.fixture
