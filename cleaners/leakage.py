@@ -110,9 +110,7 @@ class Leakage(GlobalStep):
 
     def _resolve(self, spill: Spill) -> Decision:
         n = spill.n
-        pos = spill.keep_order(self.name)  # arrival → position in keep order (the canonical order)
-        order = np.empty(n, np.int64)
-        order[pos] = np.arange(n, dtype=np.int64)  # position → arrival
+        pos, order = spill.keep_permutation(self.name)  # arrival → position in keep order, and back
         train = np.zeros(n, dtype=bool)
         held = np.zeros(n, dtype=bool)
         for k, table in enumerate(spill.tables(["split"])):

@@ -128,9 +128,7 @@ class NearDedup(GlobalStep):
 
     def _resolve(self, spill: Spill) -> Decision:
         n = spill.n
-        pos = spill.keep_order(self.name)  # arrival → position in keep order (the canonical order)
-        order = np.empty(n, np.int64)
-        order[pos] = np.arange(n, dtype=np.int64)  # position → arrival
+        order = spill.keep_permutation(self.name)[1]  # position in keep order → arrival
         ntok = spill.numbers("ntok")[order] if n else np.zeros(0, np.int64)
         active = ntok >= max(1, self.params.min_tokens)
         stats: dict[str, Any] = {"rows": n, "compared": int(active.sum())}

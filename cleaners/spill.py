@@ -137,6 +137,11 @@ class Spill:
 
         Duplicate ids are refused with the message ``check_ids`` gives.
         """
+        return self.keep_permutation(step)[0]
+
+    def keep_permutation(self, step: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(pos, order)``: ``pos`` maps arrival → position in keep order (as ``keep_order``), ``order`` its
+        inverse, position → arrival; both filled by the one merge."""
         self._check_unique_ids(step)
 
         def keys(k: int, table: pa.Table) -> pa.Table:
@@ -145,9 +150,11 @@ class Spill:
                              "arrival": pa.array(np.arange(self.starts[k], self.starts[k + 1], dtype=np.int64))})
 
         pos = np.empty(self.n, dtype=np.int64)
+        order = np.empty(self.n, dtype=np.int64)
         for p, (_, _, _, arrival) in enumerate(self.merged(["id", "split"], keys, ["rank", "split", "id"])):
             pos[arrival] = p
-        return pos
+            order[p] = arrival
+        return pos, order
 
     def merged(self, columns: list[str], build: Callable[[int, pa.Table], pa.Table], by: list[str]
                ) -> Iterator[tuple[Any, ...]]:
