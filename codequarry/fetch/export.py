@@ -32,6 +32,8 @@ def _ids(data: Any) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _prepare_out(out: Path, *, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise CodequarryError(f"{out} exists and is not a folder; choose another --out")
     if out.exists() and any(out.iterdir()) and not force:
         raise CodequarryError(f"{out} exists and is not empty; choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,14 @@ def test_export_refuses_a_non_empty_out(pairs_dir: Path, tmp_path: Path, capsys)
     assert "not empty" in capsys.readouterr().err
 
 
+def test_export_refuses_an_out_that_is_a_file(pairs_dir: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("keep me")
+    assert main(["export", str(pairs_dir), "--out", str(tmp_path / "file")]) == 2
+    err = capsys.readouterr().err
+    assert "not a folder" in err and "Traceback" not in err
+    assert (tmp_path / "file").read_text() == "keep me"
+
+
 def test_coir_results_export_to_mteb_result_json(pairs_dir: Path, tmp_path: Path) -> None:
     from codequarry.benchmarks.runner import bench
 
