@@ -17,11 +17,11 @@ equal to ``code`` is not repeated).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import docstring_summary, normalize_language, parse_csn_url
@@ -67,15 +67,15 @@ def _split_of(inp: Input) -> str:
     return split
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path], overwrite: bool = False,
-          created_by: str | None = None) -> dict[str, Any]:
-    """Build AdvTest train/valid/test pairs into ``out``; returns the manifest."""
-    paths = as_paths(path)
+def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = None, **values: Any) -> dict[str, Any]:
+    """Build AdvTest train/valid/test pairs into ``out`` (``values``: the ``Options``); returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'advtest'")
+    paths = as_paths(opts.path)
     inputs, problems = discover(paths, accept=_accept)
     if not inputs:
         raise CodequarryError(f"no AdvTest files (train/valid/test.jsonl) found under {', '.join(map(str, paths))}"
                               f"{not_read(problems)}")
-    params = {"path": [str(p) for p in paths]}
+    params = options.params_of(opts, path=paths)
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:
             sink.bad(item)

@@ -117,16 +117,6 @@ class _LazySourceParsers(argparse._SubParsersAction):
         super().__call__(parser, namespace, values, option_string)
 
 
-def source_parsers(build_parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """Every source's sub-parser of ``codequarry build``, filled (for docs and tests)."""
-    for action in build_parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                populate(name, sub)
-            return dict(action.choices)
-    return {}
-
-
 def build_from_args(module: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Call a source's ``build`` with the options a parsed command line gives its ``Options``."""
     from codequarry.builders._io import check_out_apart

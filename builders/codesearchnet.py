@@ -39,11 +39,12 @@ opened, and records outside the selection found in mixed files are counted in ``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import (
@@ -117,17 +118,18 @@ class Options:
                                                  "pool); default: all found")
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path] | None = None, hub: str | None = None,
-          revision: str | None = None, languages: Sequence[str] | str | None = None,
-          splits: Sequence[str] | str | None = None, loader: Any = None, overwrite: bool = False,
-          created_by: str | None = None) -> dict[str, Any]:
-    """Build CodeSearchNet rows from release files, dedupe pickles, a Hub download or the Hub; returns the manifest."""
-    langs = [normalize_language(x) for x in csv_list(languages) or []] or None
-    split_sel = [normalize_split(x) for x in csv_list(splits) or []] or None
+def build(out: str | Path, *, loader: Any = None, overwrite: bool = False, created_by: str | None = None,
+          **values: Any) -> dict[str, Any]:
+    """Build CodeSearchNet rows from release files, dedupe pickles, a Hub download or the Hub (``values``: the
+    ``Options``; ``loader``: a stand-in for ``datasets.load_dataset``, library only); returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'codesearchnet'")
+    hub, revision = opts.hub, opts.revision
+    langs = [normalize_language(x) for x in csv_list(opts.languages) or []] or None
+    split_sel = [normalize_split(x) for x in csv_list(opts.splits) or []] or None
     for s in split_sel or []:
         if s not in SPLITS:
             raise CodequarryError(f"--splits: unknown split {s!r}; choose from {', '.join(SPLITS)}")
-    paths = as_paths(path)
+    paths = as_paths(opts.path)
     if not paths and not hub:
         raise CodequarryError("give --path (local release files, zips, pickles or a Hub download) or --hub")
     if paths and hub:
@@ -135,8 +137,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path] | None = N
     source = INFO
     if hub:
         source = SourceInfo(**{**INFO.to_dict(), "url": f"https://huggingface.co/datasets/{hub}", "revision": revision})
-    params = {"path": [str(p) for p in paths] or None, "hub": hub, "revision": revision, "languages": langs,
-              "splits": split_sel}
+    params = options.params_of(opts, path=paths or None, languages=langs, splits=split_sel)
     with Sink(out, source=source, params=params, overwrite=overwrite, created_by=created_by, extra_fields=_EXTRA) as sink:
         if hub:
             _read_hub(sink, hub, revision=revision, langs=langs, splits=split_sel, loader=loader)

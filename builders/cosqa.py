@@ -24,11 +24,11 @@ retrieval build) and ``make_id("cosqa", "pool", retrieval_idx)`` for pool rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import space_tokens
@@ -92,9 +92,11 @@ class Options:
                      "files are (default)")
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str = "auto",
-          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
-    """Build CoSQA QA pairs or retrieval queries + pool into the pairs dir ``out``; returns the manifest."""
+def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = None, **values: Any) -> dict[str, Any]:
+    """Build CoSQA QA pairs or retrieval queries + pool into the pairs dir ``out`` (``values``: the ``Options``);
+    returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'cosqa'")
+    path, kind = opts.path, opts.kind
     if kind not in ("auto", "qa", "retrieval"):
         raise CodequarryError(f"--kind must be auto, qa or retrieval, not {kind!r}")
     inputs, problems = discover(as_paths(path), accept=_accept)
@@ -120,7 +122,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], kind: str
     if not chosen:
         raise CodequarryError(f"no CoSQA {kind} files found under {', '.join(map(str, as_paths(path)))}"
                               f"{not_read(problems)}")
-    params = {"path": [str(p) for p in as_paths(path)], "kind": kind}
+    params = options.params_of(opts, path=as_paths(path), kind=kind)
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:
             sink.bad(item)

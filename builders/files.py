@@ -14,11 +14,12 @@ the file's columns listed; a bad record is an exclusion with its reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import RECORD_FORMATS, Bad, Input, as_paths, check_out_apart, discover
 from codequarry.builders._mapping import (
     ColumnMap,
@@ -64,7 +65,7 @@ class Options:
     path: tuple[str, ...] = option(required=True, metavar="PATH",
                                    help="files or folders (.jsonl, .json, .csv, .tsv, .parquet, .arrow; also "
                                         ".gz/.bz2/.xz, or zip/tar)")
-    fmt: str | None = option(None, flag="--format", choices=_FORMATS,
+    fmt: str | None = option(None, flag="--format", param="format", choices=_FORMATS,
                              help="read every file as this format (default: by extension)")
     split: str | None = option(None, help="split for every row (default: --split-col, else the file name's "
                                           "train/valid/test, else train)")
@@ -73,11 +74,12 @@ class Options:
     mapping: ColumnMap = option(ColumnMap(), help="column mapping (unmapped columns are kept in the JSON meta column)")
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: ColumnMap | Mapping[str, Any] | None = None,
-          split: str | None = None, fmt: str | None = None, source_name: str = "files", license: str | None = None,
-          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
-    """Read local record files into the pairs dir ``out`` through a column mapping; returns the manifest."""
-    cmap = mapping_options(mapping)
+def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = None, **values: Any) -> dict[str, Any]:
+    """Read local record files into the pairs dir ``out`` through a column mapping (``values``: the ``Options``;
+    ``mapping`` may be a dict of ``ColumnMap`` fields); returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'files'")
+    cmap = mapping_options(opts.mapping)
+    split, fmt, source_name, license = opts.split, opts.fmt, opts.source_name, opts.license
     if split is not None and cmap.split_col:
         raise CodequarryError("give --split (one split for every row) or --split-col, not both")
     if split is not None and split_name(split) is None:
@@ -85,7 +87,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
                               "(e.g. train, valid, test)")
     if fmt is not None and fmt not in _FORMATS:
         raise CodequarryError(f"--format must be one of {', '.join(_FORMATS)}")
-    paths = as_paths(path)
+    paths = as_paths(opts.path)
     check_out_apart(out, paths)
     inputs, problems = discover(paths, accept=None if fmt else _readable)
     if not inputs:
@@ -93,8 +95,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], mapping: 
                               f"(expected {', '.join(sorted(RECORD_FORMATS))}, optionally compressed){not_read(problems)}")
     source = SourceInfo(name=source_name, license=license, homepage=INFO.homepage,
                         description=f"local files: {', '.join(p.name for p in paths)}")
-    params = {"path": [str(p) for p in paths], "format": fmt, "split": split, "source_name": source_name,
-              "license": license, "mapping": cmap.to_dict()}
+    params = options.params_of(opts, path=paths, mapping=cmap)
     with Sink(out, source=source, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:
             sink.bad(item)

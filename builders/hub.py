@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad
 from codequarry.builders._mapping import (
     ColumnMap,
@@ -125,13 +126,16 @@ class Options:
     mapping: ColumnMap = option(ColumnMap(), help="column mapping (unmapped columns are kept in the JSON meta column)")
 
 
-def build(out: str | Path, *, dataset: str, config: str | None = None, split: str | Sequence[str] | None = None,
-          revision: str | None = None, mapping: ColumnMap | Mapping[str, Any] | None = None, source_name: str = "hub",
-          license: str | None = None, loader: Loader | None = None, overwrite: bool = False,
-          created_by: str | None = None) -> dict[str, Any]:
-    """Stream a Hub (or local) dataset into the pairs dir ``out`` through a column mapping; returns the manifest."""
-    cmap = mapping_options(mapping)
-    splits = csv_list(split)
+def build(out: str | Path, *, loader: Loader | None = None, overwrite: bool = False, created_by: str | None = None,
+          **values: Any) -> dict[str, Any]:
+    """Stream a Hub (or local) dataset into the pairs dir ``out`` through a column mapping (``values``: the
+    ``Options``; ``mapping`` may be a dict of ``ColumnMap`` fields; ``loader``: a stand-in for
+    ``datasets.load_dataset``, library only); returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'hub'")
+    dataset, config, revision, source_name, license = (opts.dataset, opts.config, opts.revision, opts.source_name,
+                                                       opts.license)
+    cmap = mapping_options(opts.mapping)
+    splits = csv_list(opts.split)
     if Path(dataset).exists():  # a local folder is read by `datasets`, which follows links: refuse links out first
         check_folder(dataset, option="local dataset ")
     streams = open_streams(dataset, config=config, splits=splits, revision=revision, loader=loader)
@@ -144,8 +148,7 @@ def build(out: str | Path, *, dataset: str, config: str | None = None, split: st
         description=f"{'local dataset' if local else 'Hugging Face dataset'} {dataset}" + (f" (config {config})" if config else ""),
         citation=None,
     )
-    params = {"dataset": dataset, "config": config, "split": splits, "revision": revision, "source_name": source_name,
-              "license": license, "mapping": cmap.to_dict()}
+    params = options.params_of(opts, split=splits, mapping=cmap)
     with Sink(out, source=source, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for hub_split, stream in streams:
             out_split = normalize_split(hub_split)

@@ -1,15 +1,15 @@
 """The registry of sources: name → module path, imported only when the source is used.
 
 A source module defines ``INFO`` (a ``SourceInfo``), ``Options`` (a frozen dataclass declaring its
-options with ``codequarry.options.option``: the CLI flags and ``--help`` are generated from it) and
-``build(out, *, <one keyword per Options field>, overwrite=False, created_by=None) -> manifest`` (the
-library call). Adding a source is one module plus one line below.
+options with ``codequarry.options.option``: the CLI flags, ``--help``, the defaults and the manifest's
+``params`` all come from it) and ``build(out, *, overwrite=False, created_by=None, **values) -> manifest``
+(the library call), which reads ``values`` as ``options.from_keywords(Options, values, ...)`` and records
+``options.params_of(...)``. Adding a source is one module plus one line below.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from types import ModuleType
 
 from codequarry.registry import Registry
@@ -32,11 +32,3 @@ def source_module(name: str) -> ModuleType:
     """The module implementing source ``name`` (unknown names get a did-you-mean error)."""
     return importlib.import_module(SOURCES.get(name))
 
-
-def available_sources() -> list[str]:
-    """Registered sources whose module exists in this installation."""
-    out = []
-    for name, module in SOURCES.items():
-        if importlib.util.find_spec(module) is not None:
-            out.append(name)
-    return out

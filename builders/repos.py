@@ -70,6 +70,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+from codequarry import options
 from codequarry.builders._io import check_out_apart
 from codequarry.builders._repos_extract import SOURCE, Settings, process_batch
 from codequarry.builders._repos_inputs import (
@@ -120,37 +121,20 @@ def parse_since(value: str | None) -> int | None:
     return int(moment.timestamp())
 
 
-def build(
-    out: str | os.PathLike[str],
-    *,
-    paths: Sequence[str | os.PathLike[str]],
-    languages: Sequence[str] | None = None,
-    skip_words: Sequence[str] | None = None,
-    no_skip: bool = False,
-    exclude: Sequence[str] = (),
-    scope: str = "csn",
-    keep_docstring: bool = False,
-    include_undocumented: bool = False,
-    min_code_tokens: int = 2,
-    no_blacklist: bool = False,
-    keep_empty: bool = False,
-    since: str | None = None,
-    workers: int = 1,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    decode_errors: str = "exclude",
-    split: str = "train",
-    clone_dir: str | os.PathLike[str] | None = None,
-    depth: int = 1,
-    limit_files: int | None = None,
-    overwrite: bool = False,
-    created_by: str | None = None,
-) -> dict[str, Any]:
-    """Extract documented functions from folders, repositories or clone URLs into a pairs dir; returns the manifest."""
+def build(out: str | os.PathLike[str], *, overwrite: bool = False, created_by: str | None = None,
+          **values: Any) -> dict[str, Any]:
+    """Extract documented functions from folders, repositories or clone URLs into a pairs dir (``values``: the
+    ``Options``); returns the manifest."""
     from codequarry.languages.functions import SCOPES
     from codequarry.pairs import PairsWriter
     from codequarry.progress import progress
     from codequarry.schema import KNOWN_EXTRA_FIELDS, check_split_name
 
+    opts = options.from_keywords(Options, values, "source 'repos'")
+    paths, languages, skip_words, exclude, scope = opts.paths, opts.languages, opts.skip_words, opts.exclude, opts.scope
+    workers, max_file_bytes, min_code_tokens, limit_files = (opts.workers, opts.max_file_bytes, opts.min_code_tokens,
+                                                             opts.limit_files)
+    decode_errors, split, since, clone_dir = opts.decode_errors, opts.split, opts.since, opts.clone_dir
     if not paths:
         raise CodequarryError("give at least one --path (a folder, a git repository or a clone URL)")
     check_out_apart(out, {"paths": paths, "clone_dir": clone_dir})
@@ -170,24 +154,20 @@ def build(
     since_ts = parse_since(since)
     selection = Selection(languages=check_languages(languages),
                           skip_words=tuple(w.lower() for w in skip_words) if skip_words is not None else None,
-                          skip=not no_skip, exclude=tuple(exclude))
-    settings = Settings(scope=scope, require_docstring=not include_undocumented, min_code_tokens=min_code_tokens,
-                        apply_blacklist=not no_blacklist, skip_empty=not keep_empty, keep_docstring=keep_docstring,
-                        since=since_ts, max_file_bytes=max_file_bytes, decode_errors=decode_errors, split=split)
-    params = {"paths": [str(p) for p in paths], "languages": list(selection.languages),
-              "skip_words": list(skip_words) if skip_words is not None else "csn", "no_skip": no_skip,
-              "exclude": list(exclude), "scope": scope, "keep_docstring": keep_docstring,
-              "include_undocumented": include_undocumented, "min_code_tokens": min_code_tokens,
-              "no_blacklist": no_blacklist, "keep_empty": keep_empty, "since": since,
-              "max_file_bytes": max_file_bytes, "decode_errors": decode_errors, "split": split, "depth": depth,
-              "limit_files": limit_files}
+                          skip=not opts.no_skip, exclude=tuple(exclude))
+    settings = Settings(scope=scope, require_docstring=not opts.include_undocumented, min_code_tokens=min_code_tokens,
+                        apply_blacklist=not opts.no_blacklist, skip_empty=not opts.keep_empty,
+                        keep_docstring=opts.keep_docstring, since=since_ts, max_file_bytes=max_file_bytes,
+                        decode_errors=decode_errors, split=split)
+    params = options.params_of(opts, languages=selection.languages,
+                               skip_words=skip_words if skip_words is not None else "csn")
     temp = None
     clone_root = Path(clone_dir) if clone_dir is not None else None
     if clone_root is None and any(_is_url(str(p)) for p in paths):
         temp = tempfile.TemporaryDirectory(prefix="codequarry-clones-")
         clone_root = Path(temp.name)
     try:
-        repos = [resolve_repo(str(p), clone_root=clone_root, depth=None if since_ts is not None else depth or None)
+        repos = [resolve_repo(str(p), clone_root=clone_root, depth=None if since_ts is not None else opts.depth or None)
                  for p in paths]
         _check_repos(repos, since_ts)
         writer = PairsWriter(out, created_by=created_by or f"codequarry build {SOURCE}", sources=[INFO],
@@ -281,8 +261,6 @@ class Options:
     languages: tuple[str, ...] | None = option(None, metavar="LANG",
                                                help="languages to extract (default: every registered one, "
                                                     "codequarry.languages)")
-    scope: Literal["csn", "all"] = option("csn", help="csn: the definitions CodeSearchNet takes per language "
-                                                      "(default); all: every function and method at any depth")
     skip_words: tuple[str, ...] | None = option(None, nargs="*", metavar="WORD",
                                                 help="skip files whose lower-cased path contains one of these "
                                                      "(default: CodeSearchNet's per-language words: test; tests for "
@@ -291,6 +269,8 @@ class Options:
     exclude: tuple[str, ...] = option((), repeat=True, metavar="GLOB",
                                       help="leave out files whose path or name matches this glob (counted in the "
                                            "manifest); repeatable")
+    scope: Literal["csn", "all"] = option("csn", help="csn: the definitions CodeSearchNet takes per language "
+                                                      "(default); all: every function and method at any depth")
     keep_docstring: bool = option(False, help="keep the docstring inside `code` (default: removed, so that no query is "
                                               "found verbatim in its own code; the full function is kept in "
                                               "meta.original_string)")
@@ -306,13 +286,13 @@ class Options:
                                     "(YYYY-MM-DD or ISO date-time, UTC by default), by git blame: builds fresh test "
                                     "sets that postdate a model's training data. Needs git repositories; clone URLs "
                                     "are then cloned with full history")
-    workers: int = option(1, help="worker processes parsing files (output is identical for any N; default 1)")
+    workers: int = option(1, record=False, help="worker processes parsing files (output is identical for any N; default 1)")
     max_file_bytes: int = option(DEFAULT_MAX_FILE_BYTES, help="exclude bigger files, e.g. minified bundles")
     decode_errors: str = option("exclude", choices=DECODE_POLICIES,
                                 help="files that are not valid UTF-8: exclude them (default, as CodeSearchNet) or "
                                      "replace bad bytes with U+FFFD")
     split: str = option("train", help="split name for every row (default train; `clean` re-splits)")
-    clone_dir: str | None = option(None, metavar="DIR",
+    clone_dir: str | None = option(None, metavar="DIR", record=False,
                                    help="where clone URLs are cloned and kept (an existing clone is reused); default: "
                                         "a temporary folder removed after the build")
     depth: int = option(1, help="clone depth for URLs (default 1; 0 = full history)")

@@ -33,11 +33,11 @@ the parts that are complete (the skipped ones are listed in the manifest). Row i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths
 from codequarry.builders._sink import Sink, base_row
 from codequarry.builders._text import csv_list
@@ -95,19 +95,19 @@ class Options:
                                             "is an error)")
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages: Sequence[str] | str | None = None,
-          parts: Sequence[str] | str | None = None, split: str = "train", hnn_splits: bool = False,
-          skip_missing: bool = False, overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
-    """Build StaQC pairs into ``out``; returns the manifest."""
-    langs = [x.lower() for x in csv_list(languages) or []] or list(LANGUAGES)
-    chosen = [x.lower() for x in csv_list(parts) or []] or list(PARTS)
+def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = None, **values: Any) -> dict[str, Any]:
+    """Build StaQC pairs into ``out`` (``values``: the ``Options``); returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'staqc'")
+    split, hnn_splits, skip_missing = opts.split, opts.hnn_splits, opts.skip_missing
+    langs = [x.lower() for x in csv_list(opts.languages) or []] or list(LANGUAGES)
+    chosen = [x.lower() for x in csv_list(opts.parts) or []] or list(PARTS)
     for x in langs:
         if x not in LANGUAGES:
             raise CodequarryError(f"--languages: StaQC has {', '.join(LANGUAGES)}, not {x!r}")
     for x in chosen:
         if x not in PARTS:
             raise CodequarryError(f"--parts: choose from {', '.join(PARTS)}, not {x!r}")
-    paths = as_paths(path)
+    paths = as_paths(opts.path)
     files, problems = locate(paths)
     plan: list[tuple[str, str]] = []
     skipped: list[dict[str, Any]] = []
@@ -133,8 +133,7 @@ def build(out: str | Path, *, path: str | Path | Sequence[str | Path], languages
             if absent:
                 raise CodequarryError(f"--hnn-splits: no data_hnn/{lang}/{{{','.join(absent)}}}/iids.pickle under "
                                       f"{', '.join(map(str, paths))} (from {REPO}/tree/master/data/data_hnn)")
-    params = {"path": [str(p) for p in paths], "languages": langs, "parts": chosen, "split": split,
-              "hnn_splits": hnn_splits, "skip_missing": skip_missing}
+    params = options.params_of(opts, path=paths, languages=langs, parts=chosen)
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:
         for item in problems:  # links, special files, unsafe archive members with StaQC names: counted, not read
             sink.bad(item, split=split)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths, discover
 from codequarry.builders._sink import Sink, base_row
 from codequarry.citations import bibtex
@@ -71,16 +72,17 @@ def _split_of(inp: Input) -> str:
     return {"dev": "valid"}.get(word, word)
 
 
-def build(out: str | Path, *, path: str | Path | Sequence[str | Path], answers: str | Path | Sequence[str | Path] | None = None,
-          overwrite: bool = False, created_by: str | None = None) -> dict[str, Any]:
-    """Build WebQueryTest pairs (labelled when answer files are given) into ``out``; returns the manifest."""
-    paths = as_paths(path)
-    answer_paths = as_paths(answers, option="--answers")
+def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = None, **values: Any) -> dict[str, Any]:
+    """Build WebQueryTest pairs (labelled when answer files are given) into ``out`` (``values``: the ``Options``);
+    returns the manifest."""
+    opts = options.from_keywords(Options, values, "source 'webquery'")
+    paths = as_paths(opts.path)
+    answer_paths = as_paths(opts.answers, option="--answers")
     inputs, problems = discover(paths, accept=lambda n: n.lower().endswith((".json", ".json.gz")))
     if not inputs:
         raise CodequarryError(f"no .json files found under {', '.join(map(str, paths))}{not_read(problems)}")
     labels = read_answers(answer_paths) if answer_paths else None
-    params = {"path": [str(p) for p in paths], "answers": [str(p) for p in answer_paths] or None}
+    params = options.params_of(opts, path=paths, answers=answer_paths or None)
     used: set[str] = set()
     unlabelled = 0
     with Sink(out, source=INFO, params=params, overwrite=overwrite, created_by=created_by) as sink:

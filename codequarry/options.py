@@ -12,7 +12,10 @@ written once:
 - ``add_arguments`` / ``values_from_args``: the argparse flags (``--help`` included) and the keyword
   arguments a parsed command line asks for;
 - ``describe``: a JSON-ready description (name, type, default, help, choices) for ``codequarry steps``,
-  documentation and cards.
+  documentation and cards;
+- ``from_keywords`` / ``params_of``: a library call's keyword arguments as the dataclass (unknown names refused
+  with the valid ones listed, missing required ones named), and the value as the JSON-ready ``params`` a
+  pairs dir's manifest records, so a builder's defaults and recorded parameters are its ``Options``.
 
 A field whose type is itself an options dataclass (a builder's column mapping) is nested: its flags are
 added in their own argument group and ``values_from_args`` builds it.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -31,8 +35,9 @@ from typing import Any, Literal, Union
 from codequarry.errors import CodequarryError
 from codequarry.option_types import check_param, jsonable, param_hints, type_label
 
-__all__ = ["OptionMeta", "Spec", "add_arguments", "check", "check_param", "describe", "from_mapping", "jsonable",
-           "like", "option", "param_hints", "specs", "type_label", "value_type", "values_from_args"]
+__all__ = ["OptionMeta", "Spec", "add_arguments", "check", "check_param", "describe", "from_keywords", "from_mapping",
+           "jsonable", "like", "option", "param_hints", "params_of", "specs", "type_label", "value_type",
+           "values_from_args"]
 
 _KEY = "codequarry.option"
 
@@ -57,13 +62,15 @@ class OptionMeta:
     group: str | None = None
     cli: bool = True
     show_default: bool = True
+    record: bool = True
+    param: str | None = None
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str = "", flag: str | None = None, metavar: str | None = None,
            choices: Sequence[Any] | None = None, minimum: float | None = None, maximum: float | None = None,
            below: float | None = None, positional: bool = False, required: bool = False, repeat: bool = False,
            nargs: str | None = None, const: Any = None, negate: str | None = None, group: str | None = None,
-           cli: bool = True, show_default: bool = True) -> Any:
+           cli: bool = True, show_default: bool = True, record: bool = True, param: str | None = None) -> Any:
     """A dataclass field declaring one option.
 
     ``flag``: the CLI flag (default ``--`` + the name with dashes); ``negate``: for a boolean that defaults to
@@ -73,12 +80,13 @@ def option(default: Any = dataclasses.MISSING, *, help: str = "", flag: str | No
     a default is required everywhere); ``repeat``: a repeatable flag (``--path A --path B``) instead of one
     flag taking several values; ``nargs``/``const``: argparse's, for the rare flag that needs them;
     ``group``: the ``--help`` section; ``cli=False``: a library-only option; ``show_default=False``: the
-    help text explains the default itself.
+    help text explains the default itself; ``record=False``: left out of the ``params`` a manifest records
+    (an option that cannot change the output, e.g. a worker count); ``param``: its key there (default: the name).
     """
     meta = OptionMeta(help=help, flag=flag, metavar=metavar, choices=tuple(choices) if choices is not None else None,
                       minimum=minimum, maximum=maximum, below=below, positional=positional, required=required,
                       repeat=repeat, nargs=nargs, const=const, negate=negate, group=group, cli=cli,
-                      show_default=show_default)
+                      show_default=show_default, record=record, param=param)
     if isinstance(default, (list, dict, set)):
         raise TypeError("an option's default must be immutable (use a tuple)")
     return dataclasses.field(default=default, metadata={_KEY: meta})
@@ -162,6 +170,54 @@ def from_mapping(cls: type, values: typing.Mapping[str, Any] | None, where: str)
         return cls(**values)
     except (TypeError, ValueError) as exc:
         raise CodequarryError(f"{where}: {exc}") from exc
+
+
+def from_keywords(cls: type, values: typing.Mapping[str, Any], where: str) -> Any:
+    """``cls(**values)`` for a library call, whose values may be looser than the CLI's (a path, a dict).
+
+    Unknown names are refused listing the valid ones, and missing required ones are named, as one
+    ``CodequarryError``; the class's own ``__post_init__`` checks and normalizes the values.
+    """
+    known = specs(cls)
+    unknown = sorted(set(values) - {s.name for s in known})
+    if unknown:
+        raise CodequarryError(f"{where} has no option(s) {unknown}; its options are {sorted(s.name for s in known)}")
+    missing = [s.name for s in known if s.required and s.name not in values]
+    if missing:
+        raise CodequarryError(f"{where} needs the option(s) {missing}")
+    return cls(**values)
+
+
+def params_of(obj: Any, **resolved: Any) -> dict[str, Any]:
+    """The JSON-ready parameters a manifest records for an options value: every option not declared
+    ``record=False``, under its ``param`` name, in declaration order.
+
+    ``resolved`` gives, by option name, the value a build actually used where it differs from the one given
+    (a default filled in, a path normalized, ``auto`` decided), so the manifest says what was done.
+    """
+    names = {s.name for s in specs(type(obj))}
+    stray = sorted(set(resolved) - names)
+    if stray:
+        raise TypeError(f"{type(obj).__name__} has no option(s) {stray}")
+    out: dict[str, Any] = {}
+    for s in specs(type(obj)):
+        if not s.meta.record:
+            continue
+        value = resolved[s.name] if s.name in resolved else getattr(obj, s.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = params_of(value)
+        out[s.meta.param or s.name] = _recorded(value)
+    return out
+
+
+def _recorded(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_recorded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _recorded(v) for k, v in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
 
 
 def check(obj: Any, where: str) -> None:

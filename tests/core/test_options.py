@@ -164,3 +164,33 @@ def test_cross_encoder_training_shares_the_bi_encoder_declarations() -> None:
         RerankConfig(rerank_top=0).check()
     with pytest.raises(TypeError, match="no option"):
         options.like(TrainConfig, "nope")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    path: tuple[str, ...] = option(required=True, help="inputs")
+    fmt: str | None = option(None, flag="--format", param="format", help="a format")
+    workers: int = option(1, record=False, help="does not change the output")
+    inner: Inner = option(Inner(), help="columns")
+
+
+def test_from_keywords_names_unknown_and_missing_options() -> None:
+    with pytest.raises(CodequarryError, match=r"^source 'x' has no option\(s\) \['bogus'\]; its options are "
+                                              r"\['fmt', 'inner', 'path', 'workers'\]$"):
+        options.from_keywords(Recorded, {"path": ("a",), "bogus": 1}, "source 'x'")
+    with pytest.raises(CodequarryError, match=r"^source 'x' needs the option\(s\) \['path'\]$"):
+        options.from_keywords(Recorded, {"fmt": "csv"}, "source 'x'")
+    value = options.from_keywords(Recorded, {"path": ("a",)}, "source 'x'")
+    assert value == Recorded(path=("a",)) and value.workers == 1  # the defaults are the declaration's
+
+
+def test_params_of_records_every_option_under_its_param_name() -> None:
+    from pathlib import Path
+
+    value = Recorded(path=("a", "b"))
+    assert options.params_of(value) == {"path": ["a", "b"], "format": None, "inner": {"col": "x"}}
+    # the values a build resolved replace the given ones, JSON-ready (paths as strings, tuples as lists)
+    assert options.params_of(value, path=[Path("a"), Path("c")], fmt="csv") == {
+        "path": ["a", "c"], "format": "csv", "inner": {"col": "x"}}
+    with pytest.raises(TypeError, match="no option"):
+        options.params_of(value, nope=1)
