@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +80,6 @@ def resolve_resume(out: Path, resume_from: str, ckpts: list[Path]) -> Path:
                                   f"training folder with {CHECKPOINTS}/step-*")
         p = found[-1]
     return p
-
-
-def iter_checkpoints(out: str | os.PathLike[str]) -> Iterator[Path]:
-    """The step checkpoints kept in a training folder, oldest first."""
-    yield from checkpoint_dirs(Path(out))
 
 
 def save_checkpoint(out: Path, model: Any, optimizer: Any, scheduler: Any, state: dict[str, Any], *, device: str,

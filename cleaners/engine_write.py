@@ -157,7 +157,3 @@ def _exclusion_records(table: pa.Table, steps: list[Step]) -> pa.Table:
         cols[f.name] = table[f.name]
     return pa.table(cols)
 
-
-def iter_concat(parts: Iterable[Iterator[pa.Table]]) -> Iterator[pa.Table]:
-    for it in parts:
-        yield from it

@@ -284,12 +284,6 @@ def iter_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
     yield from jsonl_objects(path)
 
 
-def require_keys(obj: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
-    missing = [k for k in keys if k not in obj]
-    if missing:
-        raise CodequarryError(f"{where}: missing field(s) {', '.join(missing)}")
-
-
 def joined_tokens(value: Any) -> str:
     """CodeBERT/UniXcoder's input text: a token list joined by spaces, a string re-split on whitespace."""
     if value is None:
