@@ -100,6 +100,21 @@ def _merge_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, parts: 
     return k
 
 
+def _band_task(work_dir: str, recipe: Any, chunks: list[Chunk], stage: str, k: int, i: int, parts: int) -> int:
+    from codequarry.cleaners import ray_near_dedup
+
+    fn = {"cut": ray_near_dedup.cut_chunk, "pair": ray_near_dedup.pair_part, "verify": ray_near_dedup.verify_chunk}[stage]
+    fn(_work(work_dir, recipe, chunks), k, i, parts)
+    return i
+
+
+def _cluster_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, parts: int) -> int:
+    from codequarry.cleaners.ray_near_dedup import cluster
+
+    cluster(_work(work_dir, recipe, chunks), k, parts)
+    return k
+
+
 def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], c: int, dest: str) -> int:
     from codequarry.cleaners.local_engine import _write_json, read_arrow
     from codequarry.cleaners.ray_write import write_chunk
@@ -238,6 +253,7 @@ def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> 
 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
          batch_rows: int, workers: int) -> dict[str, Any]:
+    from codequarry.cleaners import ray_near_dedup
     from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
     from codequarry.cleaners.ray_resolve import partition_column
 
@@ -251,6 +267,8 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     cut_fn = ray.remote(num_cpus=1, max_retries=2)(_cut_task)
     part_fn = ray.remote(num_cpus=1, max_retries=2)(_part_task)
     merge_fn = ray.remote(num_cpus=1, max_retries=2)(_merge_task)
+    band_fn = ray.remote(num_cpus=1, max_retries=2)(_band_task)
+    cluster_fn = ray.remote(num_cpus=1, max_retries=2)(_cluster_task)
     chunks_ref = ray.put(chunks)
     wd = str(work_dir)
     for plan in work.passes:
@@ -258,8 +276,16 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
         todo = [c.index for c in chunks if not work.marker(plan.index, c.index).exists()]
         _submit_all(ray, pass_fn, [(wd, recipe, chunks_ref, plan.index, c) for c in todo], limit)
         if plan.map is not None and not work.decision_path(plan.map).exists():
-            parts = cpus if cpus > 1 and partition_column(work.steps[plan.map]) is not None else 1
-            if parts > 1:  # a shuffle by the step's partition column, resolved part by part (ray_resolve)
+            step = work.steps[plan.map]
+            parts = cpus if cpus > 1 and partition_column(step) is not None else 1
+            if ray_near_dedup.distributed(step):  # band shuffle, verify by chunk, one cluster task
+                parts = ray_near_dedup.part_count(work, plan.index, cpus)
+                for stage, items in (("cut", [c.index for c in chunks]), ("pair", list(range(parts))),
+                                     ("verify", [c.index for c in chunks])):
+                    _submit_all(ray, band_fn, [(wd, recipe, chunks_ref, stage, plan.index, i, parts) for i in items],
+                                limit)
+                get(ray, cluster_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
+            elif parts > 1:  # a shuffle by the step's partition column, resolved part by part (ray_resolve)
                 _submit_all(ray, cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks], limit)
                 _submit_all(ray, part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)],
                             limit)

@@ -1,0 +1,122 @@
+"""Near-dedup resolved in stages over chunks and parts (ray_near_dedup) decides exactly what the step's own
+resolve decides over every row at once: the same clusters, kept rows, short rows and stats, whatever the part
+count, with and without verification, on real functions with planted renamed clones spread across chunks."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codequarry.cleaners import decision_store, ray_near_dedup
+from codequarry.cleaners.engine_input import plan_chunks
+from codequarry.cleaners.local_engine import _resolve, _Work, read_arrow
+from codequarry.cleaners.recipe import load_recipe
+from codequarry.pairs import PairsDir
+
+
+def rename_locals(code: str, tag: str) -> str:
+    """A renamed clone: every parameter and assigned local name of the function gets a new name (a Type-2 clone)."""
+    tree = ast.parse(code)
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.arg not in ("self", "cls"):
+            names.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    for i, name in enumerate(sorted(names)):
+        code = re.sub(rf"(?<![\w.]){re.escape(name)}\b", f"{tag}_v{i}", code)
+    return code
+
+
+def clone_rows(h: Any, stdlib_dir: Path, base_rows: int = 240) -> dict[str, list[dict[str, Any]]]:
+    """Real stdlib functions; the first 30 get two renamed clones each, placed far from their original (other
+    chunks, other splits), and 10 get an exact copy, so clusters of 2 and 3 cross chunk and split borders."""
+    base = [r for r in h.stdlib_rows(stdlib_dir, base_rows) if len(r["code"].splitlines()) >= 4]
+    rows = list(base)
+    for k in (1, 2):
+        for r in base[:30]:
+            try:
+                code = rename_locals(r["code"], f"r{k}")
+            except SyntaxError:  # a method body extracted without its class is still valid; skip any other
+                continue
+            rows.append({**r, "id": f"{r['id']}-clone{k}", "code": code})
+    rows += [{**r, "id": f"{r['id']}-copy"} for r in base[40:50]]
+    parts: dict[str, list[dict[str, Any]]] = {"train": [], "valid": [], "test": []}
+    for i, r in enumerate(rows):
+        parts[h.split_of(i)].append(r)
+    return parts
+
+
+def _work_at_near_dedup(pairs: PairsDir, work_dir: Path, params: dict[str, Any], batch_rows: int) -> tuple[Any, int]:
+    """A local engine work dir run up to the near-dedup pass's mapped files; returns it and that pass's index."""
+    recipe = load_recipe({"name": "nd", "steps": [{"step": "exact_dedup"},
+                                                  {"step": "near_dedup", "params": params}]})
+    work = _Work(work_dir, recipe, plan_chunks(pairs, batch_rows))
+    for plan in work.passes:
+        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
+        for c in work.chunks:
+            work.run_chunk(plan.index, c.index)
+        if plan.map is not None and work.steps[plan.map].name == "near_dedup":
+            return work, plan.index
+        if plan.map is not None:
+            _resolve(work, plan)
+    raise AssertionError("no near_dedup pass")
+
+
+@pytest.fixture(scope="module")
+def clones(h: Any, stdlib_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> PairsDir:
+    return h.write_pairs(tmp_path_factory.mktemp("clones") / "in", clone_rows(h, stdlib_dir), max_shard_rows=90)
+
+
+@pytest.mark.parametrize(("params", "parts"), [
+    ({}, 1), ({}, 3), ({}, 8),
+    ({"verify": False}, 3),
+    ({"drop_short": True, "min_tokens": 40}, 2),
+])
+def test_staged_resolve_is_the_steps_resolve(clones: PairsDir, tmp_path: Path, params: dict[str, Any],
+                                             parts: int) -> None:
+    work, k = _work_at_near_dedup(clones, tmp_path / "w", params, batch_rows=70)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    ray_near_dedup.resolve_in_process(work, k, parts)
+    staged = decision_store.load(work.decision_path(step_i), step)
+    assert staged == whole
+    assert list(staged.members) == list(whole.members)  # same order too (keep order)
+    assert not (work.work / f"resolve-{step_i:03d}").exists()  # the stage files are gone
+    # the planted clusters are there, several of them crossing chunk borders
+    assert whole.stats["clusters"] >= 10 and whole.stats["duplicates"] >= 20
+    chunk_of = {r: c.index for c in work.chunks
+                for r in read_arrow(work.map_path(k, c.index)).column("id").to_pylist()}
+    crossing = {kept for rid, (kept, _) in whole.members.items() if chunk_of[rid] != chunk_of[kept]}
+    assert len(crossing) >= 10
+    if params.get("drop_short"):
+        assert whole.short and staged.short == whole.short
+
+
+def test_a_rerun_after_an_interruption_redoes_only_what_is_missing(clones: PairsDir, tmp_path: Path) -> None:
+    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    for c in work.chunks:  # a run stopped after cutting every chunk and pairing one part
+        ray_near_dedup.cut_chunk(work, k, c.index, 3)
+    ray_near_dedup.pair_part(work, k, 0, 3)
+    done = sorted((work.work / f"resolve-{step_i:03d}").rglob("*.arrow"))
+    stamps = [p.stat().st_mtime_ns for p in done]
+    ray_near_dedup.cut_chunk(work, k, 0, 3)
+    ray_near_dedup.pair_part(work, k, 0, 3)
+    assert [p.stat().st_mtime_ns for p in done] == stamps  # finished pieces are not redone
+    ray_near_dedup.resolve_in_process(work, k, 3)
+    assert decision_store.load(work.decision_path(step_i), step) == whole
+
+
+def test_only_the_minhash_method_is_staged() -> None:
+    from codequarry.cleaners.near_dedup import NearDedup, Params
+
+    assert ray_near_dedup.distributed(NearDedup(Params()))
+    assert not ray_near_dedup.distributed(NearDedup(Params(method="identifiers")))
