@@ -36,6 +36,7 @@ from codequarry.cleaners._lsh import (
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column
+from codequarry.options import option
 from codequarry.schema import check_split_name
 
 _MAX_VERIFY = 64  # held-out rows checked per train row when verify is on (in keep order)
@@ -43,12 +44,16 @@ _MAX_VERIFY = 64  # held-out rows checked per train row when verify is on (in ke
 
 @dataclass(frozen=True)
 class Params(MinHashParams):
-    method: Literal["both", "minhash", "exact"] = "both"
-    train_splits: tuple[str, ...] = ("train",)
-    held_out_splits: tuple[str, ...] = ("valid", "test")
-    normalize: bool = True
-    verify: bool | None = None  # None: on with the canonical view (code shingles), off for bigcode
-    min_tokens: int = 5
+    method: Literal["both", "minhash", "exact"] = option(
+        "both", help="exact: equal normalized code; minhash: a shared LSH band of any view; both: either")
+    train_splits: tuple[str, ...] = option(("train",), help="splits whose leaking rows are dropped")
+    held_out_splits: tuple[str, ...] = option(
+        ("valid", "test"), help="splits never touched: a train row matching one of their rows leaks")
+    normalize: bool = option(True, help="exact matching compares tree-sitter tokens without comments "
+                                        "(false: whitespace-collapsed text)")
+    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle Jaccard "
+                                            "reaches its threshold (null: on for code shingles)")
+    min_tokens: int = option(5, help="rows with fewer tokens take no part in MinHash matching")
 
     def __post_init__(self) -> None:
         for s in (*self.train_splits, *self.held_out_splits):

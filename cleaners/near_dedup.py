@@ -45,21 +45,31 @@ from codequarry.cleaners._lsh import (
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
+from codequarry.options import option
 
 DEFAULT_MIN_TOKENS = {"minhash": 5, "identifiers": 10}  # BigCode's min n-gram size; CodeSearchNet's dedup_split
 
 
 @dataclass(frozen=True)
 class Params(MinHashParams):
-    method: Literal["minhash", "identifiers"] = "minhash"
-    column: str = "code"
-    shingles: Literal["code", "bigcode"] | None = None  # None: code for the code column, else bigcode
-    verify: bool | None = None  # None: on with the canonical view (code shingles), off for bigcode
-    set_threshold: float = 0.8
-    multiset_threshold: float = 0.7
-    min_tokens: int | None = None
-    drop_short: bool = False
-    annotate_only: bool = False
+    method: Literal["minhash", "identifiers"] = option(
+        "minhash", help="minhash: MinHash-LSH over shingles; identifiers: the Allamanis/CodeSearchNet "
+                        "identifier Jaccard test")
+    column: str = option("code", help="column compared (a column other than code needs shingles: bigcode)")
+    shingles: Literal["code", "bigcode"] | None = option(
+        None, help="code or bigcode (null: code for the code column, bigcode for any other)")
+    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle Jaccard "
+                                            "reaches its threshold (null: on for code shingles)")
+    set_threshold: float = option(0.8, help="identifiers method: Jaccard of the identifier sets a duplicate "
+                                            "needs (CodeSearchNet: 0.8)")
+    multiset_threshold: float = option(0.7, help="identifiers method: Jaccard of the identifier multisets a "
+                                                 "duplicate needs (CodeSearchNet: 0.7)")
+    min_tokens: int | None = option(None, help="rows with fewer tokens take no part (null: 5 for minhash, as "
+                                               "BigCode; 10 identifiers, as CodeSearchNet)")
+    drop_short: bool = option(False, help="exclude the rows below min_tokens (too_few_tokens), as "
+                                          "CodeSearchNet's dedup_split.py")
+    annotate_only: bool = option(False, help="keep every row and add dup_cluster (the kept row's id) and "
+                                             "dup_cluster_size")
 
     def __post_init__(self) -> None:
         if self.min_tokens is None:
