@@ -14,6 +14,7 @@ import pyarrow as pa
 from codequarry.cleaners.clusters import default_verify
 from codequarry.cleaners.signatures import MinHashConfig, MinHasher, view_sets
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 
 HASH_NAME = "xxh3-affine32"  # the one hash family this version implements (see cleaners/minhash.py)
 _WS = re.compile(r"\s+")
@@ -28,20 +29,31 @@ class MinHashParams:
     threshold, the shingling flags from ``shingles``) so the recorded recipe names what was used.
     """
 
-    num_perm: int = 256
-    ngram: int = 5
-    threshold: float = 0.7
-    bands: int | None = None
-    rows: int | None = None
-    seed: int = 1
-    hash: Literal["xxh3-affine32"] = "xxh3-affine32"
-    lowercase: bool = False
-    shingles: Literal["code", "bigcode"] = "code"
-    strip_comments: bool | None = None
-    canonical_identifiers: bool | None = None
-    canonical_threshold: float | None = None
-    canonical_bands: int | None = None
-    canonical_rows: int | None = None
+    num_perm: int = option(256, help="MinHash permutations per signature (BigCode: 256)")
+    ngram: int = option(5, help="tokens per shingle (BigCode: 5)")
+    threshold: float = option(0.7, help="Jaccard similarity of the raw view at which rows match (BigCode: "
+                                        "0.7)")
+    bands: int | None = option(None, help="LSH bands of the raw view (null: datasketch's optimum for "
+                                          "threshold and num_perm)")
+    rows: int | None = option(None, help="rows per LSH band of the raw view (null: from the threshold, with "
+                                         "bands)")
+    seed: int = option(1, help="seed of the MinHash permutations")
+    hash: Literal["xxh3-affine32"] = option(
+        "xxh3-affine32", help="hash family of the signatures (the one this version implements)")
+    lowercase: bool = option(False, help="lower-case tokens before shingling")
+    shingles: Literal["code", "bigcode"] = option(
+        "code", help="code: code-aware shingles, comments removed, raw and rename-invariant views; bigcode: "
+                     "BigCode's raw tokens")
+    strip_comments: bool | None = option(None, help="remove comments in the row's language before shingling "
+                                                    "(null: on for shingles code, off for bigcode)")
+    canonical_identifiers: bool | None = option(
+        None, help="add the rename-invariant view with its own LSH index (null: on for shingles code)")
+    canonical_threshold: float | None = option(
+        None, help="Jaccard threshold of the rename-invariant view (null: 0.7)")
+    canonical_bands: int | None = option(None, help="LSH bands of the rename-invariant view (null: the "
+                                                    "optimum for 0.1 below its threshold)")
+    canonical_rows: int | None = option(None, help="rows per LSH band of the rename-invariant view (null: "
+                                                   "with canonical_bands)")
 
 
 def minhash_config(params: Any) -> MinHashConfig:

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from codequarry.cleaners.base import NoParams, Step, StepOutput
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
+from codequarry.options import option
 
 _FALLBACK_TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -53,7 +54,8 @@ LENGTH_FIELDS = (
 
 @dataclass(frozen=True)
 class LengthParams:
-    count_blank_lines: bool = False
+    count_blank_lines: bool = option(False, help="count blank lines in code_num_lines too (default: "
+                                                 "non-blank lines only)")
 
 
 class Lengths(Step):

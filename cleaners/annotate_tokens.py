@@ -8,16 +8,19 @@ import pyarrow as pa
 
 from codequarry.cleaners.base import Step, StepOutput
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
+from codequarry.options import option
 
 TOKENS = pa.list_(pa.string())
 
 
 @dataclass(frozen=True)
 class Params:
-    query: bool = True
-    code: bool = True
-    overwrite: bool = False
-    summary: bool = True
+    query: bool = option(True, help="fill query_tokens (CodeSearchNet's docstring tokenizer)")
+    code: bool = option(True, help="fill code_tokens (tree-sitter leaves; strings and comments one token "
+                                   "each)")
+    overwrite: bool = option(False, help="recompute tokens a row already has (default: keep them)")
+    summary: bool = option(True, help="tokenize only the query's summary (first paragraph), as "
+                                      "CodeSearchNet did")
 
 
 class CsnTokens(Step):

@@ -38,6 +38,7 @@ from codequarry.cleaners._lsh import MinHashParams, code_key, fill_lsh, hasher, 
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.step_utils import column, lang_spec
 from codequarry.errors import CodequarryError
+from codequarry.options import option
 
 _QWORD = re.compile(r"\w+")
 _INDEXES: dict[str, BenchmarkIndex] = {}
@@ -45,18 +46,24 @@ _INDEXES: dict[str, BenchmarkIndex] = {}
 
 @dataclass(frozen=True)
 class Params(MinHashParams):
-    tasks: tuple[str, ...] = ()
-    task_data: dict[str, str] = field(default_factory=dict)
-    task_split: str | None = None
-    dirs: tuple[str, ...] = ()
-    dirs_split: str = "test"
-    code: Literal["both", "exact", "minhash", "none"] = "both"
-    query: Literal["both", "exact", "jaccard", "none"] = "both"
-    verify: bool = True
-    min_tokens: int = 5
-    query_ngram: int = 1
-    query_threshold: float = 0.8
-    min_query_words: int = 3
+    tasks: tuple[str, ...] = option((), help="registered benchmark tasks whose corpus codes and queries are "
+                                             "matched")
+    task_data: dict[str, str] = option(
+        default_factory=dict, help="task name to its local data (default: the task's own path, else its "
+                                   "fetched sources)")
+    task_split: str | None = option(None, help="split of the tasks' data (null: each task's default)")
+    dirs: tuple[str, ...] = option((), help="benchmark pairs dirs whose rows are matched")
+    dirs_split: str = option("test", help="split of the pairs dirs that is read")
+    code: Literal["both", "exact", "minhash", "none"] = option(
+        "both", help="how codes match: exact (normalized), minhash (near), both, or none")
+    query: Literal["both", "exact", "jaccard", "none"] = option(
+        "both", help="how queries match: exact (normalized), jaccard (word n-grams), both, or none")
+    verify: bool = option(True, help="keep a code near-match only when a view's exact shingle Jaccard "
+                                     "reaches its threshold")
+    min_tokens: int = option(5, help="codes with fewer tokens are not near-matched")
+    query_ngram: int = option(1, help="word n-gram size of the query Jaccard")
+    query_threshold: float = option(0.8, help="query n-gram Jaccard at which a query is contaminated")
+    min_query_words: int = option(3, help="queries with fewer words are never matched")
 
     def __post_init__(self) -> None:
         if not self.tasks and not self.dirs:

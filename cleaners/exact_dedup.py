@@ -15,14 +15,18 @@ import pyarrow.compute as pc
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
 from codequarry.cleaners.spill import Spill, split_ranks
 from codequarry.cleaners.step_utils import column, lang_spec
+from codequarry.options import option
 
 _WS = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
 class Params:
-    key: Literal["code", "query_code"] = "code"
-    normalize: bool = True
+    key: Literal["code", "query_code"] = option(
+        "code", help="code: one row per normalized code; query_code: one row per normalized (query, code) "
+                     "pair")
+    normalize: bool = option(True, help="compare code as tree-sitter tokens without comments (false: "
+                                        "whitespace-collapsed text only)")
 
 
 class ExactDedup(GlobalStep):

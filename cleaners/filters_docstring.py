@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from codequarry.cleaners.row_filter import RowFilter, Verdict, check_regexes
+from codequarry.options import option
 
 # Real HTML element names only, so Java generics such as ``<T>`` or ``List<String>`` are not "HTML".
 HTML_TAGS = (
@@ -25,10 +26,10 @@ _URL = re.compile(r"\b(?:https?|ftp)://|\bhttps?:|\bwww\.[a-z0-9-]+\.[a-z]", re.
 
 @dataclass(frozen=True)
 class MarkupParams:
-    urls: bool = True
-    html: bool = True
-    patterns: tuple[str, ...] = ()
-    fields: tuple[str, ...] = ("query",)
+    urls: bool = option(True, help="exclude text with an http(s)/ftp URL, a bare https: or www.host")
+    html: bool = option(True, help="exclude text with tags of real HTML elements or character entities")
+    patterns: tuple[str, ...] = option((), help="more regular expressions whose match excludes the row")
+    fields: tuple[str, ...] = option(("query",), help="columns searched")
 
     def __post_init__(self) -> None:
         check_regexes(self.patterns, "patterns")
@@ -88,7 +89,7 @@ _TAG_LINE = re.compile(
 
 @dataclass(frozen=True)
 class ParamOnlyParams:
-    field: str = "query"
+    field: str = option("query", help="column holding the docstring")
 
 
 class ParamOnlyDocstring(RowFilter):

@@ -9,6 +9,7 @@ from typing import Any
 
 from codequarry.cleaners.row_filter import RowFilter, Verdict
 from codequarry.cleaners.step_utils import lang_spec
+from codequarry.options import option
 
 _FALLBACK_TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -22,10 +23,14 @@ def _check_range(lo: int | None, hi: int | None, what: str) -> None:
 
 @dataclass(frozen=True)
 class QueryParams:
-    min_tokens: int | None = 3
-    max_tokens: int | None = 256
-    use_query_tokens: bool = True
-    summary: bool = True
+    min_tokens: int | None = option(3, help="exclude queries with fewer tokens (query_too_short); null: no "
+                                            "lower bound")
+    max_tokens: int | None = option(256, help="exclude queries with more tokens (query_too_long); null: no "
+                                              "upper bound")
+    use_query_tokens: bool = option(True, help="count the row's query_tokens when present (else "
+                                               "CodeSearchNet's tokenizer over the query)")
+    summary: bool = option(True, help="tokenize only the query's summary (before the first blank line or @ "
+                                      "tag), as CodeSearchNet did")
 
     def __post_init__(self) -> None:
         _check_range(self.min_tokens, self.max_tokens, "tokens")
@@ -59,13 +64,15 @@ class QueryLength(RowFilter):
 
 @dataclass(frozen=True)
 class CodeParams:
-    min_lines: int | None = None
-    max_lines: int | None = None
-    min_tokens: int | None = None
-    max_tokens: int | None = None
-    max_chars: int | None = None
-    count_blank_lines: bool = False
-    use_code_tokens: bool = True
+    min_lines: int | None = option(None, help="exclude code with fewer lines; null: no bound")
+    max_lines: int | None = option(None, help="exclude code with more lines; null: no bound")
+    min_tokens: int | None = option(None, help="exclude code with fewer tokens; null: no bound")
+    max_tokens: int | None = option(None, help="exclude code with more tokens; null: no bound")
+    max_chars: int | None = option(None, help="exclude code longer than this many characters (checked "
+                                              "first, so a huge row is never parsed); null: no bound")
+    count_blank_lines: bool = option(False, help="count blank lines too (default: non-blank lines only)")
+    use_code_tokens: bool = option(True, help="count the row's code_tokens when present (else tree-sitter "
+                                              "tokens, or a regex without a grammar)")
 
     def __post_init__(self) -> None:
         _check_range(self.min_lines, self.max_lines, "lines")

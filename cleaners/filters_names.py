@@ -11,13 +11,17 @@ from typing import Any
 
 from codequarry.cleaners.row_filter import RowFilter, Verdict
 from codequarry.cleaners.step_utils import lang_spec, short_name, subtokens
+from codequarry.options import option
 
 
 @dataclass(frozen=True)
 class TestParams:
-    substring: str = "test"
-    case_sensitive: bool = False
-    qualified: bool = False
+    substring: str = option("test", help="exclude functions whose name contains this text (CodeSearchNet: "
+                                         "test)")
+    case_sensitive: bool = option(False, help="match the substring with case (default: any case, as "
+                                              "CodeSearchNet)")
+    qualified: bool = option(False, help="search the qualified name (Class.method) instead of the "
+                                         "function's own name")
 
     def __post_init__(self) -> None:
         if not self.substring:
@@ -43,10 +47,13 @@ class TestFunctions(RowFilter):
 
 @dataclass(frozen=True)
 class BlacklistParams:
-    names: bool = True
-    constructors: bool = False
-    dunder: bool = False
-    extra: tuple[str, ...] = ()
+    names: bool = option(True, help="apply CodeSearchNet's per-language name blacklists "
+                                    "(codequarry.languages)")
+    constructors: bool = option(False, help="also exclude constructors the lists miss (Foo.Foo, JS "
+                                            "constructor, Python __init__/__new__)")
+    dunder: bool = option(False, help="also exclude the special methods a language declares (Python's "
+                                      "__x__; the paper's rule)")
+    extra: tuple[str, ...] = option((), help="more fnmatch patterns of names to exclude, for any language")
 
 
 class Blacklist(RowFilter):
@@ -93,8 +100,11 @@ DEFAULT_STOPWORDS = ("a", "an", "the", "this", "that", "these", "of", "to", "for
 
 @dataclass(frozen=True)
 class RestatedParams:
-    stopwords: tuple[str, ...] = DEFAULT_STOPWORDS
-    min_name_subtokens: int = 1
+    stopwords: tuple[str, ...] = option(
+        DEFAULT_STOPWORDS, help="query words ignored when comparing the query with the function name's "
+                                "subtokens")
+    min_name_subtokens: int = option(1, help="compare only functions whose name has at least this many "
+                                             "subtokens")
 
 
 class RestatedName(RowFilter):

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from codequarry.cleaners.row_filter import RowFilter, Verdict
+from codequarry.options import option
 
 
 @dataclass(frozen=True)
 class Params:
-    columns: tuple[str, ...] = ("query", "code")
-    whitespace_is_empty: bool = True
+    columns: tuple[str, ...] = option(
+        ("query", "code"), help="columns that must hold a value: null, an empty string or an empty list "
+                                "excludes the row (reason null_COL / empty_COL)")
+    whitespace_is_empty: bool = option(True, help="count a string of only whitespace as empty")
 
     def __post_init__(self) -> None:
         if not self.columns:

@@ -44,6 +44,7 @@ from codequarry.cleaners.row_filter import RowFilter
 from codequarry.cleaners.row_filter import Verdict as RowVerdict
 from codequarry.cleaners.step_utils import column, with_column
 from codequarry.errors import CodequarryError, MissingDependency
+from codequarry.options import option
 
 Backend = Literal["auto", "langdetect", "langdetect_rs"]
 
@@ -257,10 +258,12 @@ def judge(text: str | None, allow: frozenset[str], *, backend: str = "auto", see
 
 @dataclass(frozen=True)
 class AnnotateParams:
-    column: str = "query"
-    backend: Backend = "auto"
-    seed: int = 0
-    strip_code: bool = True
+    column: str = option("query", help="column whose language is detected")
+    backend: Backend = option("auto", help="langdetect, langdetect_rs (identical results, faster) or auto "
+                                           "(langdetect_rs when installed)")
+    seed: int = option(0, help="langdetect's seed (same text, same label in any process)")
+    strip_code: bool = option(True, help="detect on prose only: URLs, reST fields, HTML and code-like "
+                                         "tokens removed first")
 
 
 LANG_FIELDS = (pa.field("query_lang", pa.string()), pa.field("query_lang_prob", pa.float64()))
@@ -293,16 +296,22 @@ class QueryLanguage(Step):
 
 @dataclass(frozen=True)
 class FilterParams:
-    allow: tuple[str, ...] = ("en",)
-    column: str = "query"
-    backend: Backend = "auto"
-    seed: int = 0
-    min_letters: int = 8
-    min_share: float = 0.5
-    min_prob: float = 0.9
-    script_share: float = 0.5
-    strip_code: bool = True
-    use_words: bool = True
+    allow: tuple[str, ...] = option(("en",), help="languages kept (langdetect codes, e.g. en, fr, zh-cn)")
+    column: str = option("query", help="column whose language is judged")
+    backend: Backend = option("auto", help="langdetect, langdetect_rs (identical results, faster) or auto "
+                                           "(langdetect_rs when installed)")
+    seed: int = option(0, help="langdetect's seed (same text, same verdict in any process)")
+    min_letters: int = option(8, help="keep texts with fewer letters of prose (too short to judge)")
+    min_share: float = option(0.5, help="share of English words at or above which a text with no foreign "
+                                        "evidence is kept")
+    min_prob: float = option(0.9, help="langdetect probability a foreign label needs to exclude a text the "
+                                       "word evidence leaves open")
+    script_share: float = option(0.5, help="share of letters in a non-Latin script that marks a text as not "
+                                           "English")
+    strip_code: bool = option(True, help="judge prose only: URLs, reST fields, HTML and code-like tokens "
+                                         "removed first")
+    use_words: bool = option(True, help="weigh English/foreign word evidence (false: langdetect's label "
+                                        "alone)")
 
     def __post_init__(self) -> None:
         if not self.allow:

@@ -32,6 +32,7 @@ from codequarry.cleaners.step_utils import column, with_column
 from codequarry.errors import CodequarryError
 from codequarry.languages.obfuscation import Rules, rules_for, supported_languages
 from codequarry.languages.tokens import walk
+from codequarry.options import option
 
 FUNC = "Func"
 ARG = "arg_{}"
@@ -242,8 +243,10 @@ def code_tokens(result: Obfuscated, language: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Params:
-    keep_docstring: bool = True
-    tokens: bool = True
+    keep_docstring: bool = option(True, help="keep the function's docstring in the rewritten code (false "
+                                             "removes it)")
+    tokens: bool = option(True, help="recompute code_tokens from the rewritten code (false: keep the row's "
+                                     "tokens)")
 
 
 class Obfuscate(Step):

@@ -8,11 +8,13 @@ from typing import Any
 
 from codequarry.cleaners.row_filter import RowFilter, Verdict
 from codequarry.cleaners.step_utils import lang_spec
+from codequarry.options import option
 
 
 @dataclass(frozen=True)
 class Params:
-    max_errors: int = 0
+    max_errors: int = option(0, help="most ERROR/MISSING tree-sitter nodes a row's code may have (0: it "
+                                     "must parse cleanly)")
 
     def __post_init__(self) -> None:
         if self.max_errors < 0:

@@ -94,10 +94,12 @@ def describe_steps() -> list[dict[str, Any]]:
 
 
 def format_steps(descriptions: list[dict[str, Any]]) -> str:
-    """The ``--list-steps`` text: one block per step with its parameters and defaults."""
+    """The ``--list-steps`` text: one block per step with its parameters, defaults and help."""
     lines = []
     for d in descriptions:
         lines.append(f"{d['name']:<22} [{d['kind']}] {d['description']}")
         for p in d["params"]:
             lines.append(f"    {p['name']}: {p['type']} = {json.dumps(p['default'], ensure_ascii=False)}")
+            if p.get("help"):
+                lines.append(f"        {p['help']}")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from codequarry.cleaners.base import GlobalStep, StepOutput
 from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column, with_column
+from codequarry.options import option
 from codequarry.schema import check_split_name
 
 
@@ -47,11 +48,17 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Params:
-    mode: Literal["keep", "repo", "file", "function"] = "repo"
-    ratios: dict[str, float] = field(default_factory=_default_ratios)
-    seed: int | None = 0
-    assign: Literal["balanced", "hash"] = "balanced"
-    fallback: bool = True
+    mode: Literal["keep", "repo", "file", "function"] = option(
+        "repo", help="keep: the source's splits; repo, file or function: re-split so no group straddles "
+                     "splits")
+    ratios: dict[str, float] = option(default_factory=_default_ratios, help="split name to share of the rows")
+    seed: int | None = option(0, help="seed of the key order (null with assign hash: CodeSearchNet's exact "
+                                      "md5 rule)")
+    assign: Literal["balanced", "hash"] = option(
+        "balanced", help="balanced: seeded order, each key to the split furthest below its ratio of rows; "
+                         "hash: CodeSearchNet's md5 bounds")
+    fallback: bool = option(True, help="fall back to a finer unit (repo, file, function) when a split would "
+                                       "get no row, and say so")
 
     def __post_init__(self) -> None:
         if not self.ratios:

@@ -8,14 +8,16 @@ import pyarrow as pa
 
 from codequarry.cleaners.base import Step, StepOutput
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
+from codequarry.options import option
 
 TOKENS = pa.list_(pa.string())
 
 
 @dataclass(frozen=True)
 class Params:
-    keep_docstring: bool = True
-    retokenize: bool = True
+    keep_docstring: bool = option(True, help="keep Python docstrings (strings, not comments); false removes "
+                                             "them too")
+    retokenize: bool = option(True, help="recompute code_tokens from the stripped code")
 
 
 class StripComments(Step):

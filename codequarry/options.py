@@ -66,13 +66,15 @@ class OptionMeta:
     param: str | None = None
 
 
-def option(default: Any = dataclasses.MISSING, *, help: str = "", flag: str | None = None, metavar: str | None = None,
+def option(default: Any = dataclasses.MISSING, *, default_factory: Callable[[], Any] | None = None, help: str = "",
+           flag: str | None = None, metavar: str | None = None,
            choices: Sequence[Any] | None = None, minimum: float | None = None, maximum: float | None = None,
            below: float | None = None, positional: bool = False, required: bool = False, repeat: bool = False,
            nargs: str | None = None, const: Any = None, negate: str | None = None, group: str | None = None,
            cli: bool = True, show_default: bool = True, record: bool = True, param: str | None = None) -> Any:
     """A dataclass field declaring one option.
 
+    ``default_factory``: builds a mutable default (a dict) for each value, as ``dataclasses.field``'s;
     ``flag``: the CLI flag (default ``--`` + the name with dashes); ``negate``: for a boolean that defaults to
     True, the flag that turns it off (default ``--no-NAME``); ``minimum``/``maximum`` (inclusive) and
     ``below`` (exclusive) bound numbers; ``choices`` restrict values (a ``Literal`` annotation does too);
@@ -88,7 +90,11 @@ def option(default: Any = dataclasses.MISSING, *, help: str = "", flag: str | No
                       repeat=repeat, nargs=nargs, const=const, negate=negate, group=group, cli=cli,
                       show_default=show_default, record=record, param=param)
     if isinstance(default, (list, dict, set)):
-        raise TypeError("an option's default must be immutable (use a tuple)")
+        raise TypeError("an option's default must be immutable (use a tuple, or default_factory for a dict)")
+    if default_factory is not None:
+        if default is not dataclasses.MISSING:
+            raise TypeError("give an option a default or a default_factory, not both")
+        return dataclasses.field(default_factory=default_factory, metadata={_KEY: meta})
     return dataclasses.field(default=default, metadata={_KEY: meta})
 
 

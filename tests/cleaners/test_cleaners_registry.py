@@ -125,6 +125,19 @@ def test_param_types_are_checked() -> None:
     assert nn.params.columns == ("query",)  # YAML lists become tuples
 
 
+def test_every_step_parameter_is_explained_in_its_declaration() -> None:
+    """Each field of a registered step's Params carries its help (``codequarry.options.option``), shown by
+    ``clean --list-steps``: a field declared without one fails here."""
+    from codequarry import options
+
+    for name in STEPS.names():
+        cls = step_class(name)
+        for spec in options.specs(cls.Params):
+            assert spec.meta.help.strip(), f"step {name}: parameter {spec.name} has no help"
+    text = format_steps(describe_steps())
+    assert "    max_errors: int = 0\n        most ERROR/MISSING tree-sitter nodes" in text
+
+
 def test_list_steps_shows_kind_description_and_defaults() -> None:
     text = format_steps(describe_steps())
     assert "query_length" in text and "[filter]" in text and "min_tokens: int | null = 3" in text

@@ -194,3 +194,14 @@ def test_params_of_records_every_option_under_its_param_name() -> None:
         "path": ["a", "c"], "format": "csv", "inner": {"col": "x"}}
     with pytest.raises(TypeError, match="no option"):
         options.params_of(value, nope=1)
+
+
+def test_a_mutable_default_comes_from_a_factory() -> None:
+    @dataclass(frozen=True)
+    class WithMap:
+        table: dict[str, float] = option(default_factory=dict, help="a map")
+
+    assert WithMap().table == {} and WithMap().table is not WithMap().table
+    assert options.describe(WithMap) == [{"name": "table", "type": "map[str, float]", "default": {}, "help": "a map"}]
+    with pytest.raises(TypeError, match="not both"):
+        option(1, default_factory=dict)
