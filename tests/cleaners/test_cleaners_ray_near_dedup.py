@@ -120,3 +120,108 @@ def test_only_the_minhash_method_is_staged() -> None:
 
     assert ray_near_dedup.distributed(NearDedup(Params()))
     assert not ray_near_dedup.distributed(NearDedup(Params(method="identifiers")))
+
+
+# -- on a real two-node Ray cluster -------------------------------------------------------------------------
+
+RECIPE = {"name": "ray-near-dedup", "steps": [{"step": "not_null"}, {"step": "exact_dedup"}, {"step": "near_dedup"}]}
+BATCH = 25  # many chunks, so clusters cross chunk borders and every stage has several tasks
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Any:
+    """A real Ray cluster of two nodes (a head and a worker node, one CPU each) on this machine."""
+    pytest.importorskip("ray")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, log_to_driver=False)
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_clean(clones: PairsDir, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from codequarry.cleaners import clean
+
+    m = clean(clones.path, tmp_path_factory.mktemp("local") / "out", recipe=RECIPE, batch_rows=BATCH)
+    near = next(s for s in m["steps"] if s["name"] == "near_dedup")
+    assert near["summary"]["clusters"] >= 10 and near["summary"]["duplicates"] >= 20
+    return m
+
+
+def _same(m: dict[str, Any], local: dict[str, Any]) -> None:
+    assert m["fingerprint"] == local["fingerprint"]
+    for key in ("counts", "splits", "steps"):
+        assert m[key] == local[key], key
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ray_near_dedup_matches_local_on_two_nodes(cluster: Any, clones: PairsDir, local_clean: dict[str, Any],
+                                                   tmp_path: Path, workers: int) -> None:
+    import ray
+
+    from codequarry.cleaners import clean
+
+    assert ray.cluster_resources()["CPU"] == 2
+    m = clean(clones.path, tmp_path / "ray", recipe=RECIPE, engine="ray", workers=workers, batch_rows=BATCH)
+    _same(m, local_clean)
+
+
+def _run_until(cmd: list[str], env: dict[str, str], work: Path, pattern: str, timeout: float = 240.0) -> None:
+    """Run the command in its own process group; SIGKILL the group once a file matching ``pattern`` is in ``work``."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    try:
+        while not (work.is_dir() and any(work.glob(pattern))):
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point {pattern}:\n"
+                            f"{proc.stdout.read().decode()[-3000:] if proc.stdout else ''}")
+            if time.monotonic() > deadline:
+                pytest.fail("kill point not reached in time")
+            time.sleep(0.01)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_ray_near_dedup_killed_in_its_stages_then_rerun(cluster: Any, clones: PairsDir, local_clean: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """SIGKILL the driver while the band records are being cut, rerun, kill it again once chunks are being
+    verified, rerun to the end: the same decision and fingerprint as the local engine."""
+    import os
+    import subprocess
+    import sys
+
+    from codequarry.pairs import dump_yaml
+
+    out = tmp_path / "ray"
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(dump_yaml(RECIPE))
+    cmd = [str(Path(sys.executable).with_name("codequarry")), "clean", str(clones.path), "--out", str(out),
+           "--recipe", str(recipe), "--engine", "ray", "--batch-rows", str(BATCH)]
+    env = {**os.environ, "CODEQUARRY_PROGRESS": "0", "RAY_ADDRESS": cluster.address}
+    work = out / ".codequarry-work"
+    _run_until(cmd, env, work, "resolve-*/bands-*/cut/*.json")
+    cut = sorted(work.glob("resolve-*/bands-*/cut/*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in cut}
+    _run_until(cmd, env, work, "resolve-*/bands-*/verified/*.json")
+    assert not (out / "codequarry.json").exists()
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # cut chunks were not cut again
+    rc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rc.returncode == 0, rc.stderr[-3000:]
+    from codequarry.pairs import PairsDir as Pairs
+
+    _same(Pairs(out, verify="full").manifest, local_clean)
