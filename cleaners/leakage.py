@@ -144,12 +144,12 @@ class Leakage(GlobalStep):
             cfg = minhash_config(self.params)
             width = hasher(cfg).total_bands
             bands = (spill.band("bands", width, b)[order] for b in range(width))
-            sets = None
-            if self.params.verify:
-                def sets(rows: np.ndarray) -> list[dict[int, np.ndarray]]:
-                    return [{int(p): s for p, s in zip(rows.tolist(), _by(spill.lists(name, order[rows]), order[rows]))}
-                            for name in VIEW_SETS[:len(cfg.thresholds)]]
-            for p, hit in _near_matches(bands, train & active, held & active, sets, cfg.thresholds).items():
+            verified = None
+            if self.params.verify:  # a block of pairs at a time: bounded memory (spill.verify_edges)
+                def verified(pairs: np.ndarray) -> np.ndarray:
+                    return spill.verify_edges(pairs, order, VIEW_SETS[:len(cfg.thresholds)],
+                                              lambda block, sets: mh.verify_pairs(block, sets, cfg.thresholds))
+            for p, hit in _near_matches(bands, train & active, held & active, verified).items():
                 if p not in leaks:
                     leaks[p] = (hit, "near")
         need = np.array(sorted({q for p, (h, _) in leaks.items() for q in (p, h)}), dtype=np.int64)
@@ -188,11 +188,11 @@ class Leakage(GlobalStep):
 
 
 def _near_matches(bands: Iterable[np.ndarray], train: np.ndarray, held: np.ndarray,
-                  sets: Callable[[np.ndarray], list[dict[int, np.ndarray]]] | None,
-                  thresholds: tuple[float, ...]) -> dict[int, int]:
+                  verified: Callable[[np.ndarray], np.ndarray] | None) -> dict[int, int]:
     """Train row → first held-out row (smallest position) sharing a band of any view with it (``bands``: one band
-    column at a time, rows in keep order); with ``sets`` (per view, the shingle sets of the rows asked for) the
-    first of at most ``_MAX_VERIFY`` candidates whose exact Jaccard reaches some view's threshold."""
+    column at a time, rows in keep order); with ``verified`` (the (train, held-out) pairs whose exact Jaccard
+    reaches some view's threshold, of the pairs given) the first of at most ``_MAX_VERIFY`` candidates that
+    passes."""
     held_idx = np.flatnonzero(held)
     train_idx = np.flatnonzero(train)
     if len(held_idx) == 0 or len(train_idx) == 0:
@@ -210,7 +210,7 @@ def _near_matches(bands: Iterable[np.ndarray], train: np.ndarray, held: np.ndarr
         if not hit.any():
             continue
         rows = np.flatnonzero(hit)
-        if sets is None:
+        if verified is None:
             first = hs[at_c[rows]]
             cur = best[rows]
             best[rows] = np.where((cur < 0) | (first < cur), first, cur)
@@ -218,21 +218,12 @@ def _near_matches(bands: Iterable[np.ndarray], train: np.ndarray, held: np.ndarr
             ends = np.searchsorted(ks, tkeys[rows], side="right")
             for r, s, e in zip(rows.tolist(), at_c[rows].tolist(), ends.tolist()):
                 candidates.setdefault(r, set()).update(hs[s:e].tolist())
-    if sets is None:
+    if verified is None:
         return {int(train_idx[r]): int(best[r]) for r in np.flatnonzero(best >= 0).tolist()}
-    checked = {r: sorted(c)[:_MAX_VERIFY] for r, c in candidates.items()}
-    needed = {int(train_idx[r]) for r in checked} | {h for c in checked.values() for h in c}
-    views = sets(np.array(sorted(needed), dtype=np.int64))
-    out = {}
-    for r, cands in checked.items():
-        t = int(train_idx[r])
-        for h in cands:
-            if mh.similar(t, h, views, thresholds):
-                out[t] = h
-                break
+    pairs = [(int(train_idx[r]), h) for r in sorted(candidates) for h in sorted(candidates[r])[:_MAX_VERIFY]]
+    del candidates
+    out: dict[int, int] = {}
+    for t, h in verified(np.array(pairs, dtype=np.int64).reshape(-1, 2)).tolist():
+        if t not in out or h < out[t]:
+            out[t] = h
     return out
-
-
-def _by(found: dict[int, np.ndarray], arrivals: np.ndarray) -> list[np.ndarray]:
-    """The arrays of ``found`` (keyed by arrival) in the order of ``arrivals``."""
-    return [found[a] for a in arrivals.tolist()]

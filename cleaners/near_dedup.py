@@ -149,11 +149,9 @@ class NearDedup(GlobalStep):
             edges = mh.candidate_pairs_by_band((spill.band("bands", width, b)[order] for b in range(width)), n, active,
                                                chain=bool(self.params.verify))
             stats["candidate_pairs"] = int(len(edges))
-            if self.params.verify and len(edges):
-                rows = np.unique(edges)
-                sets = [{int(p): s for p, s in zip(rows.tolist(), _by(spill.lists(name, order[rows]), order[rows]))}
-                        for name in VIEW_SETS[:len(cfg.thresholds)]]
-                edges = mh.verify_pairs(edges, sets, cfg.thresholds)
+            if self.params.verify and len(edges):  # a block of pairs at a time: bounded memory (spill.verify_edges)
+                edges = spill.verify_edges(edges, order, VIEW_SETS[:len(cfg.thresholds)],
+                                           lambda block, sets: mh.verify_pairs(block, sets, cfg.thresholds))
                 stats["verified_pairs"] = int(len(edges))
         else:
             tables = list(spill.tables())
@@ -248,8 +246,3 @@ def _bags(tables: list[pa.Table]) -> list[Counter]:
     toks = list_values(tables, "tok")
     cnts = list_values(tables, "cnt")
     return [Counter(dict(zip(t.tolist(), c.tolist()))) for t, c in zip(toks, cnts)]
-
-
-def _by(found: dict[int, np.ndarray], arrivals: np.ndarray) -> list[np.ndarray]:
-    """The arrays of ``found`` (keyed by arrival) in the order of ``arrivals``."""
-    return [found[a] for a in arrivals.tolist()]

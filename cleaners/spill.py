@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from codequarry.cleaners.keep_rule import HELD_OUT_RANK, NO_SPLIT_RANK, OTHER_SP
 from codequarry.errors import CodequarryError
 
 _RUN_BATCH = 8192  # rows per record batch read while merging runs
+_VERIFY_EDGES = 50_000  # candidate pairs verified together (bounds the shingle sets held: ≤ 2 rows per pair)
 
 
 def _write(path: Path, table: pa.Table) -> None:
@@ -130,6 +131,38 @@ class Spill:
                 i = a - int(self.starts[k])
                 out[a] = values[offsets[i]:offsets[i + 1]].copy()
         return out
+
+    def sets_at(self, names: Sequence[str], rows: np.ndarray, order: np.ndarray) -> list[dict[int, np.ndarray]]:
+        """Per list column in ``names``: keep position → that row's array, for the positions ``rows``
+        (``order`` maps a keep position to its arrival index)."""
+        arrivals = order[rows]
+        out = []
+        for name in names:
+            found = self.lists(name, arrivals)
+            out.append({int(p): found[a] for p, a in zip(rows.tolist(), arrivals.tolist())})
+        return out
+
+    def verify_edges(self, edges: np.ndarray, order: np.ndarray, names: Sequence[str],
+                     verify: Callable[[np.ndarray, list[dict[int, np.ndarray]]], np.ndarray]) -> np.ndarray:
+        """The rows of ``edges`` (pairs of keep positions) that ``verify(block, views)`` keeps, in their order.
+
+        ``verify`` gets the edges a block at a time (at most ``_VERIFY_EDGES``) with the list columns
+        ``names`` of only that block's rows (``sets_at``), so memory holds the shingle sets of at most
+        2 × ``_VERIFY_EDGES`` rows whatever the row count. Blocks follow the smaller endpoint's arrival
+        index, so a block reads few spill files when duplicates sit near each other in the input.
+        """
+        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        if not len(edges):
+            return edges
+        srt = np.argsort(order[edges].min(axis=1), kind="stable")
+        keep = np.zeros(len(edges), dtype=bool)
+        width = np.int64(len(order) + 1)
+        for lo in range(0, len(edges), _VERIFY_EDGES):
+            at = srt[lo:lo + _VERIFY_EDGES]
+            block = edges[at]
+            kept = np.asarray(verify(block, self.sets_at(names, np.unique(block), order)), np.int64).reshape(-1, 2)
+            keep[at] = np.isin(block[:, 0] * width + block[:, 1], kept[:, 0] * width + kept[:, 1])
+        return edges[keep]
 
     # keep order ------------------------------------------------------------------------------
     def keep_order(self, step: str) -> np.ndarray:

@@ -90,3 +90,41 @@ def test_near_dedup_resolve_memory_stays_small_per_row(tmp_path: Path):
     # one band column, positions and flags per row, and the candidate rows' shingle sets (measured 360 B a row);
     # holding every row's bands and shingle sets, as resolve did before the spill, peaked at 1,150 B a row
     assert peak < 500 * 20000, peak
+
+
+def _dup_batch(n: int, start: int) -> pa.Table:
+    """Rows in groups of 5 near copies (a renamed local), so every row is a verified candidate."""
+    rows = []
+    for i in range(start, start + n):
+        g, k = divmod(i, 5)
+        var = ("acc", "total", "s", "run", "agg")[k]
+        code = (f"def f{g}(values, offset):\n    {var} = {g}\n    for v in values:\n        {var} += v * {g} - offset\n"
+                f"        {var} = {var} % {g + 7}\n    return {var} + offset\n")
+        rows.append({"id": f"r{(i * 7919) % 100003:07d}", "code": code, "language": "python", "query": "q"})
+    table = rows_to_table(rows)
+    return table.append_column("split", pa.array(["train"] * n, pa.string()))
+
+
+def test_verification_holds_only_one_block_of_shingle_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Near-dedup verifies candidate pairs a block at a time with only that block's shingle sets (bounded memory
+    at any row count), and decides exactly as when every pair is verified at once."""
+    from codequarry.cleaners import clusters
+    from codequarry.cleaners import spill as spill_mod
+
+    step = NearDedup.from_config({})
+    mapped = [step.map(_dup_batch(500, s)) for s in range(0, 3000, 500)]
+    whole = step.resolve(iter(mapped), tmp_path / "a")
+    assert whole.stats["verified_pairs"] > 2000 and whole.stats["duplicates"] >= 2000
+
+    seen: list[tuple[int, int]] = []
+    verify = clusters.verify_pairs
+
+    def spy(edges, views, thresholds):
+        seen.append((len(edges), max(len(v) for v in views)))
+        return verify(edges, views, thresholds)
+
+    monkeypatch.setattr(spill_mod, "_VERIFY_EDGES", 300)
+    monkeypatch.setattr("codequarry.cleaners.minhash.verify_pairs", spy)
+    blocked = step.resolve(iter(mapped), tmp_path / "b")
+    assert blocked == whole
+    assert len(seen) > 5 and all(e <= 300 and rows <= 600 for e, rows in seen), seen
