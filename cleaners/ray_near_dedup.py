@@ -41,6 +41,7 @@ import pyarrow as pa
 from codequarry.errors import CodequarryError
 
 RECORDS_PER_PART = 2_000_000  # (band, hash, node) records a pair task sorts at once: ~40 MB of arrays
+VERIFY_BLOCK = 20_000  # candidate pairs verified together: the shingle sets of at most twice as many rows held
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads the band index over the hash bits (the golden-ratio constant)
 _SHIFT = np.int64(32)
 _EDGE_SCHEMA = pa.schema([pa.field("a", pa.int64()), pa.field("b", pa.int64()),
@@ -271,15 +272,19 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
         edges = edges.take(pa.array(order[keep]))
     candidates = edges.num_rows
     if step.params.verify and candidates:
-        a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
-        nodes = np.unique(np.concatenate([a, b]))
         names = list(VIEW_SETS[:len(_config(step).thresholds)])
-        sets = _rows_of(work, k, nodes, names)
-        pairs = np.stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)], axis=1)
-        kept = clusters.verify_pairs(pairs, [sets[n] for n in names], _config(step).thresholds)
-        passed = {(i, j) for i, j in kept.tolist()}
-        mask = [(i, j) in passed for i, j in pairs.tolist()]
-        edges = edges.filter(pa.array(mask, pa.bool_()))
+        mask = np.zeros(candidates, bool)
+        for lo in range(0, candidates, VERIFY_BLOCK):  # a block of pairs at a time: their rows' sets only
+            block = edges.slice(lo, VERIFY_BLOCK)
+            a, b = block.column("a").to_numpy(), block.column("b").to_numpy()
+            nodes = np.unique(np.concatenate([a, b]))
+            sets = _rows_of(work, k, nodes, names)
+            pairs = np.stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)], axis=1)
+            passed = {(i, j) for i, j in clusters.verify_pairs(pairs, [sets[n] for n in names],
+                                                               _config(step).thresholds).tolist()}
+            mask[lo:lo + len(pairs)] = [(i, j) in passed for i, j in pairs.tolist()]
+            del sets
+        edges = edges.filter(pa.array(mask))
     info.parent.mkdir(parents=True, exist_ok=True)
     write_arrow(_verified_file(work, step_i, parts, c), edges)
     _write_json(info, {"candidates": candidates, "verified": edges.num_rows})

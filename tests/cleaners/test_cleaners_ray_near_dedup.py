@@ -98,6 +98,19 @@ def test_staged_resolve_is_the_steps_resolve(clones: PairsDir, tmp_path: Path, p
         assert whole.short and staged.short == whole.short
 
 
+def test_verification_in_small_blocks_decides_the_same(clones: PairsDir, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate pairs are verified a block at a time (bounded memory); blocks of 7 pairs give the same decision."""
+    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    monkeypatch.setattr(ray_near_dedup, "VERIFY_BLOCK", 7)
+    ray_near_dedup.resolve_in_process(work, k, 2)
+    assert decision_store.load(work.decision_path(step_i), step) == whole
+    assert whole.stats["candidate_pairs"] > 7 * 3
+
+
 def test_a_rerun_after_an_interruption_redoes_only_what_is_missing(clones: PairsDir, tmp_path: Path) -> None:
     work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
     step_i = work.passes[k].map
