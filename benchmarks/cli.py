@@ -10,25 +10,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from codequarry.benchmarks.model_kinds import spec_forms
 from codequarry.errors import CodequarryError
 from codequarry.pairs_layout import DEFAULT_VERIFY, VERIFY_HELP, VERIFY_LEVELS
 
-MODEL_HELP = """\
-model SPECs:
-  bm25                 BM25 (bm25s) with a code-aware tokenizer (whole words + camelCase/snake_case/digit parts)
-                       args: k1=1.5 b=0.75 method=lucene|robertson|atire|bm25l|bm25+ delta=0.5 split_identifiers=true
-  st:NAME_OR_PATH      sentence-transformers model (Hub id or local folder)
-                       args: query_prompt= document_prompt= query_prompt_name= document_prompt_name= max_length=
-                             batch_size= normalize=true|false similarity=cos|dot device= revision= trust_remote_code=
-  hf:NAME_OR_PATH      transformers AutoModel with pooling=mean|cls; args as st: (no *_prompt_name) plus pooling=
-  py:MODULE:ATTR       any object with encode_queries/encode_corpus, search or score_pairs (MODULE: dotted
-                       name or a .py file; a class or factory ATTR is called with the --model-arg values).
-                       This imports and RUNS that Python code, by design: use only code you trust
-  run:FILE             predictions: TREC run, CodeXGLUE jsonl {url, answers}, CodeSearchNet model_predictions.csv,
-                       or idx<TAB>0|1 lines for webquery/cosqa-qa; args: format=trec|codexglue|csn-csv|labels
-                       official=true (= --official: score a model_predictions.csv as relevanceeval.py does)
-  every kind also takes name= (display name) and threshold= (pair-classification decision threshold)
-
+_BENCH_NOTES = """\
 --data: a file or folder the task reads; NAME=PATH gives a named input (repeat --data), e.g.
   --task webquery --data test=test_webquery.json --data answers=answers.txt --data dev=cosqa-dev.json
   --task csn-ndcg/python --data resources/ --data corpus=PAIRS_DIR
@@ -135,13 +121,39 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 # bench
 
 
+def __getattr__(name: str) -> str:
+    if name == "MODEL_HELP":  # built on demand: it imports every model kind's module for its options
+        return model_help()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def model_help() -> str:
+    """The epilog of ``codequarry bench --help``: the model kinds and their options (from their declarations in
+    ``model_kinds`` and each kind's ``OPTIONS``), then the notes on --data, exports and examples."""
+    from codequarry.benchmarks.model_kinds import kinds_help
+
+    return kinds_help() + "\n\n" + _BENCH_NOTES
+
+
+def _epilog_on_help(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` the full ``model_help`` epilog when its help is printed (not when it is only built)."""
+    plain = parser.format_help
+
+    def format_help() -> str:
+        parser.epilog = model_help()
+        return plain()
+
+    parser.format_help = format_help  # type: ignore[method-assign]
+
+
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="score models on benchmark tasks under their published protocols",
                        description="Score each --model on each --task; write one result JSON per model × task "
                                    "(per language for language families) and print a results table.",
-                       epilog=MODEL_HELP)
+                       epilog=_BENCH_NOTES)
+    _epilog_on_help(p)
     p.add_argument("--model", action="append", required=True, metavar="SPEC",
-                   help="model to score (repeatable): bm25, st:NAME_OR_PATH, hf:NAME_OR_PATH, py:MODULE:ATTR, run:FILE")
+                   help=f"model to score (repeatable): {spec_forms()}")
     p.add_argument("--task", action="append", required=True, metavar="NAME|DIR",
                    help="task name (cosqa, csn/python), family (csn = all six languages), pairs dir or BEIR/CoIR "
                         "folder (repeatable); see `codequarry tasks`")

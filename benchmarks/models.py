@@ -1,15 +1,7 @@
 """Models for ``codequarry bench --model SPEC``: what a SPEC means, and the interface tasks call.
 
-SPEC forms (``--model-arg key=value`` sets the options each kind declares as a frozen dataclass of
-``codequarry.options.option`` fields, ``OPTIONS[kind]``; ``codequarry bench --help`` prints them):
-
-* ``bm25`` — bm25s with a code-aware tokenizer (``models_bm25.py``);
-* ``st:NAME_OR_PATH`` — a sentence-transformers model (``models_dense.py``);
-* ``hf:NAME_OR_PATH`` — a transformers ``AutoModel`` with mean or CLS pooling (``models_dense.py``);
-* ``py:MODULE:ATTR`` — any object with ``encode_queries``/``encode_corpus``, ``search`` or ``score_pairs``
-  (MODULE may be a dotted module or a ``.py`` file; ATTR may be the object, its class or a factory);
-* ``run:FILE`` — precomputed predictions: TREC run, CodeXGLUE predictions jsonl, CodeSearchNet
-  ``model_predictions.csv`` or a classification ``idx<TAB>0|1`` file (``models_runs.py``).
+SPEC forms are the kinds registered in ``model_kinds.KINDS``, each loaded by its own module; ``--model-arg key=value`` sets the options each kind declares as a frozen
+dataclass of ``codequarry.options.option`` fields (``OPTIONS[kind]`` in its module).
 
 Interface every model offers to the tasks (``Model``): ``retrieve`` (top-k run over a corpus),
 ``score_matrix`` (a dense query × doc score block, for the CodeSearchNet batches) and ``score_pairs``
@@ -28,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from codequarry import options
+from codequarry.benchmarks.model_kinds import KINDS, options_class, spec_forms
 from codequarry.errors import CodequarryError
 
 Run = dict[str, dict[str, float]]
@@ -239,16 +232,6 @@ def check_finite(values: np.ndarray, spec: str, what: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # SPEC → model
 
-#: SPEC prefix → (module, factory name, one-line help)
-KINDS: dict[str, tuple[str, str, str]] = {
-    "bm25": ("codequarry.benchmarks.models_bm25", "load_bm25", "BM25 (bm25s) with a code-aware tokenizer"),
-    "st": ("codequarry.benchmarks.models_dense", "load_st", "sentence-transformers model: st:NAME_OR_PATH"),
-    "hf": ("codequarry.benchmarks.models_dense", "load_hf", "transformers AutoModel + pooling: hf:NAME_OR_PATH"),
-    "py": ("codequarry.benchmarks.models_py", "load_py", "Python object: py:MODULE_OR_FILE:ATTR"),
-    "run": ("codequarry.benchmarks.models_runs", "load_run", "predictions file: run:FILE"),
-}
-
-
 def split_spec(spec: str) -> tuple[str, str]:
     """``st:path`` → ("st", "path"); ``bm25`` → ("bm25", "")."""
     spec = spec.strip()
@@ -258,8 +241,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 
         close = difflib.get_close_matches(kind.lower(), list(KINDS), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise CodequarryError(f"unknown model spec {spec!r}.{hint} Use one of: bm25, st:NAME_OR_PATH, hf:NAME_OR_PATH, "
-                              "py:MODULE:ATTR, run:FILE")
+        raise CodequarryError(f"unknown model spec {spec!r}.{hint} Use one of: {spec_forms()}")
     if kind == "bm25" and sep:
         raise CodequarryError(f"model spec {spec!r}: bm25 takes options through --model-arg (k1=…, b=…, method=…)")
     if kind != "bm25" and not rest:
@@ -269,9 +251,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 def model_options(kind: str) -> dict[str, options.Spec]:
     """The ``--model-arg`` options of a model kind (for --help and validation), from its options dataclass."""
-    import importlib
-
-    return {s.name: s for s in options.specs(importlib.import_module(KINDS[kind][0]).OPTIONS[kind])}
+    return {s.name: s for s in options.specs(options_class(kind))}
 
 
 def local_model_name(path: Path) -> str:
@@ -289,8 +269,8 @@ def load_model(spec: str, model_args: Mapping[str, Any] | None = None, *,
     import importlib
 
     kind, target = split_spec(spec)
-    module, factory, _ = KINDS[kind]
-    return getattr(importlib.import_module(module), factory)(spec, target, dict(model_args or {}),
-                                                             cache_dir=cache_dir, batch_size=batch_size)
+    entry = KINDS[kind]
+    return getattr(importlib.import_module(entry.module), entry.factory)(spec, target, dict(model_args or {}),
+                                                                         cache_dir=cache_dir, batch_size=batch_size)
 
 

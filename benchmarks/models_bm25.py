@@ -24,6 +24,8 @@ from codequarry.benchmarks.models import Model, Run, parse_options, topk_from_sc
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 
+METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
+
 
 @dataclass(frozen=True)
 class BM25Options:
@@ -31,7 +33,7 @@ class BM25Options:
 
     k1: float = option(1.5, help="term-frequency saturation")
     b: float = option(0.75, help="length normalisation")
-    method: str = option("lucene", help="bm25s variant: lucene, robertson, atire, bm25l, bm25+")
+    method: str = option("lucene", choices=METHODS, help="bm25s variant")
     delta: float = option(0.5, help="delta of bm25l / bm25+")
     split_identifiers: bool = option(True, help="also emit camelCase/snake_case/digit parts of each word")
     threshold: float | None = option(None, help="pair-classification decision threshold (default: chosen on a dev split)")
@@ -40,7 +42,6 @@ class BM25Options:
 
 OPTIONS: dict[str, type] = {"bm25": BM25Options}
 _WORD = re.compile(r"\w+")
-METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
 
 
 def split_identifier(word: str) -> list[str]:

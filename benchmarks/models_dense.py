@@ -31,7 +31,8 @@ class EncoderOptions:
     max_length: int | None = option(None, help="truncate inputs at this many tokens (default: the model's maximum)")
     batch_size: int | None = option(None, help="texts per forward pass (default: --batch-size, else 32)")
     normalize: bool | None = option(None, help="L2-normalise the vectors (st default: the model's own; hf default: no)")
-    similarity: str | None = option(None, help="cos or dot (st default: the model's similarity function; hf default: cos)")
+    similarity: str | None = option(None, choices=("cos", "dot"),
+                                    help="cos or dot (st default: the model's similarity function; hf default: cos)")
     device: str | None = option(None, help="torch device, e.g. cpu or cuda (default: cuda when available)")
     revision: str | None = option(None, help="Hub revision (branch, tag or commit) to load")
     trust_remote_code: bool = option(False, help="allow the model repository's own code to run")
@@ -52,7 +53,7 @@ class STOptions(EncoderOptions):
 class HFOptions(EncoderOptions):
     """``hf:`` models: the encoder options plus the pooling."""
 
-    pooling: str = option("mean", help="mean (attention-masked average) or cls")
+    pooling: str = option("mean", choices=("mean", "cls"), help="mean (attention-masked average) or cls")
 
 
 OPTIONS: dict[str, type] = {"st": STOptions, "hf": HFOptions}

@@ -41,7 +41,7 @@ FORMATS = ("trec", "codexglue", "csn-csv", "labels")
 class RunOptions:
     """The ``--model-arg`` options of ``run:FILE``."""
 
-    format: str | None = option(None, help=f"force the file format: {', '.join(FORMATS)} (default: detected)")
+    format: str | None = option(None, choices=FORMATS, help="force the file format (default: detected)")
     name: str | None = option(None, help="display name in results (default: the file name)")
     threshold: float | None = option(None, help="unused for prediction files (decisions are given)")
     official: bool = option(False, help="score a model_predictions.csv as relevanceeval.py: repeated urls count, "

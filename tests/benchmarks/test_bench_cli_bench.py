@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 
 from codequarry.benchmarks.runner import bench, bench_many
 from codequarry.cli import main
+from codequarry.errors import CodequarryError
 
 COUNTING_MODEL = '''
 import os, re
@@ -181,10 +183,27 @@ def test_compare_command(tmp_path, cosqa_dir, counting, capsys):
     assert row["measure"] == "mrr" and 0 <= row["p_holm"] <= 1 and "effect_size" in row
 
 
-def test_bench_help_documents_every_model_option():
-    from codequarry.benchmarks.cli import MODEL_HELP
-    from codequarry.benchmarks.models import KINDS, model_options
+def test_bench_help_is_derived_from_the_model_kind_declarations(monkeypatch, capsys):
+    """A kind registered in model_kinds.KINDS and an option added to its OPTIONS class reach `bench --help`,
+    the --model help and the unknown-spec error with no other edit."""
+    from dataclasses import dataclass
 
-    for kind in KINDS:
-        for option in model_options(kind):
-            assert f"{option}=" in MODEL_HELP, f"{kind} option {option} missing from `codequarry bench --help`"
+    from codequarry.benchmarks import model_kinds, models, models_bm25
+    from codequarry.options import option
+
+    @dataclass(frozen=True)
+    class Knobbed(models_bm25.BM25Options):
+        new_knob: int = option(4, help="a knob added to bm25")
+
+    monkeypatch.setitem(models_bm25.OPTIONS, "bm25", Knobbed)
+    monkeypatch.setitem(model_kinds.KINDS, "toy", model_kinds.ModelKind(
+        "toy:THING", "codequarry.benchmarks.models_bm25", "load_bm25", "a toy kind declared once"))
+    monkeypatch.setitem(models_bm25.OPTIONS, "toy", models_bm25.BM25Options)
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    out = capsys.readouterr().out
+    assert "new_knob=4" in out and "method=lucene|robertson|atire|bm25l|bm25+" in out
+    assert re.search(r"^  toy:THING +a toy kind declared once$", out, re.M)
+    assert re.search(r"model to score \(repeatable\): bm25, st:NAME_OR_PATH, .*toy:THING", " ".join(out.split()))
+    with pytest.raises(CodequarryError, match=r"Use one of: bm25, st:NAME_OR_PATH, .*, toy:THING"):
+        models.split_spec("nosuch:x")

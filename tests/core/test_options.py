@@ -122,10 +122,10 @@ def test_model_kinds_declare_their_options_the_same_way() -> None:
 
     from codequarry.benchmarks import models
 
-    for kind, (module, _, _) in models.KINDS.items():
+    for kind, entry in models.KINDS.items():
         import importlib
 
-        cls = importlib.import_module(module).OPTIONS[kind]
+        cls = importlib.import_module(entry.module).OPTIONS[kind]
         assert dataclasses.is_dataclass(cls), kind
         assert all(s.meta.help for s in options.specs(cls)), kind
     from codequarry.benchmarks.models_bm25 import BM25Options
