@@ -4,9 +4,10 @@ For each size the input is built once (the corpus of ``perf/clean.py``: real doc
 the standard library and site-packages, replicated with exact copies, renames and reformatting, so
 every dedup step has real work), then cleaned by each engine in a fresh process. Printed per size
 and engine: wall time, the driver process's peak RSS (``VmHWM``: for Ray the process that calls
-``clean``; Ray's workers, raylet and object store are other processes) and the fingerprint. Then
-the driver-RSS ratio between the two sizes (target ≤ 1.2× for Ray) and the Ray/local wall-time
-ratio. Both engines must give the same fingerprint.
+``clean``; Ray's workers, raylet and object store are other processes), the largest worker process's
+RSS (sampled each second) and the fingerprint. Then the RSS ratios between the smallest and largest
+size (target ≤ 1.2× for Ray's driver) and, per size, the Ray/local ratios of wall time and driver
+peak RSS. Both engines must give the same fingerprint.
 
 Usage: ``python perf/ray_scale.py [--sizes 1000000,4000000] [--workers 2] [--batch-rows 10000] [--work DIR]``.
 """
@@ -34,16 +35,80 @@ def _vm_hwm_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _descendants(root: int) -> dict[int, str]:
+    """Every process below ``root`` (children, grandchildren...) with its command line."""
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parent[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in found:
+                try:
+                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+                                    .decode("utf-8", "replace"))
+                except OSError:
+                    found[child] = ""
+                frontier.append(child)
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+class WorkerPeak:
+    """The largest resident set of any worker process, sampled every ``every`` seconds in a thread: for Ray the
+    processes below the driver whose title starts ``ray::`` (task workers; raylet, GCS and the dashboard are not
+    workers), for the local engine every process below the driver (its worker pool)."""
+
+    def __init__(self, engine: str, every: float = 1.0) -> None:
+        import threading
+
+        self.engine, self.every, self.peak_mb = engine, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            for pid, cmd in _descendants(me).items():
+                if self.engine != "ray" or cmd.startswith("ray::"):
+                    self.peak_mb = max(self.peak_mb, _rss_mb(pid))
+            self._stop.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_mb
+
+
 def run_clean(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) -> None:
     """The measured part, in its own process (prints one JSON line)."""
     from codequarry.cleaners import clean
 
+    sampler = WorkerPeak(engine)
     start = time.perf_counter()
     manifest = clean(inp, out, preset="default", engine=engine, workers=workers, overwrite=True,
                      batch_rows=batch_rows)
     wall = time.perf_counter() - start
-    print(json.dumps({"wall": wall, "driver_rss_mb": _vm_hwm_mb(), "fingerprint": manifest["fingerprint"],
-                      "written": manifest["counts"]["written"], "read": manifest["counts"]["read"]}), flush=True)
+    print(json.dumps({"wall": wall, "driver_rss_mb": _vm_hwm_mb(), "worker_rss_mb": sampler.stop(),
+                      "fingerprint": manifest["fingerprint"], "written": manifest["counts"]["written"],
+                      "read": manifest["counts"]["read"]}), flush=True)
 
 
 def _measure(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) -> dict:
@@ -82,21 +147,26 @@ def main(argv: list[str] | None = None) -> int:
             res = _measure(inp, args.work / f"ray-scale-{engine}-{n}", engine, args.workers, args.batch_rows)
             results[(n, engine)] = res
             print(f"{n:>10,} pairs  {engine:<6} wall {res['wall']:8.1f} s  driver peak RSS {res['driver_rss_mb']:7.0f} MB"
-                  f"  kept {res['written']:,}  {res['fingerprint'][:23]}…", flush=True)
+                  f"  largest worker {res['worker_rss_mb']:6.0f} MB  kept {res['written']:,}  "
+                  f"{res['fingerprint'][:23]}…", flush=True)
         fps = {results[(n, e)]["fingerprint"] for e in engines}
         if len(fps) != 1:
             print(f"FINGERPRINTS DIFFER at {n:,} pairs: {fps}")
             return 1
     print(f"\nsame fingerprint from {' and '.join(engines)} at every size; {args.workers} CPUs, batch {args.batch_rows:,}")
     lo, hi = sizes[0], sizes[-1]
-    for engine in engines:
-        a, b = results[(lo, engine)]["driver_rss_mb"], results[(hi, engine)]["driver_rss_mb"]
-        note = " (target ≤ 1.2×)" if engine == "ray" else ""
-        print(f"driver peak RSS {engine:<6}: {a:.0f} MB at {lo:,} → {b:.0f} MB at {hi:,}: {b / a:.2f}×{note}")
+    if lo != hi:
+        for engine in engines:
+            for key, what in (("driver_rss_mb", "driver peak RSS"), ("worker_rss_mb", "largest worker RSS")):
+                a, b = results[(lo, engine)][key], results[(hi, engine)][key]
+                note = " (target ≤ 1.2×)" if engine == "ray" and key == "driver_rss_mb" else ""
+                print(f"{what} {engine:<6}: {a:.0f} MB at {lo:,} → {b:.0f} MB at {hi:,}: {b / a:.2f}×{note}")
     if "ray" in engines and "local" in engines:
         for n in sizes:
-            r, x = results[(n, "ray")]["wall"], results[(n, "local")]["wall"]
-            print(f"wall time Ray/local at {n:,} pairs: {r:.1f} s / {x:.1f} s = {r / x:.2f}")
+            r, x = results[(n, "ray")], results[(n, "local")]
+            print(f"at {n:,} pairs: wall time Ray/local {r['wall']:.1f} s / {x['wall']:.1f} s = "
+                  f"{r['wall'] / x['wall']:.2f}; driver peak RSS Ray/local {r['driver_rss_mb']:.0f} MB / "
+                  f"{x['driver_rss_mb']:.0f} MB = {r['driver_rss_mb'] / x['driver_rss_mb']:.2f}")
     return 0
 
 
