@@ -13,6 +13,8 @@ with ``$``)::
     {"$t": [...]}                tuple          {"$s": [...]} / {"$fs": [...]}   set / frozenset
     {"$d": [[k, v], ...]}        other dict     {"$b": "<base64>"}               bytes
     {"$f": "nan"|"inf"|"-inf"}   float          {"$dc": "Name", "f": {...}}      the step's dataclass
+    {"$map": i}                  a large dict saved with ``compact`` as the Arrow file ``map_path(path, i)``
+                                 (``decision_map``; only a number, so the file can name nothing else)
 """
 
 from __future__ import annotations
@@ -23,18 +25,28 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from codequarry.cleaners import decision_map
 from codequarry.errors import CodequarryError
 
 FORMAT = "codequarry-decision/1"
 _PLAIN = (str, int, bool, type(None))
 _MAKERS = {"$t": tuple, "$s": set, "$fs": frozenset}
+_MAX_MAPS = 64  # Arrow files one decision may refer to
 
 
-def encode(value: Any) -> Any:
-    """``value`` as JSON-ready data (see the module docstring); raises TypeError for anything else."""
+def encode(value: Any, maps: list[Any] | None = None) -> Any:
+    """``value`` as JSON-ready data (see the module docstring); raises TypeError for anything else.
+
+    With ``maps`` (a list), a large regular dict at the top or in a dataclass field is appended to it and
+    encoded as ``{"$map": index}``: ``save`` writes it as an Arrow file (``decision_map``) beside the JSON.
+    """
+    if maps is not None and decision_map.encodable(value):
+        maps.append(value)
+        return {"$map": len(maps) - 1}
     t = type(value)
     if t in _PLAIN:
         return value
@@ -64,7 +76,7 @@ def encode(value: Any) -> Any:
         base = next(b for b in (dict, list, tuple, frozenset, set) if isinstance(value, b))
         return encode(base(value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        fields = {f.name: encode(getattr(value, f.name), maps) for f in dataclasses.fields(value) if f.init}
         return {"$dc": type(value).__name__, "f": fields}
     raise TypeError(f"a decision may hold only plain data and dataclasses, not {type(value).__name__}")
 
@@ -79,7 +91,7 @@ def _item(v: Any) -> Any:
     return encode(v)
 
 
-def decoder(dataclasses_allowed: dict[str, type]) -> Any:
+def decoder(dataclasses_allowed: dict[str, type], map_at: Callable[[int], Any] | None = None) -> Any:
     """The ``object_hook`` that turns tagged JSON objects back into values (ValueError for anything else).
 
     A decision is loaded by every worker and can hold an entry per row whose values repeat (every
@@ -123,6 +135,8 @@ def decoder(dataclasses_allowed: dict[str, type]) -> Any:
             if not all(isinstance(item, list) and len(item) == 2 for item in body):
                 raise ValueError("a dict entry must be a [key, value] pair")
             return {k: v for k, v in body}
+        if tag == "$map" and map_at is not None and type(body) is int and 0 <= body < _MAX_MAPS:
+            return map_at(body)
         if tag == "$f" and body in ("nan", "inf", "-inf"):
             return float(body)
         if tag == "$b" and isinstance(body, str):
@@ -141,12 +155,25 @@ def step_dataclasses(step: Any) -> dict[str, type]:
             if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__}
 
 
-def save(path: Path, step: Any, decision: Any) -> None:
-    """Write ``decision`` atomically (temporary name, then rename)."""
+def map_path(path: Path, index: int) -> Path:
+    """Where ``save(compact=True)`` puts the decision file's ``index``-th large dict (beside it, by number only)."""
+    return path.with_name(f"{path.name}.m{index}.arrow")
+
+
+def save(path: Path, step: Any, decision: Any, *, compact: bool = False) -> None:
+    """Write ``decision`` atomically (temporary name, then rename).
+
+    ``compact``: large regular dicts (at the top or in a dataclass field, see ``decision_map``) go into
+    Arrow files beside the JSON, written first, and load back as read-only ``ArrowMap``s that workers
+    memory-map, instead of a Python object per row in every worker.
+    """
+    maps: list[Any] | None = [] if compact else None
     try:
-        payload = {"format": FORMAT, "step": step.name, "decision": encode(decision)}
+        payload = {"format": FORMAT, "step": step.name, "decision": encode(decision, maps)}
     except (TypeError, RecursionError) as exc:
         raise RuntimeError(f"step {step.name!r} returned a decision that cannot be saved: {exc}") from exc
+    for i, value in enumerate(maps or []):
+        decision_map.write(map_path(path, i), value)
     tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
     tmp.write_text(json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")), encoding="utf-8")
     os.replace(tmp, path)
@@ -155,8 +182,8 @@ def save(path: Path, step: Any, decision: Any) -> None:
 def load(path: Path, step: Any) -> Any:
     """Read a decision ``save`` wrote for ``step``; a clear error for anything else."""
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"), object_hook=decoder(step_dataclasses(step)),
-                             parse_constant=_refuse_constant)
+        hook = decoder(step_dataclasses(step), lambda i: decision_map.read(map_path(path, i)))
+        payload = json.loads(path.read_text(encoding="utf-8"), object_hook=hook, parse_constant=_refuse_constant)
         if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("step") != step.name \
                 or "decision" not in payload:
             raise ValueError(f"not a {FORMAT} file for step {step.name!r}")

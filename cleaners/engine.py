@@ -89,15 +89,18 @@ class UniqueIds(GlobalStep):
     def apply(self, batch: pa.Table, decision: dict[str, int]) -> StepOutput:
         if not decision or batch.num_rows == 0:
             return StepOutput(kept=batch)
+        from codequarry.cleaners.decision_map import get_many
+
         ids = batch["id"].to_pylist()
         pos = batch[POS].to_pylist()
-        keep = [decision.get(i, p) == p for i, p in zip(ids, pos)]
+        kept_at = get_many(decision, ids)  # the input row that keeps each repeated id; None: not repeated
+        keep = [k is None or k == p for k, p in zip(kept_at, pos)]
         if all(keep):
             return StepOutput(kept=batch)
         drop = [i for i, k in enumerate(keep) if not k]
         return StepOutput(kept=batch.filter(pa.array(keep)), dropped=batch.take(drop),
                           reasons=("duplicate_id",) * len(drop),
-                          details=tuple(f"id {ids[i]!r} is kept at input row {decision[ids[i]]}" for i in drop))
+                          details=tuple(f"id {ids[i]!r} is kept at input row {kept_at[i]}" for i in drop))
 
 
 def engine_steps(recipe_steps: list[Step]) -> list[Step]:

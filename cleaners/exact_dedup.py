@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.decision_map import get_many
 from codequarry.cleaners.spill import Spill, split_ranks
 from codequarry.cleaners.step_utils import column, lang_spec
 from codequarry.options import option
@@ -90,8 +91,8 @@ class ExactDedup(GlobalStep):
             return losers
 
     def apply(self, batch: pa.Table, decision: dict[str, str]) -> StepOutput:
-        ids = column(batch, "id")
-        keep = [i not in decision for i in ids]
+        kept_as = get_many(decision, column(batch, "id"))  # the id each dropped row copies; None: kept
+        keep = [k is None for k in kept_as]
         reason = "duplicate_code" if self.params.key == "code" else "duplicate_query_code"
-        details = [None if k else f"same as {decision[i]}" for i, k in zip(ids, keep)]
+        details = [None if k is None else f"same as {k}" for k in kept_as]
         return keep_mask(batch, keep, [None if k else reason for k in keep], details)

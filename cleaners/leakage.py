@@ -34,6 +34,7 @@ from codequarry.cleaners._lsh import (
     view_columns,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.decision_map import get_many
 from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column
 from codequarry.options import option
@@ -173,10 +174,8 @@ class Leakage(GlobalStep):
         return dict(decision.stats)
 
     def apply(self, batch: pa.Table, decision: Decision) -> StepOutput:
-        ids = column(batch, "id")
         keep, reasons, details = [], [], []
-        for i in ids:
-            hit = decision.leaks.get(i)
+        for hit in get_many(decision.leaks, column(batch, "id")):
             keep.append(hit is None)
             if hit is None:
                 reasons.append(None)

@@ -360,7 +360,7 @@ def _resolve(work: _Work, plan: PassPlan) -> None:
 
     decision = step.resolve(mapped(), scratch)
     _write_json(work.summary_path(plan.map), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(plan.map), step, decision)
+    decision_store.save(work.decision_path(plan.map), step, decision, compact=True)  # large dicts as Arrow files
     shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -43,6 +43,7 @@ from codequarry.cleaners._lsh import (
     view_columns,
 )
 from codequarry.cleaners.base import GlobalStep, StepOutput, keep_mask
+from codequarry.cleaners.decision_map import get_many
 from codequarry.cleaners.spill import Spill
 from codequarry.cleaners.step_utils import column, lang_spec, with_column
 from codequarry.options import option
@@ -180,20 +181,20 @@ class NearDedup(GlobalStep):
     # apply -------------------------------------------------------------------------------
     def apply(self, batch: pa.Table, decision: Decision) -> StepOutput:
         ids = column(batch, "id")
-        members = decision.members
+        found = get_many(decision.members, ids)  # (kept id, cluster size) of each row in a cluster, else None
         if self.params.annotate_only:
-            info = [members.get(i, (i, 1)) for i in ids]
+            info = [(i, 1) if m is None else m for i, m in zip(ids, found)]
             out = with_column(batch, DUP_FIELDS[0], [c for c, _ in info])
             return StepOutput(kept=with_column(out, DUP_FIELDS[1], [s for _, s in info]))
         keep, reasons, details = [], [], []
         short = "too_few_identifiers" if self.params.method == "identifiers" else "too_few_tokens"
-        for i in ids:
+        for i, m in zip(ids, found):
             if i in decision.short:
                 keep.append(False)
                 reasons.append(short)
                 details.append(json.dumps({"min_tokens": self.params.min_tokens}))
-            elif i in members and members[i][0] != i:
-                kept, size = members[i]
+            elif m is not None and m[0] != i:
+                kept, size = m
                 keep.append(False)
                 reasons.append("near_duplicate")
                 details.append(json.dumps({"kept": kept, "cluster_size": size}, ensure_ascii=False))
