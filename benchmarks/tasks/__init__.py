@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,11 @@ def _make(key: str, spec: dict[str, Any], *, name: str, languages: list[str], **
     described = protocol_specs().get(ts.protocol)
     if described is None:
         raise TaskSpecError(f"tasks.yaml: task {key!r}: no entry describes protocol {ts.protocol!r}")
-    data_source = ts.data_source.replace("{language}", languages[0]) if len(languages) == 1 else ts.data_source
+    bibtex(ts.citation)  # an unknown citation key fails here, when the registry is built
     opts = dict(ts.options)
     opts.update(options)
-    return Task(name=name, family=ts.family, title=ts.title, protocol=ts.protocol,
-                protocol_description=described.protocol_description, type=ts.type, main_score=ts.main_score,
-                measures=ts.measures, languages=tuple(languages), splits=ts.splits, default_split=ts.default_split,
-                source=ts.source, homepage=ts.homepage, revision=ts.revision, license=ts.license,
-                citation=bibtex(ts.citation), data_source=data_source, query_averaging=ts.query_averaging,
-                description=ts.description, module=f"{_PACKAGE}.{ts.module}", options=opts, eval=ts.eval,
-                data=ts.data, hub_dataset=ts.hub_dataset, hub_revision=ts.hub_revision)
+    return Task(name=name, spec=replace(ts, protocol_description=described.protocol_description),
+                languages=tuple(languages), options=opts)
 
 
 def _build_registry() -> Registry[Task]:

@@ -23,7 +23,7 @@ from codequarry.errors import CodequarryError
 from codequarry.releases.files import check_folder
 
 if TYPE_CHECKING:
-    from codequarry.benchmarks.tasks.spec import EvalSpec
+    from codequarry.benchmarks.tasks.spec import TaskSpec
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -59,35 +59,65 @@ class Evaluation:
     run: dict[str, dict[str, float]] | None = field(default=None, repr=False)  # the ranked lists, when there are some
 
 
+def _from_spec(name: str) -> Any:
+    """A read-only attribute of ``Task`` that is its spec's field of that name (written once, in tasks.yaml)."""
+    return property(lambda self: getattr(self.spec, name), doc=f"``spec.{name}``: the task's tasks.yaml entry")
+
+
 @dataclass(frozen=True)
 class Task:
-    """A registered benchmark task: metadata (from ``tasks.yaml``) plus the family module that implements it."""
+    """A registered benchmark task: its ``tasks.yaml`` entry plus what this instance fixes.
+
+    ``spec`` (a validated ``TaskSpec``) is the one home of the task's facts, read through the attributes
+    below; the instance adds its ``name``, its ``languages`` (one per task of a per-language family, the
+    data's for a folder) and its ``options`` (the entry's, plus per-task ones such as ``language`` or
+    ``path``). ``citation`` (the BibTeX text), ``module`` (the family module's import path) and
+    ``data_source`` (with ``{language}`` filled in) are derived from the spec.
+    """
 
     name: str
-    family: str
-    title: str
-    protocol: str
-    main_score: str
-    measures: tuple[str, ...]
+    spec: TaskSpec
     languages: tuple[str, ...]
-    splits: tuple[str, ...]
-    default_split: str
-    source: str
-    homepage: str
-    revision: str
-    license: str
-    citation: str
-    data_source: str
-    query_averaging: str
-    description: str
-    module: str
     options: Mapping[str, Any] = field(default_factory=dict)
-    protocol_description: str = ""
-    type: str = "retrieval"
-    eval: EvalSpec | None = None  # the standard evaluator, or None when the module scores the task itself
-    data: Any = None  # the fetch block of tasks.yaml (codequarry.fetch.sources), None when it declares none
-    hub_dataset: str | None = None
-    hub_revision: str | None = None
+
+    # the spec's fields, read through (not dataclass fields: no annotation)
+    family = _from_spec("family")
+    title = _from_spec("title")
+    protocol = _from_spec("protocol")
+    protocol_description = _from_spec("protocol_description")
+    type = _from_spec("type")
+    main_score = _from_spec("main_score")
+    measures = _from_spec("measures")
+    splits = _from_spec("splits")
+    default_split = _from_spec("default_split")
+    source = _from_spec("source")
+    homepage = _from_spec("homepage")
+    revision = _from_spec("revision")
+    license = _from_spec("license")
+    query_averaging = _from_spec("query_averaging")
+    description = _from_spec("description")
+    eval = _from_spec("eval")
+    data = _from_spec("data")
+    hub_dataset = _from_spec("hub_dataset")
+    hub_revision = _from_spec("hub_revision")
+
+    @property
+    def citation(self) -> str:
+        """The BibTeX entry the spec's citation key names (``codequarry/citations.yaml``)."""
+        from codequarry.citations import bibtex
+
+        return bibtex(self.spec.citation)
+
+    @property
+    def module(self) -> str:
+        """The import path of the family module that loads (and, without an ``eval`` block, scores) the task."""
+        return f"codequarry.benchmarks.tasks.{self.spec.module}"
+
+    @property
+    def data_source(self) -> str:
+        """Where the data comes from, ``{language}`` filled in for a one-language task."""
+        text = self.spec.data_source
+        return text.replace("{language}", self.languages[0]) if len(self.languages) == 1 else text
 
     @property
     def language(self) -> str:

@@ -10,14 +10,16 @@ import pytest
 from codequarry.benchmarks.models import load_model
 from codequarry.benchmarks.models_runs import detect_format
 from codequarry.benchmarks.tasks.base import Task, TaskData
+from codequarry.benchmarks.tasks.spec import TaskSpec
 from codequarry.errors import CodequarryError
 
 
 def _task(family: str = "cosqa", language: str | None = "python") -> Task:
-    return Task(name=family, family=family, title="t", protocol="p", main_score="mrr", measures=("mrr",),
-                languages=("python",), splits=(), default_split="", source="s", homepage="https://x", revision="r",
-                license="l", citation="@x{}", data_source="d", query_averaging="a", description="d",
-                module="codequarry.benchmarks.tasks.cosqa", options={"language": language})
+    spec = TaskSpec(key=family, module="cosqa", family=family, title="t", protocol="p", protocol_description="",
+                    type="retrieval", main_score="mrr", measures=("mrr",), languages=("python",), per_language=False,
+                    dynamic=False, splits=(), default_split="", query_averaging="a", source="s", homepage="https://x",
+                    revision="r", license="l", citation="cosqa", data_source="d", description="d")
+    return Task(name=family, spec=spec, languages=("python",), options={"language": language})
 
 
 DATA = TaskData(queries={"q1": "a", "q2": "b"}, corpus={"d1": "x", "d2": "y", "d3": "z"},
