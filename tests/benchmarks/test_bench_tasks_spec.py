@@ -144,3 +144,23 @@ def test_the_hub_dataset_is_read_from_the_data_block_once():
                                                 {"kind": "hub", "repo_id": "o/n", "revision": "a" * 40}]})
     assert (pinned.hub_dataset, pinned.hub_revision) == ("o/n", "a" * 40)
     assert parse_spec("t", {**BASE, "hub": {"dataset": "o/m"}}).hub_dataset == "o/m"
+
+
+def test_a_task_holds_its_spec_and_copies_none_of_its_fields():
+    """Task = its tasks.yaml entry (spec) + name, languages and options: a fact of the entry has one home."""
+    import dataclasses
+
+    from codequarry.benchmarks.tasks.base import Task
+    from codequarry.citations import bibtex
+
+    assert [f.name for f in dataclasses.fields(Task)] == ["name", "spec", "languages", "options"]
+    task = get_task("csn/python")
+    entry = task_specs()["csn"]
+    assert task.spec == entry and task.languages == ("python",) and task.options["language"] == "python"
+    assert (task.family, task.protocol, task.main_score, task.eval) == (entry.family, entry.protocol, entry.main_score,
+                                                                       entry.eval)
+    assert task.citation == bibtex(entry.citation) and task.module == "codequarry.benchmarks.tasks." + entry.module
+    assert "{language}" not in task.data_source and task.data_source == entry.data_source.replace("{language}",
+                                                                                                  "python")
+    moved = dataclasses.replace(task, spec=dataclasses.replace(entry, title="Another title"))
+    assert moved.title == moved.metadata()["title"] == "Another title"  # read through, not copied
