@@ -1,4 +1,4 @@
-"""Checking option values against their type annotations (recipes are YAML, the CLI gives strings).
+"""What an option is (``OptionMeta``, ``Spec``, ``specs``) and checking its values against its annotation.
 
 ``check_param`` accepts a value that fits the annotation (``int``, ``float``, ``bool``, ``str``, ``Literal``,
 unions, ``tuple``/``list`` and ``dict`` of those), turning YAML lists into tuples where a tuple is declared;
@@ -7,11 +7,106 @@ unions, ``tuple``/``list`` and ``dict`` of those), turning YAML lists into tuple
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any, Literal, Union
 
 from codequarry.errors import CodequarryError
+
+OPTION_KEY = "codequarry.option"  # the dataclass field metadata key holding an option's OptionMeta
+
+
+@dataclass(frozen=True)
+class OptionMeta:
+    """What a field declares besides its type and default (see ``option``)."""
+
+    help: str = ""
+    flag: str | None = None
+    metavar: str | None = None
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    below: float | None = None
+    positional: bool = False
+    required: bool = False
+    repeat: bool = False
+    nargs: str | None = None
+    const: Any = None
+    negate: str | None = None
+    group: str | None = None
+    cli: bool = True
+    show_default: bool = True
+    record: bool = True
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One option as derived from its field: name, type hint, default (MISSING when required) and metadata."""
+
+    name: str
+    hint: Any
+    default: Any
+    meta: OptionMeta
+
+    @property
+    def required(self) -> bool:
+        return self.default is dataclasses.MISSING
+
+    @property
+    def choices(self) -> tuple[Any, ...] | None:
+        if self.meta.choices is not None:
+            return self.meta.choices
+        inner = strip_optional(self.hint)[0]
+        if typing.get_origin(inner) is Literal:
+            return typing.get_args(inner)
+        return None
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag that sets this option (for a boolean that defaults to True, the one that turns it off)."""
+        if self.default is True and strip_optional(self.hint)[0] is bool:
+            return self.meta.negate or "--no-" + self.name.replace("_", "-")
+        return self.meta.flag or "--" + self.name.replace("_", "-")
+
+
+def specs(cls: type) -> list[Spec]:
+    """Every option of an options dataclass, in declaration order (fields without ``option`` get empty help)."""
+    hints = param_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = dataclasses.MISSING
+        out.append(Spec(f.name, hints.get(f.name, Any), default, f.metadata.get(OPTION_KEY, OptionMeta())))
+    return out
+
+
+def nested_options(hint: Any) -> type | None:
+    inner = strip_optional(hint)[0]
+    if isinstance(inner, type) and dataclasses.is_dataclass(inner):
+        return inner
+    return None
+
+
+def is_int(hint: Any) -> bool:
+    return strip_optional(hint)[0] is int
+
+
+def strip_optional(hint: Any) -> tuple[Any, bool]:
+    """(the type without ``| None``, whether None was allowed)."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) < len(typing.get_args(hint)):
+            if len(args) == 1:
+                return args[0], True
+            return typing.Union.__getitem__(tuple(args)), True
+    return hint, False
 
 
 def param_hints(params_cls: type) -> dict[str, Any]:

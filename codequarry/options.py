@@ -18,52 +18,37 @@ written once:
   pairs dir's manifest records, so a builder's defaults and recorded parameters are its ``Options``.
 
 A field whose type is itself an options dataclass (a builder's column mapping) is nested: its flags are
-added in their own argument group and ``values_from_args`` builds it.
+added in their own argument group and ``values_from_args`` builds it. What an option is (``OptionMeta``,
+``Spec``, ``specs``) and the value checks live in ``option_types``, the command line in ``option_cli``;
+this module is the one to import.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
-import types
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from codequarry.errors import CodequarryError
-from codequarry.option_types import check_param, jsonable, param_hints, type_label
+from codequarry.option_cli import add_arguments, values_from_args
+from codequarry.option_types import (
+    OPTION_KEY,
+    OptionMeta,
+    Spec,
+    check_param,
+    is_int,
+    jsonable,
+    param_hints,
+    specs,
+    strip_optional,
+    type_label,
+)
 
 __all__ = ["OptionMeta", "Spec", "add_arguments", "check", "check_param", "describe", "from_keywords", "from_mapping",
            "jsonable", "like", "option", "param_hints", "params_of", "specs", "type_label", "value_type",
            "values_from_args"]
-
-_KEY = "codequarry.option"
-
-
-@dataclass(frozen=True)
-class OptionMeta:
-    """What a field declares besides its type and default (see ``option``)."""
-
-    help: str = ""
-    flag: str | None = None
-    metavar: str | None = None
-    choices: tuple[Any, ...] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    below: float | None = None
-    positional: bool = False
-    required: bool = False
-    repeat: bool = False
-    nargs: str | None = None
-    const: Any = None
-    negate: str | None = None
-    group: str | None = None
-    cli: bool = True
-    show_default: bool = True
-    record: bool = True
-    param: str | None = None
 
 
 def option(default: Any = dataclasses.MISSING, *, default_factory: Callable[[], Any] | None = None, help: str = "",
@@ -94,8 +79,8 @@ def option(default: Any = dataclasses.MISSING, *, default_factory: Callable[[], 
     if default_factory is not None:
         if default is not dataclasses.MISSING:
             raise TypeError("give an option a default or a default_factory, not both")
-        return dataclasses.field(default_factory=default_factory, metadata={_KEY: meta})
-    return dataclasses.field(default=default, metadata={_KEY: meta})
+        return dataclasses.field(default_factory=default_factory, metadata={OPTION_KEY: meta})
+    return dataclasses.field(default=default, metadata={OPTION_KEY: meta})
 
 
 def like(cls: type, name: str, default: Any = dataclasses.MISSING, **changes: Any) -> Any:
@@ -110,52 +95,7 @@ def like(cls: type, name: str, default: Any = dataclasses.MISSING, **changes: An
     meta = dataclasses.replace(source.meta, flag=source.flag, **changes)
     if default is dataclasses.MISSING:
         default = source.default
-    return dataclasses.field(default=default, metadata={_KEY: meta})
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One option as derived from its field: name, type hint, default (MISSING when required) and metadata."""
-
-    name: str
-    hint: Any
-    default: Any
-    meta: OptionMeta
-
-    @property
-    def required(self) -> bool:
-        return self.default is dataclasses.MISSING
-
-    @property
-    def choices(self) -> tuple[Any, ...] | None:
-        if self.meta.choices is not None:
-            return self.meta.choices
-        inner = _strip_optional(self.hint)[0]
-        if typing.get_origin(inner) is Literal:
-            return typing.get_args(inner)
-        return None
-
-    @property
-    def flag(self) -> str:
-        """The CLI flag that sets this option (for a boolean that defaults to True, the one that turns it off)."""
-        if self.default is True and _strip_optional(self.hint)[0] is bool:
-            return self.meta.negate or "--no-" + self.name.replace("_", "-")
-        return self.meta.flag or "--" + self.name.replace("_", "-")
-
-
-def specs(cls: type) -> list[Spec]:
-    """Every option of an options dataclass, in declaration order (fields without ``option`` get empty help)."""
-    hints = param_hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            default: Any = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = dataclasses.MISSING
-        out.append(Spec(f.name, hints.get(f.name, Any), default, f.metadata.get(_KEY, OptionMeta())))
-    return out
+    return dataclasses.field(default=default, metadata={OPTION_KEY: meta})
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +180,7 @@ def check(obj: Any, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise CodequarryError(f"{where}: {s.name} must be a number, got {value!r}")
         if s.meta.minimum is not None and not value >= s.meta.minimum:
-            what = "a positive integer" if s.meta.minimum == 1 and _is_int(s.hint) else f">= {s.meta.minimum:g}"
+            what = "a positive integer" if s.meta.minimum == 1 and is_int(s.hint) else f">= {s.meta.minimum:g}"
             raise CodequarryError(f"{where}: {s.name} must be {what}, got {value!r}")
         if s.meta.maximum is not None and not value <= s.meta.maximum:
             raise CodequarryError(f"{where}: {s.name} must be <= {s.meta.maximum:g}, got {value!r}")
@@ -262,162 +202,9 @@ def describe(cls: type) -> list[dict[str, Any]]:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# the command line
-
-
-def add_arguments(parser: argparse.ArgumentParser, cls: type, *, exclude: Sequence[str] = (), prefix: str = "",
-                  unset: Sequence[str] = (), groups: dict[str | None, Any] | None = None) -> dict[str | None, Any]:
-    """Add one CLI argument per option of ``cls``; ``values_from_args`` reads them back.
-
-    Options sit in the ``--help`` section their ``group`` names (``groups`` maps titles to sections
-    already made, and is returned so a command can add its own flags to them); ``unset`` options read
-    back None when not given (for defaults the command decides, e.g. by model kind).
-    """
-    groups = groups if groups is not None else {}
-    groups.setdefault(None, parser)
-    for s in specs(cls):
-        if not s.meta.cli or s.name in exclude:
-            continue
-        if _nested(s.hint):
-            add_arguments(parser.add_argument_group(s.meta.help or s.name), _nested(s.hint), prefix=f"{prefix}{s.name}.")
-            continue
-        target = groups.get(s.meta.group)
-        if target is None:
-            target = groups[s.meta.group] = parser.add_argument_group(s.meta.group)
-        _add_one(target, dataclasses.replace(s, default=None) if s.name in unset else s, prefix + s.name)
-    return groups
-
-
-def values_from_args(cls: type, args: argparse.Namespace, *, prefix: str = "") -> dict[str, Any]:
-    """The keyword arguments (field name → value) that a parsed command line gives the options of ``cls``."""
-    out: dict[str, Any] = {}
-    for s in specs(cls):
-        if not s.meta.cli:
-            continue
-        nested = _nested(s.hint)
-        if nested is not None:
-            out[s.name] = nested(**values_from_args(nested, args, prefix=f"{prefix}{s.name}."))
-            continue
-        dest = prefix + s.name
-        if not hasattr(args, dest):
-            continue
-        value = getattr(args, dest)
-        if value is None and s.meta.repeat and not s.required:
-            value = s.default  # a repeatable flag that was not given
-        if isinstance(value, list) and typing.get_origin(_strip_optional(s.hint)[0]) is tuple:
-            value = tuple(value)
-        out[s.name] = value
-    return out
-
-
-def _add_one(target: Any, s: Spec, dest: str) -> None:
-    m = s.meta
-    inner, optional = _strip_optional(s.hint)
-    help_text = m.help
-    default = None if s.required else s.default
-    if (m.show_default and default is not None and default is not False and default != () and "default" not in help_text
-            and not (inner is bool and default is True)):
-        help_text += f" (default: {_show(default)})"
-    kw: dict[str, Any] = {"help": help_text}
-    if inner is bool and not optional:
-        if default is True:  # the help says what the option does; its flag turns it off
-            kw["help"] = "do not " + help_text
-            target.add_argument(s.flag, dest=dest, action="store_false", **kw)
-        else:
-            target.add_argument(s.flag, dest=dest, action="store_true", **kw)
-        return
-    origin = typing.get_origin(inner)
-    item = typing.get_args(inner)[0] if origin in (tuple, list) and typing.get_args(inner) else inner
-    if origin in (tuple, list):
-        if m.repeat:
-            kw["action"] = "append"
-        else:
-            kw["nargs"] = m.nargs or "+"
-    elif m.nargs is not None:
-        kw["nargs"] = m.nargs
-        if m.const is not None:
-            kw["const"] = m.const
-    choices = s.choices
-    if choices is not None:
-        kw["choices"] = choices
-    converter = _converter(item, s)
-    if converter is not None:
-        kw["type"] = converter
-    if m.metavar:
-        kw["metavar"] = m.metavar
-    elif choices is None and item in (int, float) and not m.positional:
-        kw["metavar"] = "N" if item is int else "X"
-    if m.positional:
-        kw.pop("metavar", None)
-        target.add_argument(dest, metavar=m.metavar or s.name.upper(), **kw)
-        return
-    if m.repeat:
-        default = None  # argparse appends to a given default list; an absent flag reads back as None
-    kw["default"] = default
-    if m.required or (s.required and not m.positional):
-        kw["required"] = True
-    target.add_argument(s.flag, dest=dest, **kw)
-
-
-def _converter(item: Any, s: Spec) -> Callable[[str], Any] | None:
-    if typing.get_origin(item) is Literal:
-        return None
-    if item not in (int, float):
-        return None
-    lo, hi, below = s.meta.minimum, s.meta.maximum, s.meta.below
-
-    def convert(text: str) -> Any:
-        try:
-            value = item(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if item is int else 'a number'}, got {text!r}") from None
-        if lo is not None and not value >= lo:
-            raise argparse.ArgumentTypeError(
-                f"expected a positive integer, got {text!r}" if lo == 1 and item is int else f"expected >= {lo:g}, got {text!r}")
-        if hi is not None and not value <= hi:
-            raise argparse.ArgumentTypeError(f"expected <= {hi:g}, got {text!r}")
-        if below is not None and not value < below:
-            raise argparse.ArgumentTypeError(f"expected a value below {below:g}, got {text!r}")
-        return value
-
-    convert.__name__ = item.__name__  # argparse names the type in its "invalid value" message
-    return convert
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (tuple, list)):
-        return " ".join(map(str, value))
-    if isinstance(value, int) and abs(value) >= 10_000:
-        return f"{value:,}"
-    return str(value)
-
-
 def value_type(hint: Any) -> Any:
     """The scalar type a string value converts to: the annotation without ``| None`` (str for a ``Literal``)."""
-    inner = _strip_optional(hint)[0]
+    inner = strip_optional(hint)[0]
     if typing.get_origin(inner) is Literal:
         return type(typing.get_args(inner)[0])
     return inner
-
-
-def _nested(hint: Any) -> type | None:
-    inner = _strip_optional(hint)[0]
-    if isinstance(inner, type) and dataclasses.is_dataclass(inner):
-        return inner
-    return None
-
-
-def _is_int(hint: Any) -> bool:
-    return _strip_optional(hint)[0] is int
-
-
-def _strip_optional(hint: Any) -> tuple[Any, bool]:
-    """(the type without ``| None``, whether None was allowed)."""
-    if typing.get_origin(hint) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) < len(typing.get_args(hint)):
-            if len(args) == 1:
-                return args[0], True
-            return typing.Union.__getitem__(tuple(args)), True
-    return hint, False
