@@ -49,31 +49,38 @@ class MinHashParams:
     canonical_identifiers: bool | None = option(
         None, help="add the rename-invariant view with its own LSH index (null: on for shingles code)")
     canonical_threshold: float | None = option(
-        None, help="Jaccard threshold of the rename-invariant view (null: 0.7)")
+        None, help="Jaccard threshold of the rename-invariant view for any pair (null: 0.7)")
+    type3_threshold: float | None = option(
+        None, help="Type-3 rule of the rename-invariant view: this lower Jaccard matches when the rows also share "
+                   "type3_shared shingles (null: 0.4; needs verify)")
+    type3_shared: int | None = option(
+        None, help="canonical shingles two rows must share for the Type-3 rule (null: 15)")
     canonical_bands: int | None = option(None, help="LSH bands of the rename-invariant view (null: the "
-                                                    "optimum for 0.1 below its threshold)")
+                                                    "optimum for 0.1 below the lowest Jaccard its rule accepts)")
     canonical_rows: int | None = option(None, help="rows per LSH band of the rename-invariant view (null: "
                                                    "with canonical_bands)")
 
 
 def minhash_config(params: Any) -> MinHashConfig:
     """The MinHashConfig named by a step's parameters (num_perm, ngram, threshold, seed, bands, rows, lowercase,
-    shingles, strip_comments, canonical_identifiers and the canonical view's threshold, bands and rows)."""
+    shingles, strip_comments, canonical_identifiers and the canonical view's threshold, Type-3 rule, bands and
+    rows)."""
     try:
         return MinHashConfig(num_perm=params.num_perm, ngram=params.ngram, threshold=params.threshold,
                              seed=params.seed, bands=params.bands, rows=params.rows, lowercase=params.lowercase,
                              shingles=params.shingles, strip_comments=params.strip_comments,
                              canonical_identifiers=params.canonical_identifiers,
                              canonical_threshold=params.canonical_threshold, canonical_bands=params.canonical_bands,
-                             canonical_rows=params.canonical_rows)
+                             canonical_rows=params.canonical_rows, type3_threshold=params.type3_threshold,
+                             type3_shared=params.type3_shared)
     except CodequarryError as exc:
         raise ValueError(str(exc)) from exc
 
 
 def fill_lsh(params: Any) -> None:
     """Validate a frozen Params' MinHash fields and fill what is derived when unset (bands/rows from the
-    threshold, strip_comments/canonical_identifiers from shingles, the canonical view's threshold and
-    bands/rows), so the recorded recipe names the values actually used."""
+    threshold, strip_comments/canonical_identifiers from shingles, the canonical view's threshold, Type-3
+    rule and bands/rows), so the recorded recipe names the values actually used."""
     config = minhash_config(params)
     if params.bands is None:
         bands, rows = config.lsh
@@ -84,6 +91,8 @@ def fill_lsh(params: Any) -> None:
     canon = config.canonical_lsh
     if canon is not None:
         object.__setattr__(params, "canonical_threshold", config.canonical_threshold)
+        object.__setattr__(params, "type3_threshold", config.type3_threshold)
+        object.__setattr__(params, "type3_shared", config.type3_shared)
         if params.canonical_bands is None:
             object.__setattr__(params, "canonical_bands", canon[0])
             object.__setattr__(params, "canonical_rows", canon[1])

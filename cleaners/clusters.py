@@ -2,7 +2,8 @@
 
 Rows sharing a band hash in any band column (of any view) are candidates: star edges to each bucket's
 smallest row. With ``verify`` (the default when the canonical view is on) a candidate pair is kept when
-its exact shingle Jaccard reaches *some* view's threshold (the OR of the views). Clusters are the
+its exact shingle sets match under *some* view's rule (the OR of the views; ``signatures.ViewRule``:
+Jaccard ≥ the view's threshold, or for the canonical view the Type-3 rule). Clusters are the
 connected components of the kept pairs (``scipy.sparse.csgraph.connected_components``); each row's label
 is the smallest row of its component, so labels never depend on edge order.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from codequarry.cleaners.signatures import MinHashConfig, MinHasher, view_sets
+from codequarry.cleaners.signatures import MinHashConfig, MinHasher, ViewRule, view_sets
 from codequarry.errors import CodequarryError
 
 _ROWS_PER_PASS = 8192  # rows tokenized together by cluster_texts (bounds the flat token list)
@@ -91,16 +92,27 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def similar(i: int, j: int, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[float]) -> bool:
-    """Whether rows i and j reach the threshold of at least one view (exact shingle Jaccard per view)."""
-    return any(jaccard(sets[i], sets[j]) >= t for sets, t in zip(views, thresholds))
+def view_match(a: np.ndarray, b: np.ndarray, rule: ViewRule | float) -> bool:
+    """Whether two rows' sorted distinct shingle sets of one view match under its rule (a float: Jaccard ≥ it)."""
+    if not isinstance(rule, ViewRule):
+        rule = ViewRule(float(rule))
+    if len(a) == 0 and len(b) == 0:
+        return rule.accepts(0, 0)
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return rule.accepts(inter, len(a) + len(b) - inter)
 
 
-def verify_pairs(edges: np.ndarray, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[float]
+def similar(i: int, j: int, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[ViewRule | float]) -> bool:
+    """Whether rows i and j match in at least one view (exact shingle sets per view, each view's rule)."""
+    return any(view_match(sets[i], sets[j], t) for sets, t in zip(views, thresholds))
+
+
+def verify_pairs(edges: np.ndarray, views: Sequence[Sequence[np.ndarray]], thresholds: Sequence[ViewRule | float]
                  ) -> np.ndarray:
-    """Keep only candidate pairs whose exact shingle Jaccard reaches the threshold of some view.
+    """Keep only candidate pairs that match in some view (exact shingle sets under that view's rule).
 
-    ``views`` holds one list of per-row sorted shingle sets per view, ``thresholds`` one threshold each.
+    ``views`` holds one list of per-row sorted shingle sets per view, ``thresholds`` one rule each
+    (``MinHashConfig.thresholds``; a plain float is a Jaccard threshold).
     """
     if len(views) != len(thresholds):
         raise CodequarryError(f"got {len(views)} shingle views but {len(thresholds)} thresholds")

@@ -280,7 +280,8 @@ class Decontaminate(GlobalStep):
                         sim = 1.0
                         if mine is not None:  # the similarity reported: the highest view Jaccard that passes
                             sims = [mh.jaccard(m, sets[c]) for m, sets in zip(mine, idx.code_sets)]
-                            passed = [s for s, t in zip(sims, thresholds) if s >= t]
+                            passed = [s for s, m, sets, t in zip(sims, mine, idx.code_sets, thresholds)
+                                      if mh.view_match(m, sets[c], t)]
                             if not passed:
                                 continue
                             sim = max(passed)

@@ -32,7 +32,9 @@ from codequarry.errors import CodequarryError
 
 MAX_HASH32 = np.uint32(0xFFFFFFFF)
 CANONICAL_LSH_MARGIN = 0.1  # the canonical bands aim this far below its threshold (its candidates are verified)
-CANONICAL_THRESHOLD = 0.7  # the canonical view's default: BigCode's 0.7, as the raw view (measured in perf/dedup.py)
+CANONICAL_THRESHOLD = 0.7  # the canonical view's default for any pair: BigCode's 0.7, as the raw view
+TYPE3_THRESHOLD = 0.4  # the canonical view's Type-3 rule: this Jaccard suffices for pairs sharing …
+TYPE3_SHARED = 15  # … at least this many canonical shingles (both measured in perf/dedup.py, see ViewRule)
 _CHUNK = 4096  # shingles per broadcast (num_perm × chunk uint32): the fastest of 512…16384 measured here
 
 
@@ -81,6 +83,43 @@ def _check_lsh(threshold: float, bands: int | None, rows: int | None, num_perm: 
                               "and both ≥ 1")
 
 
+@dataclass(frozen=True)
+class ViewRule:
+    """When one view's exact shingle sets make two rows a match: Jaccard ≥ ``threshold``, or — the Type-3 rule —
+    Jaccard ≥ ``low`` with at least ``shared`` shingles in common.
+
+    Why two levels (canonical view; measured with ``perf/dedup.py`` on 50k real functions with planted
+    clones): a close Type-3 clone (half the locals renamed, one or two statements inserted, deleted or
+    changed) keeps most of its canonical shingles, but each edited statement replaces about its length
+    plus ``ngram`` − 1 of them, so its canonical Jaccard falls to 0.4–0.7 and a single 0.7 threshold
+    caught only about half of them. A low Jaccard on a *small* set, though, is weak evidence: two sibling
+    accessors (``return self.x is not None and self.x.a`` / ``… .b``) differ in one name and reach 0.5. A
+    low similarity therefore counts only when the rows also share a long stretch of code: with 15 shared
+    shingles required no planted accessor or sibling pair matched (8 of 666 accessors did without it),
+    and the close Type-3 recall of exact verification fell by under 1% (the minimum-size idea of clone
+    benchmarks, which judge clones only above a minimum size). Low thresholds 0.5 / 0.45 / 0.4 / 0.35 gave
+    close Type-3 recall 0.93 / 0.96 / 0.98 / 0.97 at precision 1.000 down to 0.4; at 0.35 a same-shape
+    rewrite (a long annotated parameter list) matched an unrelated function. Natural pairs that 0.4 adds
+    over 0.45 are copy-paste-modify code (test ``setUp`` variants, two ``preprocess`` implementations,
+    pickle ``load_*`` opcodes). Shorter canonical n-grams were not tried: both views share one n-gram
+    layout (one offsets array per batch), which the engines rely on.
+    """
+
+    threshold: float
+    low: float | None = None
+    shared: int = 0
+
+    def accepts(self, inter: int, union: int) -> bool:
+        """Whether ``inter`` shared shingles out of ``union`` distinct ones (both rows) make a match."""
+        j = inter / union if union else 1.0
+        return j >= self.threshold or (self.low is not None and j >= self.low and inter >= self.shared)
+
+    @property
+    def floor(self) -> float:
+        """The lowest Jaccard this rule can accept (what the view's LSH bands aim below)."""
+        return self.threshold if self.low is None else min(self.threshold, self.low)
+
+
 # --------------------------------------------------------------------------------------------
 # configuration
 
@@ -92,11 +131,14 @@ class MinHashConfig:
     ``strip_comments`` and ``canonical_identifiers`` default to on for ``shingles="code"`` and must
     stay off for ``shingles="bigcode"`` (BigCode's raw-token shingles); ``None`` means that default.
     ``threshold``/``bands``/``rows`` are the raw view's; ``canonical_threshold`` (default
-    ``CANONICAL_THRESHOLD``), ``canonical_bands`` and ``canonical_rows`` the canonical view's. Unless
-    given, the canonical bands and rows are datasketch's optimum for ``CANONICAL_LSH_MARGIN`` below its
-    threshold (32 × 8 for 0.7: a pair at Jaccard 0.75 becomes a candidate with probability 0.97 instead of
-    0.77), because its candidates are verified by exact Jaccard (the default for code shingles): a renamed
-    clone's canonical view is identical or nearly so, and the verification keeps the threshold exact.
+    ``CANONICAL_THRESHOLD``), ``type3_threshold`` and ``type3_shared`` (the Type-3 rule, defaults
+    ``TYPE3_THRESHOLD`` and ``TYPE3_SHARED``, see :class:`ViewRule`), ``canonical_bands`` and
+    ``canonical_rows`` the canonical view's. Unless given, the canonical bands and rows are datasketch's
+    optimum for ``CANONICAL_LSH_MARGIN`` below the lowest Jaccard its rule accepts (64 × 4 for 0.4: a pair
+    at 0.4 becomes a candidate with probability 0.81, at 0.45 with 0.93, at 0.5 with 0.98), because its candidates are
+    verified by exact Jaccard (the default for code shingles), which keeps the rule exact. Without
+    verification every candidate is a match, so the Type-3 rule then needs ``type3_threshold`` set to the
+    canonical threshold (or explicit bands) to keep BigCode-like precision.
     """
 
     num_perm: int = 256
@@ -112,6 +154,8 @@ class MinHashConfig:
     canonical_threshold: float | None = None
     canonical_bands: int | None = None
     canonical_rows: int | None = None
+    type3_threshold: float | None = None
+    type3_shared: int | None = None
 
     def __post_init__(self) -> None:
         if self.num_perm < 2:
@@ -129,7 +173,7 @@ class MinHashConfig:
             elif value and not code:
                 raise CodequarryError(f"{name} needs shingles: code (shingles: bigcode is BigCode's raw tokens); "
                                       f"set shingles to code or {name} to false")
-        canon = ("canonical_threshold", "canonical_bands", "canonical_rows")
+        canon = ("canonical_threshold", "canonical_bands", "canonical_rows", "type3_threshold", "type3_shared")
         if not self.canonical_identifiers:
             given = [k for k in canon if getattr(self, k) is not None]
             if given:
@@ -138,6 +182,14 @@ class MinHashConfig:
             return
         if self.canonical_threshold is None:
             object.__setattr__(self, "canonical_threshold", CANONICAL_THRESHOLD)
+        if self.type3_threshold is None:
+            object.__setattr__(self, "type3_threshold", TYPE3_THRESHOLD)
+        if self.type3_shared is None:
+            object.__setattr__(self, "type3_shared", TYPE3_SHARED)
+        if not 0.0 < self.type3_threshold < 1.0:
+            raise CodequarryError(f"type3_threshold must be between 0 and 1 (exclusive), got {self.type3_threshold}")
+        if self.type3_shared < 1:
+            raise CodequarryError(f"type3_shared must be at least 1, got {self.type3_shared}")
         _check_lsh(self.canonical_threshold, self.canonical_bands, self.canonical_rows, self.num_perm,
                    "canonical_")
 
@@ -155,15 +207,17 @@ class MinHashConfig:
             return None
         if self.canonical_bands is not None and self.canonical_rows is not None:
             return self.canonical_bands, self.canonical_rows
-        t = float(self.canonical_threshold or CANONICAL_THRESHOLD)
+        t = self.thresholds[1].floor
         return optimal_lsh_params(max(0.05, round(t - CANONICAL_LSH_MARGIN, 6)), self.num_perm)
 
     @property
-    def thresholds(self) -> tuple[float, ...]:
-        """Each view's Jaccard threshold: (raw,) or (raw, canonical)."""
+    def thresholds(self) -> tuple[ViewRule, ...]:
+        """Each view's match rule: (raw,) or (raw, canonical); the canonical one with the Type-3 rule."""
         if self.canonical_identifiers:
-            return self.threshold, float(self.canonical_threshold or CANONICAL_THRESHOLD)
-        return (self.threshold,)
+            return (ViewRule(self.threshold),
+                    ViewRule(float(self.canonical_threshold or CANONICAL_THRESHOLD),
+                             float(self.type3_threshold or TYPE3_THRESHOLD), int(self.type3_shared or TYPE3_SHARED)))
+        return (ViewRule(self.threshold),)
 
     @property
     def view_lsh(self) -> tuple[tuple[int, int], ...]:
@@ -197,7 +251,8 @@ class MinHashConfig:
             out["views"] = ("raw tokens OR canonical view, one MinHash-LSH index each (canonical: each name → '#', "
                             "or '#d' when the same name is d < ngram tokens back; keywords, literal words, numbers, "
                             "words in strings, names after . -> :: and before ( kept; its n-grams tagged)")
-            out.update(canonical_threshold=self.canonical_threshold, canonical_bands=cb, canonical_rows=cr,
+            out.update(canonical_threshold=self.canonical_threshold, type3_threshold=self.type3_threshold,
+                       type3_shared=self.type3_shared, canonical_bands=cb, canonical_rows=cr,
                        canonical_lsh_threshold=round((1.0 / cb) ** (1.0 / cr), 4))
         return out
 

@@ -93,7 +93,7 @@ def extract_corpus(n: int, cache: Path | None = None) -> list[str]:
 # the two pipelines
 
 KINDS = ("bigcode", "code")
-CANONICAL: dict[str, float] = {}  # --canonical-threshold, when given
+CODE_SETTINGS: dict[str, float] = {}  # --canonical-threshold and --set, when given
 
 
 def config(kind: str):
@@ -101,7 +101,7 @@ def config(kind: str):
     (code: the canonical view at its default threshold unless --canonical-threshold says otherwise)."""
     from codequarry.cleaners import minhash as mh
 
-    extra = {"canonical_threshold": CANONICAL["t"]} if kind == "code" and CANONICAL else {}
+    extra = dict(CODE_SETTINGS) if kind == "code" else {}
     return mh.MinHashConfig(num_perm=256, ngram=5, threshold=0.7, shingles=kind, **extra)
 
 
@@ -124,8 +124,9 @@ def shingle_strings(hasher, code: str, n: int = 5) -> tuple[list[set[str]], int]
     return out, len(raw)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(1, len(a | b))
+def _match(a: set[str], b: set[str], rule) -> bool:
+    """The view's rule (``signatures.ViewRule``) on two string shingle sets."""
+    return rule.accepts(len(a & b), len(a | b))
 
 
 def datasketch_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 5) -> np.ndarray:
@@ -140,7 +141,7 @@ def datasketch_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 
     cfg = config(kind)
     hasher = MinHasher(cfg)
     verify = default_verify(cfg)
-    lshs = [MinHashLSH(threshold=t, num_perm=256, params=lsh) for t, lsh in zip(cfg.thresholds, cfg.view_lsh)]
+    lshs = [MinHashLSH(threshold=t.threshold, num_perm=256, params=lsh) for t, lsh in zip(cfg.thresholds, cfg.view_lsh)]
     sketches: list[list[MinHash] | None] = []
     sets: list[list[set[str]]] = []
     for i, code in enumerate(progress(codes, desc=f"datasketch {kind}", unit="fn")):
@@ -162,7 +163,7 @@ def datasketch_pipeline(codes: list[str], kind: str = "code", min_tokens: int = 
             for j in lshs[k].query(m):
                 if j == i or (min(i, j), max(i, j)) in edges:
                     continue
-                if not verify or any(_jaccard(sets[i][v], sets[j][v]) >= t for v, t in enumerate(cfg.thresholds)):
+                if not verify or any(_match(sets[i][v], sets[j][v], rule) for v, rule in enumerate(cfg.thresholds)):
                     edges.add((min(i, j), max(i, j)))
     return cluster_labels(len(codes), np.array(sorted(edges), dtype=np.int64).reshape(-1, 2))
 
@@ -212,9 +213,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="shingle kinds to measure (default: bigcode and code)")
     ap.add_argument("--canonical-threshold", type=float, default=None,
                     help="the canonical view's threshold for code shingles (default: the library's)")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="another MinHashConfig field for code shingles (repeatable), e.g. canonical_bands=40")
     args = ap.parse_args(argv)
     if args.canonical_threshold is not None:
-        CANONICAL["t"] = args.canonical_threshold
+        CODE_SETTINGS["canonical_threshold"] = args.canonical_threshold
+    for item in args.set:
+        field, _, value = item.partition("=")
+        CODE_SETTINGS[field] = float(value) if "." in value else int(value)
 
     t = time.time()
     codes = extract_corpus(args.n, args.cache)
@@ -227,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     pool = [i for i in np.flatnonzero(singleton).tolist() if len(TOKEN.findall(codes[i])) >= args.min_tokens_planted]
     per_kind = args.per_kind if args.per_kind is not None else max(40, n // 500)
     planted, negatives = clones.plant(codes, pool, per_kind)
-    corpus = codes + [v for _, _, v in planted] + negatives
+    corpus = codes + [v for _, _, v in planted] + [c for _, c in negatives]
     print(f"planted: {len(planted)} clones of singleton functions with ≥ {args.min_tokens_planted} tokens "
-          f"({per_kind} per edit kind), {len(negatives)} same-shape negatives")
+          f"({per_kind} per edit kind), {len(negatives)} negatives that share a shape "
+          f"({', '.join(f'{sum(1 for k, _ in negatives if k == kind)} {kind}' for kind in clones.NEGATIVE_KINDS)})")
 
     results: dict[tuple[str, str], tuple[np.ndarray, float, float]] = {}
     for kind in args.shingles:
@@ -262,12 +269,23 @@ def main(argv: list[str] | None = None) -> int:
     for kind in clones.KINDS:
         cells = " | ".join(f"{recalls[key][kind]:.3f}" for key in cols)
         print(f"  {kind:<12} n={sum(1 for p in planted if p[1] == kind):<5} {cells}")
+    for group, kinds in (("Type-2 with up to half the locals renamed", clones.TYPE2_UP_TO_HALF),
+                         ("close Type-3: half the locals renamed, 1-2 statements edited", clones.CLOSE_TYPE3)):
+        for key in cols:
+            idx = [k for k, p in enumerate(planted) if p[1] in kinds]
+            labels = results[key][0]
+            rec = np.mean([labels[planted[k][0]] == labels[n + k] for k in idx])
+            print(f"  {group} ({', '.join(kinds)}), {key[0]} {key[1]}: recall {rec:.3f} (n={len(idx)})")
+    print("\nnegatives in a cluster (false positives), by negative kind:")
+    first_neg = n + len(planted)
     for key in cols:
-        idx = [k for k, p in enumerate(planted) if p[1] in clones.TYPE2_UP_TO_HALF]
         labels = results[key][0]
-        rec = np.mean([labels[planted[k][0]] == labels[n + k] for k in idx])
-        print(f"  Type-2 with up to half the locals renamed ({', '.join(clones.TYPE2_UP_TO_HALF)}), {key[0]} "
-              f"{key[1]}: recall {rec:.3f} (n={len(idx)})")
+        sizes = np.bincount(labels, minlength=len(labels))
+        cells = []
+        for kind in clones.NEGATIVE_KINDS:
+            rows = [first_neg + k for k, (nk, _) in enumerate(negatives) if nk == kind]
+            cells.append(f"{kind} {int(np.sum(sizes[labels[rows]] > 1))}/{len(rows)}")
+        print(f"  {key[0]} {key[1]}: {', '.join(cells)}")
     if {"bigcode", "code"} <= set(args.shingles):
         old = _flags(results[("bigcode", "codequarry")][0][:n])[1]
         new = _flags(results[("code", "codequarry")][0][:n])[1]

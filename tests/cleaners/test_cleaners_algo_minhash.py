@@ -295,7 +295,9 @@ def test_shingle_options_resolve_and_conflict():
 
 @pytest.mark.parametrize("kwargs", [{"num_perm": 1}, {"ngram": 0}, {"threshold": 1.0}, {"bands": 5},
                                     {"bands": 30, "rows": 10}, {"shingles": "words"},
-                                    {"shingles": "bigcode", "canonical_identifiers": True}])
+                                    {"shingles": "bigcode", "canonical_identifiers": True},
+                                    {"type3_threshold": 0.0}, {"type3_shared": 0},
+                                    {"shingles": "bigcode", "type3_threshold": 0.5}])
 def test_bad_config_is_a_clear_error(kwargs):
     with pytest.raises(CodequarryError):
         mh.MinHashConfig(**kwargs)
@@ -369,3 +371,51 @@ def test_cluster_texts_groups_near_duplicates_and_verify_prunes():
         assert labels.tolist() == [0, 1, 1, 1]
     assert mh.cluster_texts([base, near], verify=True, languages=["python"] * 2).tolist() == [0, 0]
     assert mh.cluster_texts([]).tolist() == []
+
+
+def test_view_rules_and_the_canonical_bands_follow_the_type3_rule():
+    cfg = mh.MinHashConfig()
+    raw, canon = cfg.thresholds
+    assert raw == mh.ViewRule(0.7) and canon == mh.ViewRule(0.7, mh.TYPE3_THRESHOLD, mh.TYPE3_SHARED)
+    assert (mh.TYPE3_THRESHOLD, mh.TYPE3_SHARED) == (0.4, 15)
+    # Jaccard 0.5 matches only with at least 15 shared shingles; 0.7 always; below 0.4 never
+    assert canon.accepts(15, 30) and not canon.accepts(7, 14) and canon.accepts(7, 10)
+    assert not canon.accepts(17, 45) and canon.accepts(18, 45) and not raw.accepts(15, 30) and raw.accepts(7, 10)
+    # the canonical bands aim 0.1 below the rule's floor (0.4): datasketch's optimum for 0.3
+    assert cfg.canonical_lsh == mh.optimal_lsh_params(0.3, 256) == (64, 4)
+    assert mh.candidate_probability(0.45, 64, 4) > 0.9
+    off = mh.MinHashConfig(type3_threshold=0.7)  # the rule off: the bands of a plain 0.7 threshold
+    assert off.canonical_lsh == (32, 8) and off.thresholds[1].floor == 0.7
+    desc = cfg.describe()
+    assert (desc["type3_threshold"], desc["type3_shared"], desc["canonical_bands"]) == (0.4, 15, 64)
+    assert BIGCODE.thresholds == (mh.ViewRule(0.7),)
+
+
+def test_type3_rule_needs_a_long_shared_stretch():
+    """A Type-3 clone (a statement inserted and one changed in a long function) matches at a canonical Jaccard
+    under 0.7; two sibling accessors that differ in one attribute name (Jaccard 0.5 on a handful of shingles) do
+    not."""
+    base = ("def merge_ranges(ranges, gap):\n    ordered = sorted(ranges, key=lambda r: r.start)\n"
+            "    merged = [ordered[0]]\n    for current in ordered[1:]:\n        last = merged[-1]\n"
+            "        if current.start - last.stop <= gap:\n            merged[-1] = range(last.start, max(last.stop, "
+            "current.stop))\n        else:\n            merged.append(current)\n    return merged\n")
+    clone = (base.replace("ranges, gap", "spans, gap").replace("(ranges,", "(spans,")
+             .replace("    merged = [ordered[0]]\n", "    if not ordered:\n        return []\n    merged = [ordered[0]]\n")
+             .replace("merged.append(current)", "merged.append(range(current.start, current.stop))"))
+    sib_a = "def is_left_open(self):\n    return self.bounds is not None and self.bounds.left_open\n"
+    sib_b = "def is_right_open(self):\n    return self.bounds is not None and self.bounds.right_open\n"
+    h = mh.MinHasher()
+    (raw_a, raw_b), (can_a, can_b) = h.shingle_sets([base, clone], ["python"] * 2)
+    shared = len(np.intersect1d(can_a, can_b))
+    assert 0.4 <= mh.jaccard(can_a, can_b) < 0.7 and shared >= 15 and mh.jaccard(raw_a, raw_b) < 0.7
+    (_, _), (sa, sb) = h.shingle_sets([sib_a, sib_b], ["python"] * 2)
+    assert mh.jaccard(sa, sb) >= 0.4 and len(np.intersect1d(sa, sb)) < 15
+    langs = ["python"] * 4
+    assert mh.cluster_texts([base, sib_a, clone, sib_b], languages=langs).tolist() == [0, 1, 0, 3]
+    # the old single 0.7 threshold missed the clone
+    old = mh.MinHashConfig(type3_threshold=0.7)
+    assert mh.cluster_texts([base, sib_a, clone, sib_b], old, languages=langs).tolist() == [0, 1, 2, 3]
+    # verify_pairs takes the rules (and plain floats, as before)
+    edges = np.array([[0, 1]])
+    assert len(mh.verify_pairs(edges, [[raw_a, raw_b], [can_a, can_b]], mh.MinHashConfig().thresholds)) == 1
+    assert len(mh.verify_pairs(edges, [[raw_a, raw_b], [can_a, can_b]], [0.7, 0.7])) == 0
