@@ -114,8 +114,8 @@ class Options:
                                                help=f"languages to read (default: all found; known: "
                                                     f"{', '.join(LANGUAGES)})")
     splits: tuple[str, ...] | None = option(None, metavar="SPLIT",
-                                            help="splits to read: train, valid, test, corpus (the dedupe-definitions "
-                                                 "pool); default: all found")
+                                            help=f"splits to read: {', '.join(SPLITS)} (corpus: the "
+                                                 "dedupe-definitions pool); default: all found")
 
 
 def build(out: str | Path, *, loader: Any = None, overwrite: bool = False, created_by: str | None = None,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from codequarry import options
 from codequarry.builders._io import Bad, Input, as_paths, discover
@@ -59,6 +59,7 @@ INFO = SourceInfo(
 )
 
 _SPLITS = {"train": "train", "dev": "valid", "test": "test"}
+KINDS = ("auto", "qa", "retrieval")
 
 
 def _kind_of(inp: Input) -> str | None:
@@ -87,8 +88,8 @@ class Options:
     path: tuple[str, ...] = option(required=True, metavar="PATH",
                                    help="CoSQA files or folders: cosqa-{train,dev,all}.json, cosqa-retrieval-*.json, "
                                         "code_idx_map.txt")
-    kind: Literal["auto", "qa", "retrieval"] = option(
-        "auto", help="qa: labelled pairs; retrieval: queries + the code pool (split 'corpus'); auto: whichever the "
+    kind: str = option(
+        "auto", choices=KINDS, help="qa: labelled pairs; retrieval: queries + the code pool (split 'corpus'); auto: whichever the "
                      "files are (default)")
 
 
@@ -97,8 +98,8 @@ def build(out: str | Path, *, overwrite: bool = False, created_by: str | None = 
     returns the manifest."""
     opts = options.from_keywords(Options, values, "source 'cosqa'")
     path, kind = opts.path, opts.kind
-    if kind not in ("auto", "qa", "retrieval"):
-        raise CodequarryError(f"--kind must be auto, qa or retrieval, not {kind!r}")
+    if kind not in KINDS:
+        raise CodequarryError(f"--kind must be {', '.join(KINDS[:-1])} or {KINDS[-1]}, not {kind!r}")
     inputs, problems = discover(as_paths(path), accept=_accept)
     by_kind: dict[str, list[Input]] = {"qa": [], "retrieval": []}
     for inp in inputs:
