@@ -8,7 +8,8 @@ A row is contaminated when
   comments when the language is known on both sides, whitespace-collapsed text otherwise), or
 * its code near-matches one (``minhash``: the same shingles/permutations/bands as ``near_dedup``,
   code-aware by default with each side's language — raw and rename-invariant views, one index each —
-  then, when ``verify``, the exact shingle Jaccard of some view ≥ that view's threshold; BigCode's
+  then, when ``verify``, the exact shingle sets match under some view's rule: Jaccard ≥ that view's
+  threshold, or for the canonical view the Type-3 rule, see ``signatures.ViewRule``; BigCode's
   near-match variant also verifies), or
 * its query equals a benchmark query after normalization (case folded, punctuation dropped), or
   their word ``query_ngram``-gram sets have Jaccard ≥ ``query_threshold`` (exact all-pairs with a
@@ -58,8 +59,8 @@ class Params(MinHashParams):
         "both", help="how codes match: exact (normalized), minhash (near), both, or none")
     query: Literal["both", "exact", "jaccard", "none"] = option(
         "both", help="how queries match: exact (normalized), jaccard (word n-grams), both, or none")
-    verify: bool = option(True, help="keep a code near-match only when a view's exact shingle Jaccard "
-                                     "reaches its threshold")
+    verify: bool = option(True, help="keep a code near-match only when a view's exact shingle sets match "
+                                     "under its rule (Jaccard threshold; canonical view also the Type-3 rule)")
     min_tokens: int = option(5, help="codes with fewer tokens are not near-matched")
     query_ngram: int = option(1, help="word n-gram size of the query Jaccard")
     query_threshold: float = option(0.8, help="query n-gram Jaccard at which a query is contaminated")

@@ -52,8 +52,9 @@ class Params(MinHashParams):
         ("valid", "test"), help="splits never touched: a train row matching one of their rows leaks")
     normalize: bool = option(True, help="exact matching compares tree-sitter tokens without comments "
                                         "(false: whitespace-collapsed text)")
-    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle Jaccard "
-                                            "reaches its threshold (null: on for code shingles)")
+    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle sets match "
+                                            "under its rule: Jaccard threshold, canonical view also the Type-3 "
+                                            "rule (null: on for code shingles)")
     min_tokens: int = option(5, help="rows with fewer tokens take no part in MinHash matching")
 
     def __post_init__(self) -> None:

@@ -11,8 +11,9 @@ Rows with fewer than ``min_tokens`` tokens take no part (and are dropped as ``to
 
 MinHash shingles (``cleaners/minhash.py``): ``shingles: code`` (the default for the code column) removes
 comments in the row's language (``strip_comments``) and adds a rename-invariant view of the tokens
-(``canonical_identifiers``) with its own LSH index and threshold (``canonical_threshold``), so a
-renamed clone (canonical view) and a reformatted or commented copy (raw view) are each caught; band
+(``canonical_identifiers``) with its own LSH index and threshold (``canonical_threshold``, plus the Type-3
+rule ``type3_threshold``/``type3_shared`` for clones with edited statements), so a renamed or edited
+clone (canonical view) and a reformatted or commented copy (raw view) are each caught; band
 matches are verified by exact per-view Jaccard (``verify``, on by default for code shingles);
 ``shingles: bigcode`` is BigCode's raw-token 5-grams (the default for any
 other column, whose text is not code). The resolved values go into the recipe and the card.
@@ -59,8 +60,9 @@ class Params(MinHashParams):
     column: str = option("code", help="column compared (a column other than code needs shingles: bigcode)")
     shingles: Literal["code", "bigcode"] | None = option(
         None, help="code or bigcode (null: code for the code column, bigcode for any other)")
-    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle Jaccard "
-                                            "reaches its threshold (null: on for code shingles)")
+    verify: bool | None = option(None, help="keep a band match only when a view's exact shingle sets match "
+                                            "under its rule: Jaccard threshold, canonical view also the Type-3 "
+                                            "rule (null: on for code shingles)")
     set_threshold: float = option(0.8, help="identifiers method: Jaccard of the identifier sets a duplicate "
                                             "needs (CodeSearchNet: 0.8)")
     multiset_threshold: float = option(0.7, help="identifiers method: Jaccard of the identifier multisets a "

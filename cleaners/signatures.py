@@ -15,7 +15,8 @@ Why separate views: with one index over the *union* of both views' shingles a pu
 Jaccard j scores (1+3j)/(3+j), under 0.7 whenever j < 0.55, although the canonical view alone is
 identical (issue 13 measured 58% recall on realistic renamed clones). With one index per view, a
 renamed clone (canonical Jaccard 1) and a reformatted or commented copy (raw Jaccard 1) are each caught
-by the view made for it, and each view has its own threshold.
+by the view made for it, and each view has its own match rule (:class:`ViewRule`: the canonical view's
+also accepts close Type-3 clones, a lower Jaccard with a long shared stretch, so its bands aim lower).
 """
 
 from __future__ import annotations
