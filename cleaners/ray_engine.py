@@ -100,19 +100,22 @@ def _merge_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, parts: 
     return k
 
 
-def _band_task(work_dir: str, recipe: Any, chunks: list[Chunk], stage: str, k: int, i: int, parts: int) -> int:
-    from codequarry.cleaners import ray_near_dedup
+def staged(step: Any) -> Any:
+    """The module that resolves ``step`` as a band shuffle (``ray_near_dedup``, ``ray_leakage``), or None."""
+    from codequarry.cleaners import ray_leakage, ray_near_dedup
 
-    fn = {"cut": ray_near_dedup.cut_chunk, "pair": ray_near_dedup.pair_part, "verify": ray_near_dedup.verify_chunk}[stage]
-    fn(_work(work_dir, recipe, chunks), k, i, parts)
+    return next((m for m in (ray_near_dedup, ray_leakage) if m.distributed(step)), None)
+
+
+def _stage_task(work_dir: str, recipe: Any, chunks: list[Chunk], stage: str, k: int, i: int, parts: int) -> int:
+    """One stage of a band-shuffle resolve: ``cut``/``verify`` chunk i, ``pair`` part i, ``decide`` (i unused)."""
+    work = _work(work_dir, recipe, chunks)
+    module = staged(work.steps[work.passes[k].map])
+    if stage == "decide":
+        module.decide(work, k, parts)
+    else:
+        {"cut": module.cut_chunk, "pair": module.pair_part, "verify": module.verify_chunk}[stage](work, k, i, parts)
     return i
-
-
-def _cluster_task(work_dir: str, recipe: Any, chunks: list[Chunk], k: int, parts: int) -> int:
-    from codequarry.cleaners.ray_near_dedup import cluster
-
-    cluster(_work(work_dir, recipe, chunks), k, parts)
-    return k
 
 
 def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], c: int, dest: str) -> int:
@@ -253,7 +256,6 @@ def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> 
 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
          batch_rows: int, workers: int) -> dict[str, Any]:
-    from codequarry.cleaners import ray_near_dedup
     from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
     from codequarry.cleaners.ray_resolve import partition_column
 
@@ -267,8 +269,7 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     cut_fn = ray.remote(num_cpus=1, max_retries=2)(_cut_task)
     part_fn = ray.remote(num_cpus=1, max_retries=2)(_part_task)
     merge_fn = ray.remote(num_cpus=1, max_retries=2)(_merge_task)
-    band_fn = ray.remote(num_cpus=1, max_retries=2)(_band_task)
-    cluster_fn = ray.remote(num_cpus=1, max_retries=2)(_cluster_task)
+    stage_fn = ray.remote(num_cpus=1, max_retries=2)(_stage_task)
     chunks_ref = ray.put(chunks)
     wd = str(work_dir)
     for plan in work.passes:
@@ -278,13 +279,13 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
         if plan.map is not None and not work.decision_path(plan.map).exists():
             step = work.steps[plan.map]
             parts = cpus if cpus > 1 and partition_column(step) is not None else 1
-            if ray_near_dedup.distributed(step):  # band shuffle, verify by chunk, one cluster task
-                parts = ray_near_dedup.part_count(work, plan.index, cpus)
+            module = staged(step)
+            if module is not None:  # near-dedup, leakage: band shuffle, verify by chunk, one deciding task
+                parts = module.part_count(work, plan.index, cpus)
                 for stage, items in (("cut", [c.index for c in chunks]), ("pair", list(range(parts))),
-                                     ("verify", [c.index for c in chunks])):
-                    _submit_all(ray, band_fn, [(wd, recipe, chunks_ref, stage, plan.index, i, parts) for i in items],
+                                     ("verify", [c.index for c in chunks]), ("decide", [0])):
+                    _submit_all(ray, stage_fn, [(wd, recipe, chunks_ref, stage, plan.index, i, parts) for i in items],
                                 limit)
-                get(ray, cluster_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
             elif parts > 1:  # a shuffle by the step's partition column, resolved part by part (ray_resolve)
                 _submit_all(ray, cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks], limit)
                 _submit_all(ray, part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)],

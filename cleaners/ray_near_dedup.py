@@ -43,7 +43,7 @@ from codequarry.errors import CodequarryError
 RECORDS_PER_PART = 2_000_000  # (band, hash, node) records a pair task sorts at once: ~40 MB of arrays
 VERIFY_BLOCK = 20_000  # candidate pairs verified together: the shingle sets of at most twice as many rows held
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads the band index over the hash bits (the golden-ratio constant)
-_SHIFT = np.int64(32)
+SHIFT = np.int64(32)
 _EDGE_SCHEMA = pa.schema([pa.field("a", pa.int64()), pa.field("b", pa.int64()),
                           pa.field("a_id", pa.string()), pa.field("a_split", pa.string()),
                           pa.field("b_id", pa.string()), pa.field("b_split", pa.string())])
@@ -107,7 +107,7 @@ def _config(step: Any) -> Any:
     return minhash_config(step.params)
 
 
-def _read_columns(path: Path, names: list[str]) -> pa.Table:
+def read_columns(path: Path, names: list[str]) -> pa.Table:
     """Only ``names`` of a work-dir Arrow file (the other columns are not decompressed)."""
     from codequarry.cleaners.local_engine import read_arrow
 
@@ -129,16 +129,16 @@ def _write_json(path: Path, data: Any) -> None:
     write(path, data)
 
 
-def _rows_of(work: Any, k: int, nodes: np.ndarray, names: list[str]) -> dict[str, list[Any]]:
+def rows_of(work: Any, k: int, nodes: np.ndarray, names: list[str]) -> dict[str, list[Any]]:
     """Columns ``names`` of the mapped rows ``nodes`` (any order), read chunk by chunk, only those rows."""
     out: dict[str, list[Any]] = {n: [None] * len(nodes) for n in names}
     if not len(nodes):
         return out
-    chunk_of = nodes >> _SHIFT
+    chunk_of = nodes >> SHIFT
     for c in np.unique(chunk_of).tolist():
         where = np.flatnonzero(chunk_of == c)
         local = (nodes[where] & np.int64(0xFFFFFFFF)).astype(np.int64)
-        table = _read_columns(work.map_path(k, c), names).take(pa.array(local))
+        table = read_columns(work.map_path(k, c), names).take(pa.array(local))
         for n in names:
             values = table.column(n).to_pylist() if n in ("id", "split") else _lists(table.column(n))
             column = out[n]
@@ -167,7 +167,7 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
     if info.exists():
         return
     width = hasher(_config(step)).total_bands
-    table = _read_columns(work.map_path(k, c), ["ntok", "bands", "id"])
+    table = read_columns(work.map_path(k, c), ["ntok", "bands", "id"])
     n = table.num_rows
     ntok = table.column("ntok").to_numpy(zero_copy_only=False).astype(np.int64) if n else np.zeros(0, np.int64)
     active = ntok >= max(1, step.params.min_tokens)
@@ -176,7 +176,7 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
             if n else np.zeros(0, np.uint64))
     hashes = flat.reshape(-1, width)[local].reshape(-1).astype(np.uint64)
     bands = np.tile(np.arange(width, dtype=np.uint16), len(local))
-    nodes = np.repeat((np.int64(c) << _SHIFT) | local, width)
+    nodes = np.repeat((np.int64(c) << SHIFT) | local, width)
     part = (hashes ^ (bands.astype(np.uint64) * _MIX)) % np.uint64(parts)
     order = np.argsort(part, kind="stable")
     bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=np.uint64))
@@ -215,7 +215,7 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
     shared[:-1] |= same
     band, hashes, nodes = band[shared], hashes[shared], nodes[shared]
     members = np.unique(nodes)
-    keys = _rows_of(work, k, members, ["id", "split"])
+    keys = rows_of(work, k, members, ["id", "split"])
     ranked = sorted(range(len(members)), key=lambda i: keep_order_key(keys["split"][i], keys["id"][i]))
     rank = np.empty(len(members), np.int64)
     rank[np.asarray(ranked, dtype=np.int64)] = np.arange(len(members), dtype=np.int64)
@@ -261,7 +261,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
     pieces = []
     for p in range(parts):
         t = read_arrow(_pair_file(work, step_i, parts, p))
-        chunk_of = t.column("a").to_numpy() >> _SHIFT if t.num_rows else np.zeros(0, np.int64)
+        chunk_of = t.column("a").to_numpy() >> SHIFT if t.num_rows else np.zeros(0, np.int64)
         pieces.append(t.filter(pa.array(chunk_of == c)))
     edges = pa.concat_tables(pieces).combine_chunks() if pieces else _EDGE_SCHEMA.empty_table()
     if edges.num_rows:
@@ -278,7 +278,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
             block = edges.slice(lo, VERIFY_BLOCK)
             a, b = block.column("a").to_numpy(), block.column("b").to_numpy()
             nodes = np.unique(np.concatenate([a, b]))
-            sets = _rows_of(work, k, nodes, names)
+            sets = rows_of(work, k, nodes, names)
             pairs = np.stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)], axis=1)
             passed = {(i, j) for i, j in clusters.verify_pairs(pairs, [sets[n] for n in names],
                                                                _config(step).thresholds).tolist()}
@@ -293,7 +293,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
 # -- stage 4: clusters and the decision ------------------------------------------------------------------
 
 
-def cluster(work: Any, k: int, parts: int) -> None:
+def decide(work: Any, k: int, parts: int) -> None:
     """Connected components of the verified edges and the step's Decision, saved as the local engine saves it."""
     from codequarry.cleaners import clusters, decision_store
     from codequarry.cleaners.engine import decision_summary
@@ -357,4 +357,4 @@ def resolve_in_process(work: Any, k: int, parts: int) -> None:
         pair_part(work, k, p, parts)
     for c in work.chunks:
         verify_chunk(work, k, c.index, parts)
-    cluster(work, k, parts)
+    decide(work, k, parts)

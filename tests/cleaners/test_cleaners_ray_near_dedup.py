@@ -187,7 +187,7 @@ def test_ray_near_dedup_matches_local_on_two_nodes(cluster: Any, clones: PairsDi
     _same(m, local_clean)
 
 
-def _run_until(cmd: list[str], env: dict[str, str], work: Path, pattern: str, timeout: float = 240.0) -> None:
+def _run_until(cmd: list[str], env: dict[str, str], work: Path, pattern: str, timeout: float = 600.0) -> None:
     """Run the command in its own process group; SIGKILL the group once a file matching ``pattern`` is in ``work``."""
     import os
     import signal
