@@ -30,7 +30,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codequarry.cleaners.ray_near_dedup import SHIFT, read_columns, rows_of
+from codequarry.cleaners.ray_near_dedup import (
+    SHIFT,
+    pairs_done,
+    read_columns,
+    read_for_chunk,
+    rows_of,
+    write_by_chunk,
+)
 from codequarry.errors import CodequarryError
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -178,8 +185,8 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
     from codequarry.cleaners.local_engine import read_arrow
 
     step_i, step = _step(work, k)
-    target = _file(work, step_i, parts, "pairs", f"p{q:04d}.arrow")
-    if target.exists():
+    folder = _dir(work, step_i, parts) / "pairs"
+    if pairs_done(folder, q):
         return
     cap = _MAX_VERIFY if step.params.verify else 1
     found: list[tuple[int, int, str]] = []  # (train node, held node, kind)
@@ -237,7 +244,7 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
         rows["kind"].append(kind)
         rows["h_id"].append(info["id"][i])
         rows["h_split"].append(info["split"][i])
-    _write(target, pa.table(rows, schema=_PAIRS))
+    write_by_chunk(folder, q, pa.table(rows, schema=_PAIRS), "t")
 
 
 # -- stage 3: each train row's leak ------------------------------------------------------------------
@@ -250,18 +257,13 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
     from codequarry.cleaners._lsh import VIEW_SETS, minhash_config
     from codequarry.cleaners.keep_rule import keep_order_key
     from codequarry.cleaners.leakage import _MAX_VERIFY
-    from codequarry.cleaners.local_engine import read_arrow
     from codequarry.cleaners.ray_near_dedup import VERIFY_BLOCK
 
     step_i, step = _step(work, k)
     target = _file(work, step_i, parts, "leaks", f"c{c:06d}.arrow")
     if target.exists():
         return
-    pieces = []
-    for q in range(parts):
-        t = read_arrow(_file(work, step_i, parts, "pairs", f"p{q:04d}.arrow"))
-        pieces.append(t.filter(pa.array((t.column("t").to_numpy() >> SHIFT) == c)) if t.num_rows else t)
-    pairs = pa.concat_tables(pieces).to_pylist() if pieces else []
+    pairs = read_for_chunk(_dir(work, step_i, parts) / "pairs", parts, c, _PAIRS).to_pylist()
     exact = {r["t"]: r for r in pairs if r["kind"] == _EXACT}
     near: dict[int, dict[int, dict[str, Any]]] = {}
     for r in pairs:

@@ -81,8 +81,8 @@ def _cut_info(work: Any, step: int, parts: int, c: int) -> Path:
     return _dir(work, step, parts) / "cut" / f"c{c:06d}.json"
 
 
-def _pair_file(work: Any, step: int, parts: int, p: int) -> Path:
-    return _dir(work, step, parts) / "pairs" / f"p{p:04d}.arrow"
+def _pairs_dir(work: Any, step: int, parts: int) -> Path:
+    return _dir(work, step, parts) / "pairs"
 
 
 def _verified_file(work: Any, step: int, parts: int, c: int) -> Path:
@@ -154,6 +154,36 @@ def _lists(col: pa.ChunkedArray) -> list[np.ndarray]:
     return [values[offsets[i]:offsets[i + 1]].copy() for i in range(len(arr))]
 
 
+def write_by_chunk(folder: Path, p: int, table: pa.Table, node: str) -> None:
+    """Part ``p``'s pairs, one file per chunk of their ``node`` column's row (``pPPPP.cCCCCCC.arrow``), then the
+    part's marker: a verify task reads only its chunk's files."""
+    from codequarry.cleaners.local_engine import write_arrow
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chunk_of = table.column(node).to_numpy() >> SHIFT if table.num_rows else np.zeros(0, np.int64)
+    for c in np.unique(chunk_of).tolist():
+        write_arrow(folder / f"p{p:04d}.c{c:06d}.arrow", table.filter(pa.array(chunk_of == c)))
+    (folder / f"p{p:04d}.done").write_bytes(b"")
+
+
+def pairs_done(folder: Path, p: int) -> bool:
+    return (folder / f"p{p:04d}.done").exists()
+
+
+def read_for_chunk(folder: Path, parts: int, c: int, schema: pa.Schema) -> pa.Table:
+    """Every part's pairs of chunk ``c`` (every part must be done)."""
+    from codequarry.cleaners.local_engine import read_arrow
+
+    pieces = []
+    for p in range(parts):
+        if not pairs_done(folder, p):
+            raise CodequarryError(f"{folder}: part {p} of this resolve is missing; pass --overwrite to start over")
+        path = folder / f"p{p:04d}.c{c:06d}.arrow"
+        if path.exists():
+            pieces.append(read_arrow(path))
+    return pa.concat_tables(pieces).combine_chunks() if pieces else schema.empty_table()
+
+
 # -- stage 1: cut ---------------------------------------------------------------------------------
 
 
@@ -196,11 +226,11 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
     """Part ``p``'s buckets (equal band and hash) → the step's candidate edges, keep-first row first."""
     from codequarry.cleaners import clusters
     from codequarry.cleaners.keep_rule import keep_order_key
-    from codequarry.cleaners.local_engine import read_arrow, write_arrow
+    from codequarry.cleaners.local_engine import read_arrow
 
     step_i, step = _step(work, k)
-    target = _pair_file(work, step_i, parts, p)
-    if target.exists():
+    folder = _pairs_dir(work, step_i, parts)
+    if pairs_done(folder, p):
         return
     tables = [read_arrow(_cut_file(work, step_i, parts, c.index, p)) for c in work.chunks]
     band = np.concatenate([t.column("band").to_numpy() for t in tables]) if tables else np.zeros(0, np.uint16)
@@ -236,13 +266,12 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
     a, b = by_rank_member[lo], by_rank_member[hi]
     ia, ib = np.searchsorted(members, a), np.searchsorted(members, b)
     ids, splits = keys["id"], keys["split"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_arrow(target, pa.table({"a": pa.array(a, pa.int64()), "b": pa.array(b, pa.int64()),
+    write_by_chunk(folder, p, pa.table({"a": pa.array(a, pa.int64()), "b": pa.array(b, pa.int64()),
                                   "a_id": pa.array([ids[i] for i in ia.tolist()], pa.string()),
                                   "a_split": pa.array([splits[i] for i in ia.tolist()], pa.string()),
                                   "b_id": pa.array([ids[i] for i in ib.tolist()], pa.string()),
                                   "b_split": pa.array([splits[i] for i in ib.tolist()], pa.string())},
-                                 schema=_EDGE_SCHEMA))
+                                 schema=_EDGE_SCHEMA), "a")
 
 
 # -- stage 3: verify per chunk -------------------------------------------------------------------------
@@ -252,18 +281,13 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
     """The distinct candidate pairs whose keep-first row is in chunk ``c``, verified as the step verifies."""
     from codequarry.cleaners import clusters
     from codequarry.cleaners._lsh import VIEW_SETS
-    from codequarry.cleaners.local_engine import read_arrow, write_arrow
+    from codequarry.cleaners.local_engine import write_arrow
 
     step_i, step = _step(work, k)
     info = _verified_info(work, step_i, parts, c)
     if info.exists():
         return
-    pieces = []
-    for p in range(parts):
-        t = read_arrow(_pair_file(work, step_i, parts, p))
-        chunk_of = t.column("a").to_numpy() >> SHIFT if t.num_rows else np.zeros(0, np.int64)
-        pieces.append(t.filter(pa.array(chunk_of == c)))
-    edges = pa.concat_tables(pieces).combine_chunks() if pieces else _EDGE_SCHEMA.empty_table()
+    edges = read_for_chunk(_pairs_dir(work, step_i, parts), parts, c, _EDGE_SCHEMA)
     if edges.num_rows:
         a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
         order = np.lexsort((b, a))
