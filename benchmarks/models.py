@@ -113,6 +113,8 @@ class EncoderModel(Model):
     """A bi-encoder: queries and docs become vectors; scores are their dot product or cosine."""
 
     kind = "encoder"
+    #: batches the cache hands ``encode_texts`` at once (a model may reorder a window to pad less)
+    encode_window = 1
 
     def __init__(self, spec: str, name: str, revision: str | None, settings: dict[str, Any], *,
                  similarity: str, cache_dir: str | os.PathLike[str] | None, batch_size: int) -> None:
@@ -157,7 +159,8 @@ class EncoderModel(Model):
         def encode_fn(batch: list[str]) -> np.ndarray:
             return np.asarray(self.encode_texts(list(batch), side), dtype=np.float32)
 
-        vecs = self._embedding_cache().encode(self.cache_key(side), uniq, encode_fn, batch_size=self.batch_size,
+        vecs = self._embedding_cache().encode(self.cache_key(side), uniq, encode_fn,
+                                              batch_size=self.batch_size * self.encode_window,
                                               progress_desc=f"encode {desc or side}")
         vecs = np.asarray(vecs, dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(uniq):

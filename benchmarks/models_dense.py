@@ -1,16 +1,23 @@
 """Dense encoders: ``st:NAME_OR_PATH`` (sentence-transformers) and ``hf:NAME_OR_PATH`` (transformers + pooling).
 
-Both truncate at the model's maximum length (or ``max_length``), encode distinct texts once, longest first
-(little padding per batch), and go through the embedding cache keyed by model name, revision and every
-setting that changes a vector (prompt of that side, max length, pooling, normalisation). The revision is
-the Hub commit the weights were loaded from, or for a local folder ``local:`` + a hash of its file names
-and sizes.
+Both truncate at the model's maximum length (or ``max_length``), encode distinct texts once, and go through
+the embedding cache keyed by model name, revision and every setting that changes a vector (prompt of that
+side, max length, pooling, normalisation). The cache hands them ``WINDOW`` batches of texts at a time; a
+window is ordered by token count and cut into batches of ``batch_size`` from that order, so a batch pads to
+almost nothing (ordering by characters, as sentence-transformers does, pads about a third more tokens on
+code). The revision is the Hub commit the weights were loaded from, or for a local folder ``local:`` + a
+hash of its file names and contents.
+
+``st:`` models run their transformer in ONNX Runtime when it is installed, the device is the CPU and the
+model's pipeline is one the backend reproduces (``models_onnx``); vectors equal torch's within float
+noise. ``--model-arg backend=torch`` (or ``onnx``, which fails when it cannot be used) chooses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +54,9 @@ class STOptions(EncoderOptions):
 
     query_prompt_name: str | None = option(None, help="name of a prompt stored with the model, used for queries")
     document_prompt_name: str | None = option(None, help="name of a prompt stored with the model, used for documents")
+    backend: str | None = option(None, choices=("onnx", "torch"),
+                                 help="onnx (ONNX Runtime on the CPU, same vectors within float noise) or torch "
+                                      "(default: onnx when onnxruntime is installed and the model allows it)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,14 @@ class HFOptions(EncoderOptions):
 
 OPTIONS: dict[str, type] = {"st": STOptions, "hf": HFOptions}
 DEFAULT_BATCH = 32
+WINDOW = 16  # batches per cache window: each window is ordered by token count before it is batched
+
+
+def by_token_count(counts: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Row indices in batches of ``batch_size``, most tokens first (ties by position): batches pad little."""
+    counts = np.asarray(counts)
+    order = np.lexsort((np.arange(counts.size), -counts))
+    return [order[i:i + batch_size] for i in range(0, order.size, batch_size)]
 
 
 _SMALL_FILE = 64 << 20  # hashed whole; bigger files (weights) by size, first and last MiB
@@ -147,6 +165,10 @@ class SentenceTransformerModel(EncoderModel):
                 raise CodequarryError(f"{spec}: no stored prompt {pname!r}; the model has: {', '.join(self.model.prompts or {}) or 'none'}")
         super().__init__(spec, name, revision, dict(settings, similarity=sim), similarity=sim, cache_dir=cache_dir,
                          batch_size=settings.get("batch_size") or batch_size or DEFAULT_BATCH)
+        self._runner: Any = None  # the ONNX encoder, or "torch"; chosen at the first encode (a cached run needs none)
+        self._backend_note: str | None = None
+        if settings.get("backend") == "onnx":
+            self._backend()  # asked for explicitly: fail now, before any work, when it cannot run
 
     def _prompt(self, side: str) -> str | None:
         """The explicit prompt, else the named stored prompt, else the model's stored ``query``/``document`` prompt
@@ -166,10 +188,78 @@ class SentenceTransformerModel(EncoderModel):
         return {"prompt": self._prompt(side), "max_length": self.model.max_seq_length,
                 "normalize": self.settings.get("normalize")}
 
+    encode_window = WINDOW
+
+    def _backend(self) -> Any:
+        """The ONNX encoder, or ``"torch"``: per ``backend=``, else ONNX when it is installed and can run the model."""
+        if self._runner is not None:
+            return self._runner
+        choice = self.settings.get("backend")
+        if choice == "torch":
+            self._runner = "torch"
+            return self._runner
+        from codequarry.benchmarks import models_onnx
+        from codequarry.benchmarks.cache import default_cache_root
+
+        if choice is None and models_onnx.available() is not None:  # not installed: torch, as before the backend existed
+            self._runner = "torch"
+            return self._runner
+        root = Path(self.cache_dir) if self.cache_dir else default_cache_root()
+        got = models_onnx.load(self.model, self.revision, root)
+        if isinstance(got, str):
+            if choice == "onnx":
+                raise CodequarryError(f"{self.spec}: --model-arg backend=onnx cannot be used: {got}")
+            self._backend_note = got
+            print(f"codequarry bench: {self.spec} runs on torch: {got}", file=sys.stderr)
+            self._runner = "torch"
+        else:
+            self._runner = got
+        return self._runner
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        runner = self._runner
+        if runner is None:
+            out["backend"] = {"backend": "none (every vector came from the embedding cache)"}
+        elif runner == "torch":
+            import torch
+
+            out["backend"] = {"backend": "torch", "torch": torch.__version__, "threads": str(torch.get_num_threads())}
+            if self._backend_note:
+                out["backend"]["why"] = self._backend_note
+        else:
+            out["backend"] = runner.describe()
+        return out
+
     def encode_texts(self, texts: list[str], side: str) -> np.ndarray:
-        return self.model.encode(texts, batch_size=self.batch_size, prompt=self._prompt(side),
-                                 normalize_embeddings=bool(self.settings.get("normalize")),
-                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        """Vectors of ``texts``: tokenized once as the model does, run in batches of similar token counts."""
+        from codequarry.benchmarks.models_onnx import features
+
+        prompt = self._prompt(side)
+        runner = self._backend()
+        feats = features(self.model, texts, prompt)
+        mask = feats.get("attention_mask")
+        counts = mask.sum(axis=1) if mask is not None else np.asarray([len(t) for t in texts])
+        out: np.ndarray | None = None
+        for rows in by_token_count(counts, self.batch_size):
+            if runner == "torch":
+                vecs = self.model.encode([texts[i] for i in rows], batch_size=len(rows), prompt=prompt,
+                                         convert_to_numpy=True, show_progress_bar=False)
+            else:
+                width = int(counts[rows].max())
+                if feats["attention_mask"][rows, width:].any():  # left padding: the batch's own tokenization
+                    vecs = runner.encode([texts[i] for i in rows], prompt)
+                else:  # right padding: the window's tokens cut at the batch's longest row are the batch's own
+                    vecs = runner.run({k: v[rows, :width] for k, v in feats.items()})
+            vecs = np.asarray(vecs, dtype=np.float32)
+            if out is None:
+                out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+            out[rows] = vecs
+        if out is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        if self.settings.get("normalize"):  # as encode(normalize_embeddings=True): after the model's own modules
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
 
 
 class HFModel(EncoderModel):

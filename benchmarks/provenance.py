@@ -13,6 +13,7 @@ _PACKAGES = {  # provenance name → distribution names to try
     "numpy": ("numpy",), "scipy": ("scipy",), "torch": ("torch",), "transformers": ("transformers",),
     "sentence-transformers": ("sentence-transformers",), "bm25s": ("bm25s",),
     "faiss": ("faiss-cpu", "faiss-gpu", "faiss-gpu-cu12", "faiss"), "pytrec-eval": ("pytrec-eval-terrier",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "onnx": ("onnx",),
 }
 
 

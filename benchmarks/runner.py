@@ -199,8 +199,11 @@ def bench_many(model_specs: Sequence[str], tasks: Sequence[Any], **kw: Any) -> l
 
 
 def variant_name(name: str, model_args: Mapping[str, Any]) -> str:
-    """The model's name, tagged with its ``--model-arg`` values (unless ``name=`` was given) so variants differ."""
-    shown = {k: v for k, v in model_args.items() if k != "name"}
+    """The model's name, tagged with its ``--model-arg`` values (unless ``name=`` was given) so variants differ.
+
+    ``backend`` is not a variant: it changes how vectors are computed, not what they are (float noise).
+    """
+    shown = {k: v for k, v in model_args.items() if k not in ("name", "backend")}
     if "name" in model_args or not shown:
         return name
     tag = ",".join(f"{k}={v}" for k, v in sorted(shown.items()))
