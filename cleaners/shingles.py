@@ -26,7 +26,9 @@
    language's keywords and no string detection.
    (Measured on 100k real functions, ``perf/dedup.py``: numbering names by first appearance instead
    made a nested function and its parent differ completely, and ``#`` without back-references
-   clustered more unrelated one-liners.)
+   clustered more unrelated one-liners. Replacing every number and string word by a placeholder too,
+   measured on 50k functions with the Type-3 rule, let 18 of 668 same-shape rewrites match unrelated
+   functions (none with literals kept) and lowered close Type-3 recall: literals stay.)
 4. **Shingles**: word n-grams (default 5) of each view, kept as *separate sets* (one MinHash index per
    view, see ``signatures``); canonical n-grams are also tagged (a constant added before the final
    mix) so the two views' hashes never collide. A row with fewer than ``ngram`` tokens (but at least
