@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codequarry.cleaners import sorted_arrays
 from codequarry.cleaners.keep_rule import HELD_OUT_RANK, NO_SPLIT_RANK, OTHER_SPLIT_RANK
 from codequarry.errors import CodequarryError
 
@@ -105,7 +106,7 @@ class Spill:
 
     def strings(self, name: str, arrivals: np.ndarray) -> dict[int, str | None]:
         """Values of a string column for the given arrival indices (sorted or not)."""
-        want = np.unique(arrivals)
+        want = sorted_arrays.unique(arrivals)
         out: dict[int, str | None] = {}
         for k, table in enumerate(self.tables([name])):
             lo, hi = np.searchsorted(want, [self.starts[k], self.starts[k + 1]])
@@ -118,7 +119,7 @@ class Spill:
 
     def lists(self, name: str, arrivals: np.ndarray) -> dict[int, np.ndarray]:
         """Per-row numpy arrays of a list column, only for the given arrival indices."""
-        want = np.unique(arrivals)
+        want = sorted_arrays.unique(arrivals)
         out: dict[int, np.ndarray] = {}
         for k, table in enumerate(self.tables([name])):
             lo, hi = np.searchsorted(want, [self.starts[k], self.starts[k + 1]])
@@ -160,8 +161,8 @@ class Spill:
         for lo in range(0, len(edges), _VERIFY_EDGES):
             at = srt[lo:lo + _VERIFY_EDGES]
             block = edges[at]
-            kept = np.asarray(verify(block, self.sets_at(names, np.unique(block), order)), np.int64).reshape(-1, 2)
-            keep[at] = np.isin(block[:, 0] * width + block[:, 1], kept[:, 0] * width + kept[:, 1])
+            kept = np.asarray(verify(block, self.sets_at(names, sorted_arrays.unique(block), order)), np.int64).reshape(-1, 2)
+            keep[at] = sorted_arrays.isin(block[:, 0] * width + block[:, 1], kept[:, 0] * width + kept[:, 1])
         return edges[keep]
 
     # keep order ------------------------------------------------------------------------------
@@ -217,10 +218,10 @@ class Spill:
             hashes[self.starts[k]:self.starts[k + 1]] = np.fromiter(
                 (xxhash.xxh3_64_intdigest(i.encode("utf-8", "surrogatepass")) for i in ids), np.uint64, len(ids))
         srt = np.sort(hashes)
-        clash = np.unique(srt[1:][srt[1:] == srt[:-1]])
+        clash = sorted_arrays.unique(srt[1:][srt[1:] == srt[:-1]])
         if not len(clash):
             return
-        suspects = np.flatnonzero(np.isin(hashes, clash))
+        suspects = np.flatnonzero(sorted_arrays.isin(hashes, clash))
         seen: set[str] = set()
         for a in suspects.tolist():  # arrival order, so the first repeated id is named, as check_ids does
             rid = self.strings("id", np.array([a]))[a]
