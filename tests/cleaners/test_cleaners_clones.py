@@ -107,6 +107,35 @@ def test_generator_edits_are_what_they_say(clones):
     assert clones.delete(code, rng).count("\n") == code.count("\n") - 1
 
 
+def test_mutation_operators_make_the_edit_they_name(clones):
+    """literal, swap, reorder, modify and the sibling negatives each do what they say, and the code still parses."""
+    import re
+
+    code = ("def rank(values, factor, key=None):\n    out = []\n    seen = 0\n    for v in values:\n"
+            "        if v > 2:\n            out.append(v * factor)\n    label = 'ranked values'\n"
+            "    return sorted(out, key=key, reverse=True), label\n")
+    parses = [clones._parser().parse(x.encode()).root_node.has_error is False for x in [code]]
+    rng = random.Random(1)
+    lit = clones.literal(code, rng)
+    assert lit != code and re.sub(r"'[^']*'|\d+", "L", lit) == re.sub(r"'[^']*'|\d+", "L", code)
+    swapped = clones.swap(code, rng)
+    assert swapped != code and sorted(re.findall(r"\w+", swapped)) == sorted(re.findall(r"\w+", code))
+    assert "2 < v" in swapped or "reverse=True, key=key" in swapped
+    reordered = clones.reorder(code, rng)  # the only independent adjacent assignments: out = [] and seen = 0
+    assert reordered.index("seen = 0") < reordered.index("out = []") and sorted(reordered.split("\n")) == sorted(
+        code.split("\n"))
+    modified = clones.modify(code, rng, 2)
+    changed = [a for a, b in zip(code.split("\n"), modified.split("\n")) if a != b]
+    assert modified.count("\n") == code.count("\n") and len(changed) == 2
+    for variant in (lit, swapped, reordered, modified):
+        parses.append(clones._parser().parse(variant.encode()).root_node.has_error is False)
+    assert all(parses)
+    siblings = clones.siblings(8, ["alpha", "beta", "gamma", "delta"], random.Random(0))
+    assert len(set(siblings)) == 8 and all(clones._function(s.encode()) is not None for s in siblings)
+    getters = [s for s in siblings if s.startswith("def get_")]
+    assert len(getters) >= 2 and getters[0].split("_")[-1] == getters[1].split("_")[-1]  # one stem, other attributes
+
+
 def _batch(rows: list[tuple[str, str, str]]) -> pa.Table:
     table = rows_to_table([{"id": i, "code": c, "language": "python", "query": "q"} for i, _, c in rows])
     return table.append_column("split", pa.array([s for _, s, _ in rows], pa.string()))
