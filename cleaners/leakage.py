@@ -145,7 +145,7 @@ class Leakage(GlobalStep):
             active = ntok >= max(1, self.params.min_tokens)
             cfg = minhash_config(self.params)
             width = hasher(cfg).total_bands
-            bands = (spill.band("bands", width, b)[order] for b in range(width))
+            bands = (column_[order] for column_ in spill.bands("bands", width))
             verified = None
             if self.params.verify:  # a block of pairs at a time: bounded memory (spill.verify_edges)
                 def verified(pairs: np.ndarray) -> np.ndarray:

@@ -149,7 +149,7 @@ class NearDedup(GlobalStep):
             cfg = minhash_config(self.params)
             stats["minhash"] = cfg.describe()
             width = hasher(cfg).total_bands
-            edges = mh.candidate_pairs_by_band((spill.band("bands", width, b)[order] for b in range(width)), n, active,
+            edges = mh.candidate_pairs_by_band((band[order] for band in spill.bands("bands", width)), n, active,
                                                chain=bool(self.params.verify))
             stats["candidate_pairs"] = int(len(edges))
             if self.params.verify and len(edges):  # a block of pairs at a time: bounded memory (spill.verify_edges)

@@ -31,6 +31,7 @@ from codequarry.cleaners.keep_rule import HELD_OUT_RANK, NO_SPLIT_RANK, OTHER_SP
 from codequarry.errors import CodequarryError
 
 _RUN_BATCH = 8192  # rows per record batch read while merging runs
+_BAND_GROUP_VALUES = 16_000_000  # band hashes read per pass over the spill files (128 MB)
 _VERIFY_EDGES = 50_000  # candidate pairs verified together (bounds the shingle sets held: ≤ 2 rows per pair)
 
 
@@ -93,16 +94,22 @@ class Spill:
         parts = [t.column(0).to_numpy(zero_copy_only=False).astype(dtype, copy=True) for t in self.tables([name])]
         return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
-    def band(self, name: str, width: int, band: int) -> np.ndarray:
-        """Column ``band`` of a fixed-size-list column of width ``width`` (band hashes), every row, arrival order."""
-        out = np.empty(self.n, dtype=np.uint64)
-        for k, path in enumerate(self.paths):
-            with pa.memory_map(str(path), "r") as source:
-                col = pa.ipc.open_file(source).read_all().column(name)
-                flat = np.concatenate([c.flatten().to_numpy(zero_copy_only=False) for c in col.chunks])
-                out[self.starts[k]:self.starts[k + 1]] = flat.reshape(-1, width)[:, band]
-                del col, flat
-        return out
+    def bands(self, name: str, width: int) -> Iterator[np.ndarray]:
+        """Column b of the fixed-size-list column ``name`` (width ``width``: band hashes) for b = 0 … width-1 in turn,
+        every row in arrival order; each spill file is read once per group of bands, the group sized to hold about
+        ``_BAND_GROUP_VALUES`` hashes (one band at a time when the rows alone are that many)."""
+        per = int(max(1, min(width, _BAND_GROUP_VALUES // max(1, self.n))))
+        for lo in range(0, width, per):
+            hi = min(width, lo + per)
+            group = np.empty((hi - lo, self.n), dtype=np.uint64)
+            for k, path in enumerate(self.paths):
+                with pa.memory_map(str(path), "r") as source:
+                    col = pa.ipc.open_file(source).read_all().column(name)
+                    flat = np.concatenate([c.flatten().to_numpy(zero_copy_only=False) for c in col.chunks])
+                    group[:, self.starts[k]:self.starts[k + 1]] = flat.reshape(-1, width)[:, lo:hi].T
+                    del col, flat
+            yield from group  # one band's row of hashes at a time
+            del group
 
     def strings(self, name: str, arrivals: np.ndarray) -> dict[int, str | None]:
         """Values of a string column for the given arrival indices (sorted or not)."""

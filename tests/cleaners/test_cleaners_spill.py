@@ -65,7 +65,11 @@ def _code_batch(n: int, start: int) -> pa.Table:
     return table.append_column("split", pa.array([("train", "valid", "test")[i % 3] for i in range(n)], pa.string()))
 
 
-def test_near_dedup_resolve_memory_stays_small_per_row(tmp_path: Path):
+def test_near_dedup_resolve_memory_stays_small_per_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from codequarry.cleaners import spill as spill_mod
+
+    # band columns are read a group at a time (a fixed budget of hashes): at 4M rows a group is 4 bands, as here
+    monkeypatch.setattr(spill_mod, "_BAND_GROUP_VALUES", 4 * 20000)
     # the rows share one template: with the Type-3 rule's wide canonical bands every row would be a verified
     # candidate (whose sets verify_edges holds a block at a time, see below); this test is about the per-row state
     step = NearDedup.from_config({"type3_threshold": 0.7})
@@ -130,3 +134,19 @@ def test_verification_holds_only_one_block_of_shingle_sets(tmp_path: Path, monke
     blocked = step.resolve(iter(mapped), tmp_path / "b")
     assert blocked == whole
     assert len(seen) > 5 and all(e <= 300 and rows <= 600 for e, rows in seen), seen
+
+
+@pytest.mark.parametrize("group_values", [1, 3 * 1000, 10**9])
+def test_band_columns_are_read_a_group_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, group_values: int):
+    from codequarry.cleaners import spill as spill_mod
+
+    rng = np.random.default_rng(0)
+    width, sizes = 7, [300, 0, 450, 250]
+    mats = [rng.integers(0, 2**64 - 1, (m, width), dtype=np.uint64) for m in sizes]
+    tables = [pa.table({"bands": pa.FixedSizeListArray.from_arrays(pa.array(m.reshape(-1), pa.uint64()), width)})
+              for m in mats]
+    monkeypatch.setattr(spill_mod, "_BAND_GROUP_VALUES", group_values)  # 1 band, 3 bands, all bands per read
+    with Spill(iter(tables), tmp_path) as spill:
+        got = [b.copy() for b in spill.bands("bands", width)]
+    whole = np.concatenate(mats)
+    assert len(got) == width and all((g == whole[:, b]).all() for b, g in enumerate(got))
