@@ -5,8 +5,10 @@ What runs where:
 - **workers** run every pass over every chunk (the local engine's per-chunk work, ``local_engine._Work``:
   read the chunk, apply the previous global step's decision, run the fused row-local steps, map the
   next global step) and write the results into the work dir; a global step decided by one column
-  (``unique_id``, ``exact_dedup``) resolves as a shuffle over the workers (``ray_resolve``), any other
-  one as one task on a worker (reading the mapped files, spilling to its scratch folder); the
+  (``unique_id``, ``exact_dedup``) resolves as a shuffle over the workers (``ray_resolve``), near-dedup
+  (MinHash) and leakage as a band shuffle (``ray_near_dedup``, ``ray_leakage``: candidates per part,
+  verified per chunk, decided by one task), any other one (split) as one task on a worker (reading
+  the mapped files, spilling to its scratch folder); the
   decision is saved as data (``decision_store``, never a pickle); finally each chunk's kept rows and
   exclusions are written by a worker straight into the output (``ray_write``), in shards named
   by the chunk's input position range;

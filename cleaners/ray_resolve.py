@@ -12,7 +12,8 @@ its resolve runs as a shuffle:
    rows returns) and saves the step's decision as the local engine does.
 
 Every file is written under a temporary name and renamed, so a rerun redoes only missing files.
-Other global steps (near-dedup, split, leakage) resolve in one worker task (``local_engine._resolve``).
+Near-dedup and leakage resolve as a band shuffle (``ray_near_dedup``, ``ray_leakage``); split in one
+worker task (``local_engine._resolve``).
 """
 
 from __future__ import annotations
