@@ -252,6 +252,16 @@ def judge(text: str | None, allow: frozenset[str], *, backend: str = "auto", see
     return Verdict(prob < min_prob, lang, prob, "langdetect")
 
 
+@lru_cache(maxsize=1 << 15)
+def _judge_repeated(text: str | None, allow: frozenset[str], backend: str, seed: int, min_letters: int,
+                    min_share: float, min_prob: float, script_share: float, strip_code: bool, use_words: bool
+                    ) -> Verdict:
+    """``judge`` remembered for the most recent distinct texts: the verdict depends only on the text and the
+    parameters (seeded), and corpora repeat queries (copies of a function in forks and vendored files)."""
+    return judge(text, allow, backend=backend, seed=seed, min_letters=min_letters, min_share=min_share,
+                 min_prob=min_prob, script_share=script_share, strip_code=strip_code, use_words=use_words)
+
+
 # --------------------------------------------------------------------------------------------
 # steps
 
@@ -333,9 +343,8 @@ class EnglishOnly(RowFilter):
 
     def verdict(self, text: str | None) -> Verdict:
         p = self.params
-        return judge(text, frozenset(p.allow), backend=p.backend, seed=p.seed, min_letters=p.min_letters,
-                     min_share=p.min_share, min_prob=p.min_prob, script_share=p.script_share,
-                     strip_code=p.strip_code, use_words=p.use_words)
+        return _judge_repeated(text, frozenset(p.allow), p.backend, p.seed, p.min_letters, p.min_share, p.min_prob,
+                               p.script_share, p.strip_code, p.use_words)
 
     def columns(self) -> tuple[str, ...]:
         return (self.params.column,)

@@ -119,3 +119,19 @@ def test_rs_backend_equals_langdetect_on_real_docstrings(stdlib_dir):
     for text in docs:
         assert langid.detect_langs(text, "langdetect_rs", 0) == langid.detect_langs(text, "langdetect", 0), text
     assert langid.resolve_backend("auto") == "langdetect_rs"
+
+
+def test_repeated_queries_are_judged_once_with_the_same_verdict(monkeypatch):
+    texts = ["Return the number of items in the cache.", "Gibt die Anzahl der Elemente im Cache zurück.",
+             "Получить список пользователей.", "Get x.", None, ""]
+    rows = [texts[i % len(texts)] for i in range(60)]
+    langid._judge_repeated.cache_clear()
+    calls = []
+    real = langid.judge
+    monkeypatch.setattr(langid, "judge", lambda *a, **k: (calls.append(a[0]), real(*a, **k))[1])
+    step = EnglishOnly.from_config({})
+    out = step.process(pa.table({"query": rows, "code": ["x"] * len(rows)}))
+    assert sorted(calls, key=str) == sorted(texts, key=str)  # each distinct text once
+    expected = [real(t, frozenset({"en"})).keep for t in rows]
+    assert out.kept["query"].to_pylist() == [t for t, k in zip(rows, expected) if k]
+    assert out.num_dropped == expected.count(False) > 0
