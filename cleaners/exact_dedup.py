@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -71,8 +72,9 @@ class ExactDedup(GlobalStep):
                          "key": pa.array(keys, pa.binary(16))})
 
     def resolve(self, mapped: Iterable[pa.Table], workdir: Path | None) -> dict[str, str]:
-        """Dropped id → kept id. Rows sorted by (key, keep rule) in runs on disk and merged, so a group of equal
-        keys arrives together, its first row is the one kept, and memory holds only the dropped rows."""
+        """Dropped id → kept id. Rows sorted by (key, keep rule) (``Spill.sorted_batches``: in memory up to a
+        budget, else runs on disk merged), so a group of equal keys arrives together and its first row is the one
+        kept; memory holds only the dropped rows."""
         with Spill(mapped, workdir) as spill:
 
             def keyed(k: int, table: pa.Table) -> pa.Table:
@@ -82,12 +84,21 @@ class ExactDedup(GlobalStep):
                                  "split": pc.fill_null(table.column("split"), ""), "id": table.column("id")})
 
             losers: dict[str, str] = {}
-            current, kept = None, ""
-            for key, _, _, rid in spill.merged(["key", "split", "id"], keyed, ["key", "rank", "split", "id"]):
-                if key != current:
-                    current, kept = key, rid
-                else:
-                    losers[rid] = kept
+            prev_key, prev_kept = None, ""
+            for batch in spill.sorted_batches(["key", "split", "id"], keyed, ["key", "rank", "split", "id"]):
+                keys = batch.column("key").combine_chunks()
+                ids = batch.column("id").to_pylist()
+                raw = np.frombuffer(keys.buffers()[1], np.uint8)[16 * keys.offset:16 * (keys.offset + len(keys))]
+                words = raw.reshape(-1, 16)
+                first = np.empty(len(keys), dtype=bool)  # the row starts a group of equal keys
+                first[0] = keys[0].as_py() != prev_key
+                first[1:] = (words[1:] != words[:-1]).any(axis=1)
+                head = np.maximum.accumulate(np.where(first, np.arange(len(keys)), -1))  # each row's group start
+                for i in np.flatnonzero(~first).tolist():
+                    losers[ids[i]] = ids[head[i]] if head[i] >= 0 else prev_kept
+                if head[-1] >= 0:
+                    prev_kept = ids[head[-1]]
+                prev_key = keys[len(keys) - 1].as_py()
             return losers
 
     def apply(self, batch: pa.Table, decision: dict[str, str]) -> StepOutput:

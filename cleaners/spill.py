@@ -31,6 +31,7 @@ from codequarry.cleaners.keep_rule import HELD_OUT_RANK, NO_SPLIT_RANK, OTHER_SP
 from codequarry.errors import CodequarryError
 
 _RUN_BATCH = 8192  # rows per record batch read while merging runs
+_SORT_BYTES = 256 << 20  # keys sorted together in memory up to this size; beyond it, sorted runs + k-way merge
 _BAND_GROUP_VALUES = 16_000_000  # band hashes read per pass over the spill files (128 MB)
 _VERIFY_EDGES = 50_000  # candidate pairs verified together (bounds the shingle sets held: ≤ 2 rows per pair)
 
@@ -192,24 +193,63 @@ class Spill:
 
         pos = np.empty(self.n, dtype=np.int64)
         order = np.empty(self.n, dtype=np.int64)
-        for p, (_, _, _, arrival) in enumerate(self.merged(["id", "split"], keys, ["rank", "split", "id"])):
-            pos[arrival] = p
-            order[p] = arrival
+        p = 0
+        for batch in self.sorted_batches(["id", "split"], keys, ["rank", "split", "id"]):
+            arrival = batch.column("arrival").to_numpy()
+            order[p:p + len(arrival)] = arrival
+            pos[arrival] = np.arange(p, p + len(arrival), dtype=np.int64)
+            p += len(arrival)
         return pos, order
 
-    def merged(self, columns: list[str], build: Callable[[int, pa.Table], pa.Table], by: list[str]
-               ) -> Iterator[tuple[Any, ...]]:
-        """Every row of ``build(k, table k)`` (over the spilled ``columns``) in ascending order of its first
-        ``len(by)`` columns (named ``by``, in that order): each table sorted by Arrow into a run file, then the
-        runs merged a record batch at a time (``heapq.merge``: ties keep the earlier table's rows first).
-        Rows come as tuples of the built table's columns."""
+    def sorted_batches(self, columns: list[str], build: Callable[[int, pa.Table], pa.Table], by: list[str]
+                       ) -> Iterator[pa.Table]:
+        """Every row of ``build(k, table k)`` (over the spilled ``columns``) in ascending order of the columns
+        ``by``, as tables of at most ``_RUN_BATCH`` rows. While the built tables fit in ``_SORT_BYTES`` they are
+        sorted together by Arrow; beyond that each is sorted into a run file and the runs are merged
+        (``merged``), so memory stays bounded at any row count. Both give the same order when the ``by``
+        values of two rows never tie (they include the unique id)."""
+        held: list[pa.Table] = []
+        size = 0
+        source = iter(enumerate(self.tables(columns)))
+        for k, table in source:
+            held.append(build(k, table))
+            size += held[-1].nbytes
+            if size > _SORT_BYTES:
+                break
+        else:
+            if not held:
+                return
+            whole = pa.concat_tables(held).sort_by([(c, "ascending") for c in by])
+            del held
+            for lo in range(0, whole.num_rows, _RUN_BATCH):
+                yield whole.slice(lo, _RUN_BATCH)
+            return
+        schema = held[0].schema
+
+        def built() -> Iterator[pa.Table]:
+            yield from held
+            for k, table in source:
+                yield build(k, table)
+
+        rows: list[tuple[Any, ...]] = []
+        for row in self.merged(built(), by):
+            rows.append(row)
+            if len(rows) == _RUN_BATCH:
+                yield pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(zip(*rows), schema)], schema=schema)
+                rows = []
+        if rows:
+            yield pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(zip(*rows), schema)], schema=schema)
+
+    def merged(self, tables: Iterable[pa.Table], by: list[str]) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``tables`` in ascending order of its first ``len(by)`` columns (named ``by``, in that
+        order): each table sorted by Arrow into a run file, then the runs merged a record batch at a time
+        (``heapq.merge``: ties keep the earlier table's rows first). Rows come as tuples of the tables' columns."""
         runs = []
-        for k, table in enumerate(self.tables(columns)):
-            run = build(k, table).sort_by([(c, "ascending") for c in by])
-            path = self.dir / f"{k:06d}.run.arrow"
-            _write(path, run)
-            runs.append(path)
         try:
+            for k, table in enumerate(tables):
+                path = self.dir / f"{k:06d}.run.arrow"
+                _write(path, table.sort_by([(c, "ascending") for c in by]))
+                runs.append(path)
             width = len(by)
             yield from heapq.merge(*(_run_rows(path) for path in runs), key=lambda row: row[:width])
         finally:

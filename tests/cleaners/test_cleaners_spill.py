@@ -150,3 +150,36 @@ def test_band_columns_are_read_a_group_at_a_time(tmp_path: Path, monkeypatch: py
         got = [b.copy() for b in spill.bands("bands", width)]
     whole = np.concatenate(mats)
     assert len(got) == width and all((g == whole[:, b]).all() for b, g in enumerate(got))
+
+
+@pytest.mark.parametrize("sort_bytes", [0, 1 << 40])
+def test_exact_dedup_decides_the_same_with_runs_or_one_sort(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             sort_bytes: int):
+    """Keys sorted in memory or as runs merged from disk: the same keep order and exact_dedup decision, which
+    match a plain sort by the keep rule (groups of equal code that straddle sorted batches included)."""
+    from codequarry.cleaners import spill as spill_mod
+    from codequarry.cleaners.exact_dedup import ExactDedup
+
+    monkeypatch.setattr(spill_mod, "_SORT_BYTES", sort_bytes)  # 0: every table is a run, as past the budget
+    monkeypatch.setattr(spill_mod, "_RUN_BATCH", 37)  # small batches: groups straddle them
+    rng = random.Random(3)
+    step = ExactDedup.from_config({"normalize": False})
+    rows = [{"id": f"i{rng.randrange(10**6):06d}-{i}", "code": f"x = {rng.randrange(40)}\n", "split": rng.choice(SPLITS)}
+            for i in range(900)]
+    tables = [pa.table({"id": pa.array([r["id"] for r in rows[s:s + 100]]),
+                        "code": pa.array([r["code"] for r in rows[s:s + 100]]),
+                        "language": pa.array(["python"] * len(rows[s:s + 100])),
+                        "split": pa.array([r["split"] for r in rows[s:s + 100]], pa.string())}) for s in range(0, 900, 100)]
+    decision = step.resolve(iter([step.map(t) for t in tables]), tmp_path)
+    expected: dict[str, str] = {}
+    kept: dict[str, str] = {}
+    for r in sorted(rows, key=lambda r: keep_order_key(r["split"], r["id"])):
+        if r["code"] in kept:
+            expected[r["id"]] = kept[r["code"]]
+        else:
+            kept[r["code"]] = r["id"]
+    assert decision == expected and len(expected) > 800
+    with Spill(iter(tables), tmp_path / "order") as spill:
+        pos = spill.keep_order("near_dedup")
+    order = sorted(range(900), key=lambda a: keep_order_key(rows[a]["split"], rows[a]["id"]))
+    assert (np.argsort(pos) == np.array(order)).all()
