@@ -1,4 +1,4 @@
-"""Near-dedup resolved in stages over chunks and parts (ray_near_dedup) decides exactly what the step's own
+"""Near-dedup (and, on the cluster, leakage) resolved in stages over chunks and parts decides exactly what the step's own
 resolve decides over every row at once: the same clusters, kept rows, short rows and stats, whatever the part
 count, with and without verification, on real functions with planted renamed clones spread across chunks."""
 
@@ -185,6 +185,30 @@ def test_ray_near_dedup_matches_local_on_two_nodes(cluster: Any, clones: PairsDi
     assert ray.cluster_resources()["CPU"] == 2
     m = clean(clones.path, tmp_path / "ray", recipe=RECIPE, engine="ray", workers=workers, batch_rows=BATCH)
     _same(m, local_clean)
+
+
+LEAK_RECIPE = {"name": "ray-leakage", "steps": [{"step": "not_null"}, {"step": "leakage"}]}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ray_leakage_matches_local_on_two_nodes(cluster: Any, clones: PairsDir, tmp_path: Path, workers: int) -> None:
+    """The planted clones and copies straddle splits: train rows leak, exactly and near; Ray's band shuffle
+    finds the same leaks (same held-out rows named) as the local engine."""
+    from codequarry.cleaners import clean
+
+    local = clean(clones.path, tmp_path / "local", recipe=LEAK_RECIPE, batch_rows=BATCH)
+    leak = next(s for s in local["steps"] if s["name"] == "leakage")["summary"]
+    assert leak["leaked"] >= 5 and set(leak["by_match"]) == {"exact", "near"}
+    m = clean(clones.path, tmp_path / "ray", recipe=LEAK_RECIPE, engine="ray", workers=workers, batch_rows=BATCH)
+    _same(m, local)
+    assert _exclusions(tmp_path / "ray") == _exclusions(tmp_path / "local")
+
+
+def _exclusions(out: Path) -> list[tuple[Any, ...]]:
+    import pyarrow.parquet as pq
+
+    rows = [r for p in sorted((out / "exclusions").rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    return sorted((r["id"], r["reason"], r["detail"]) for r in rows)
 
 
 def _run_until(cmd: list[str], env: dict[str, str], work: Path, pattern: str, timeout: float = 600.0) -> None:
