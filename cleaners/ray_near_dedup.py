@@ -369,7 +369,7 @@ def decide(work: Any, k: int, parts: int) -> None:
     from codequarry.cleaners.local_engine import _write_json as write_json
 
     write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(step_i), step, decision)
+    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # large dicts as Arrow files, as the local engine
     shutil.rmtree(_dir(work, step_i, parts).parent, ignore_errors=True)
 
 

@@ -111,6 +111,23 @@ def test_verification_in_small_blocks_decides_the_same(clones: PairsDir, tmp_pat
     assert whole.stats["candidate_pairs"] > 7 * 3
 
 
+def test_a_large_decision_is_saved_compact_as_the_local_engine_saves_it(clones: PairsDir, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past decision_map.MIN_ROWS entries the members go into a memory-mapped Arrow file beside the JSON (what
+    the local engine's resolve writes), and load back equal to the step's decision."""
+    from codequarry.cleaners import decision_map
+
+    monkeypatch.setattr(decision_map, "MIN_ROWS", 1)
+    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    ray_near_dedup.resolve_in_process(work, k, 2)
+    assert decision_store.map_path(work.decision_path(step_i), 0).exists()
+    staged = decision_store.load(work.decision_path(step_i), step)
+    assert isinstance(staged.members, decision_map.ArrowMap) and staged == whole
+
+
 def test_a_rerun_after_an_interruption_redoes_only_what_is_missing(clones: PairsDir, tmp_path: Path) -> None:
     work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
     step_i = work.passes[k].map
