@@ -74,7 +74,12 @@ def normalize_code(code: str, language: Any) -> str:
     snip = parsed(code, spec)
     ids = comment_ids(spec)
     spans = leaf_spans(snip.tree.root_node, atomic_ids(spec), layout=layout_ids(spec), window=(snip.lo, snip.hi))
-    return " ".join(snip.src[s:e].decode("utf-8", "replace") for s, e, k in spans if k not in ids)
+    src = snip.src
+    parts = [src[s:e] for s, e, k in spans if k not in ids]
+    try:  # one decode of the joined bytes: valid UTF-8 only when every token is whole, then equal to decoding each
+        return b" ".join(parts).decode("utf-8")
+    except UnicodeDecodeError:
+        return " ".join(part.decode("utf-8", "replace") for part in parts)
 
 
 def identifiers(code: str, language: Any) -> list[str]:

@@ -15,6 +15,8 @@ def test_cached_views_equal_the_languages_functions(h: Any, stdlib_dir: Path, mo
     samples = [(code, lang) for lang, code in h.SAMPLE_CODE.items()]
     samples += [(r["code"], "python") for r in h.stdlib_rows(stdlib_dir, 150)]
     samples += [("def broken(:\n  return\n", "python"), ("", "go")]
+    samples += [("def grüße(naïve):\n    # 注释\n    return naïve + '日本語 \ud800 ☃'  # ☃\n", "python"),
+                ("func 名前() string {\n\treturn \"héllo\" // ü\n}\n", "go"), ("x = '\udcff'\n", "python")]
     monkeypatch.setattr(P, "CACHE_SOURCE_BYTES", 20_000)  # force evictions along the way
     P.clear()
     for _ in range(2):  # second round: hits and re-parses after eviction
@@ -24,7 +26,7 @@ def test_cached_views_equal_the_languages_functions(h: Any, stdlib_dir: Path, mo
             assert P.normalize_code(code, lang) == L.normalize_code(code, lang)
             assert P.identifiers(code, lang) == L.identifiers(code, lang)
             assert P.count_nodes(code, lang) == L.count_nodes(code, lang)
-    assert P._held <= 20_000 + max(len(c.encode()) for c, _ in samples)
+    assert P._held <= 20_000 + max(len(c.encode("utf-8", "replace")) for c, _ in samples)
     assert sum(len(snip.src) for snip in P._CACHE.values()) == P._held
     P.clear()
     assert not P._CACHE and P._held == 0
