@@ -148,19 +148,84 @@ def _vm_hwm_kb() -> int | None:
     return None
 
 
+def _rss_kb(pid: int | str) -> int:
+    """Current resident set of a process in kB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+class RssSampler:
+    """Samples the driver's and each worker's RSS every ``every`` seconds; keeps the peak per phase.
+
+    The phase is the number of finished passes in ``timings`` (so phase k covers pass k and the resolve
+    after it), then ``write`` once every pass is done: a per-pass table of where memory goes.
+    """
+
+    def __init__(self, timings: dict, passes: int, every: float = 0.25) -> None:
+        import threading
+
+        self.timings, self.passes, self.every = timings, passes, every
+        self.peaks: dict[str, dict[str, int]] = {}  # phase -> {"driver": kB, "workers": kB (largest), "sum": kB}
+        self.loads: list[float] = []  # the machine's 1-minute load average, sampled (other users share the cores)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _phase(self) -> str:
+        done = len(self.timings.get("passes", []))
+        return "write" if self.passes and done >= self.passes else f"pass {done + 1}"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            driver = _rss_kb("self")
+            kids = [_rss_kb(pid) for pid in _children()]
+            peak = self.peaks.setdefault(self._phase(), {"driver": 0, "worker": 0, "total": 0})
+            peak["driver"] = max(peak["driver"], driver)
+            peak["worker"] = max([peak["worker"], *kids])
+            peak["total"] = max(peak["total"], driver + sum(kids))
+            self.loads.append(os.getloadavg()[0])
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict[str, dict[str, int]]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def run_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> None:
     """The timed part, in its own process."""
     from codequarry.cleaners import clean
+    from codequarry.cleaners.engine import engine_steps, plan_passes
+    from codequarry.cleaners.recipe import load_recipe
 
     timings: dict = {}
+    sampler = RssSampler(timings, len(plan_passes(engine_steps(load_recipe(preset="default").build()))))
     start = time.perf_counter()
     manifest = clean(inp, out, preset="default", workers=workers, overwrite=True, batch_rows=batch_rows,
                      timings=timings)
     wall = time.perf_counter() - start
+    phases = sampler.stop()
+    loads = sampler.loads or [os.getloadavg()[0]]
     self_kb = _vm_hwm_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"wall": wall, "timings": timings, "steps": manifest["steps"], "counts": manifest["counts"],
-                      "rss_self_mb": self_kb / 1024, "rss_children_max_mb": child_kb / 1024,
+                      "rss_self_mb": self_kb / 1024, "rss_children_max_mb": child_kb / 1024, "rss_phases": phases,
+                      "load": {"min": min(loads), "mean": sum(loads) / len(loads), "max": max(loads)},
                       "fingerprint": manifest.get("fingerprint")}), flush=True)
 
 
@@ -207,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwall time: {res['wall']:.1f} s ({res['wall'] / 60:.1f} min; target ≤ 15 min)")
     print(f"peak RSS: driver {res['rss_self_mb']:.0f} MB, largest worker {res['rss_children_max_mb']:.0f} MB; "
           f"driver + {args.workers} × worker ≤ {total_gb:.2f} GB (target ≤ 4 GB)")
+    print("peak RSS per phase (MB; a pass's phase includes the resolve after it):")
+    print(f"  {'phase':<10}{'driver':>8}{'worker':>8}{'total':>8}")
+    for phase, peak in res.get("rss_phases", {}).items():
+        print(f"  {phase:<10}{peak['driver'] / 1024:>8.0f}{peak['worker'] / 1024:>8.0f}{peak['total'] / 1024:>8.0f}")
+    if "load" in res:
+        ld = res["load"]
+        print(f"machine load average (1 min) during the clean: min {ld['min']:.1f}, mean {ld['mean']:.1f}, "
+              f"max {ld['max']:.1f} on {os.cpu_count()} cores")
     print(f"rows: {res['counts']['read']:,} in, {res['counts']['written']:,} kept, {res['counts']['excluded']:,} excluded")
     print(f"fingerprint ({args.workers} workers): {res['fingerprint']}")
     if args.check_workers is not None:
