@@ -29,6 +29,24 @@ CACHE_MAX_ENTRY = 1 << 20  # sources larger than this are parsed but not kept
 
 _CACHE: OrderedDict[tuple[str, str], Snippet] = OrderedDict()
 _held = 0
+VIEW_ENTRIES = 2048  # derived views (tokens, normalized code) of the most recent distinct sources, by count
+_VIEWS: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+
+
+def _view(kind: str, code: str, spec: Any, compute: Any) -> Any:
+    """``compute()`` remembered for the most recent (kind, language, code): copies of a function (forks,
+    vendored files) sit near each other in a corpus, and every step after the parse walks the same tree."""
+    key = (kind, spec.name, code)
+    hit = _VIEWS.get(key)
+    if hit is not None:
+        _VIEWS.move_to_end(key)
+        return hit
+    value = compute()
+    if len(code) <= CACHE_MAX_ENTRY:
+        _VIEWS[key] = value
+        while len(_VIEWS) > VIEW_ENTRIES:
+            _VIEWS.popitem(last=False)
+    return value
 
 
 def parsed(code: str, language: Any) -> Snippet:
@@ -53,6 +71,7 @@ def parsed(code: str, language: Any) -> Snippet:
 def clear() -> None:
     global _held
     _CACHE.clear()
+    _VIEWS.clear()
     _held = 0
 
 
@@ -64,13 +83,22 @@ def error_count(code: str, language: Any) -> int:
 def tokenize_code(code: str, language: Any) -> list[str]:
     """CodeSearchNet code tokens (as ``codequarry.languages.tokenize_code``)."""
     spec = get_language(language)
-    snip = parsed(code, spec)
-    return node_tokens(snip.tree.root_node, snip.src, spec, window=(snip.lo, snip.hi) if snip.wrapped else None)
+
+    def compute() -> tuple[str, ...]:
+        snip = parsed(code, spec)
+        return tuple(node_tokens(snip.tree.root_node, snip.src, spec, window=(snip.lo, snip.hi) if snip.wrapped
+                                 else None))
+
+    return list(_view("tokens", code, spec, compute))
 
 
 def normalize_code(code: str, language: Any) -> str:
     """Non-comment tokens joined by single spaces (as ``codequarry.languages.normalize_code``)."""
     spec = get_language(language)
+    return _view("normalized", code, spec, lambda: _normalize(code, spec))
+
+
+def _normalize(code: str, spec: Any) -> str:
     snip = parsed(code, spec)
     ids = comment_ids(spec)
     spans = leaf_spans(snip.tree.root_node, atomic_ids(spec), layout=layout_ids(spec), window=(snip.lo, snip.hi))

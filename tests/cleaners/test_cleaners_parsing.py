@@ -30,3 +30,21 @@ def test_cached_views_equal_the_languages_functions(h: Any, stdlib_dir: Path, mo
     assert sum(len(snip.src) for snip in P._CACHE.values()) == P._held
     P.clear()
     assert not P._CACHE and P._held == 0
+
+
+def test_views_of_repeated_code_are_remembered_bounded_and_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(P, "VIEW_ENTRIES", 3)
+    P.clear()
+    codes = [f"def f{i}(a):\n    return a + {i}  # c\n" for i in range(5)]
+    walks = []
+    real = P.node_tokens
+    monkeypatch.setattr(P, "node_tokens", lambda *a, **k: (walks.append(1), real(*a, **k))[1])
+    first = P.tokenize_code(codes[0], "python")
+    first.append("mutated")  # a caller's list is its own
+    assert P.tokenize_code(codes[0], "python") == L.tokenize_code(codes[0], "python") and len(walks) == 1
+    for c in codes:
+        assert P.tokenize_code(c, "python") == L.tokenize_code(c, "python")
+        assert P.normalize_code(c, "python") == L.normalize_code(c, "python")
+    assert len(walks) == 5 and len(P._VIEWS) == 3  # one walk per distinct code; only the 3 most recent kept
+    P.clear()
+    assert not P._VIEWS
