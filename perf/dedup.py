@@ -4,29 +4,32 @@ Corpus: every Python function (documented or not, at any depth) extracted with
 ``codequarry.languages`` from the installed standard library and site-packages, in sorted file order,
 first ``--n``. Planted clones (``perf/clones.py``, tree-sitter edits of real functions that are
 singletons under every measured configuration and have at least ``--min-tokens-planted`` tokens):
-``--per-kind`` sources per edit kind (k of n locals renamed for k = 1, 25%, 50%, 75%, 100% of n;
-reformatting; comments; one statement inserted; one deleted; the issue-13 Type-2 mix; a Type-3 mix),
-plus as many negatives that merely share a shape (tiny accessors with their own names, and real
+``--per-kind`` sources per edit kind (``clones.KINDS``: k of n locals renamed for k = 1, 25%, 50%, 75%,
+100% of n; reformatting; comments; literals; operand swaps; reordering; one statement inserted, deleted
+or modified; three statement edits; the issue-13 Type-2 mix; Type-3 mixes), plus as many negatives
+that share a shape (tiny accessors with their own names, same-class sibling accessors, and real
 functions with every name and value replaced). Recall per kind = variants clustered with their
-source; precision = true (source, variant) pairs over every flagged pair that involves a planted or
-negative row (a natural row joining their cluster counts against it too).
+source; grouped as Type-2 (``clones.TYPE2_UP_TO_HALF``) and close Type-3 (``clones.CLOSE_TYPE3``);
+precision = true (source, variant) pairs over every flagged pair that involves a planted or negative
+row (a natural row joining their cluster counts against it too); negatives in a cluster per kind.
 
 Pipelines, identical parameters (5-gram shingles, 256 permutations, rows with fewer than 5 tokens left
 out, the same keep rule):
 
 * ``bigcode``: BigCode's raw tokens, one index at threshold 0.7 (25 × 10 bands), no verification;
 * ``code`` (codequarry's default): comments removed, raw view (0.7, 25 × 10) OR canonical
-  rename-invariant view (0.7; its bands 32 × 8 aim at 0.6 because its candidates are verified), one LSH
-  index each, candidates (star and chain edges of each bucket) verified by exact per-view
-  Jaccard (see ``cleaners/signatures.py``).
+  rename-invariant view (0.7, or the Type-3 rule: 0.4 with ≥ 15 shared shingles; its bands 64 × 4 aim at
+  0.3 because its candidates are verified), one LSH index each, candidates (star and chain edges of
+  each bucket) verified exactly per view (``signatures.ViewRule``).
 
 datasketch gets the identical shingle strings per view from ``MinHasher.token_views`` (plain Python),
 hashes them with xxh32 (``MinHash(hashfunc=xxhash.xxh32_intdigest)``), one ``MinHashLSH`` per view with
-the same bands × rows, and verifies each candidate pair by exact Jaccard of the string sets per view;
+the same bands × rows, and verifies each candidate pair by the same rule on the string sets per view;
 codequarry tokenizes the batch vectorised and hashes tokens once with xxh3. Timings are end to end
 from the raw code strings.
 
-Usage: ``python perf/dedup.py [--n 100000] [--cache FILE] [--skip-datasketch] [--shingles code bigcode]``
+Usage: ``python perf/dedup.py [--n 100000] [--cache FILE] [--skip-datasketch] [--shingles code bigcode]
+[--min-tokens-planted 40] [--set FIELD=VALUE]``
 """
 
 from __future__ import annotations
