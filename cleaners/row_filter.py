@@ -60,12 +60,18 @@ class RowFilter(Step):
                                   f"its columns are: {have}")
         names = self.columns()
         values = [column(batch, c) for c in names]
-        rows = (dict(zip(names, vals)) for vals in zip(*values)) if names else ({} for _ in range(batch.num_rows))
+        rows = zip(*values) if names else (() for _ in range(batch.num_rows))
         keep: list[bool] = []
         reasons: list[str | None] = []
         details: list[str | None] = []
-        for row in rows:
-            verdict = self.reason(row)
+        seen: dict[tuple[Any, ...], Verdict] = {}  # a row is judged on these values only: copies are judged once
+        for vals in rows:
+            try:
+                verdict = seen[vals]
+            except KeyError:
+                verdict = seen[vals] = self.reason(dict(zip(names, vals)))
+            except TypeError:  # a list value (tokens): not hashable, judged as is
+                verdict = self.reason(dict(zip(names, vals)))
             if verdict is None:
                 keep.append(True)
                 reasons.append(None)
