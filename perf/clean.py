@@ -207,7 +207,7 @@ class RssSampler:
         return self.peaks
 
 
-def run_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> None:
+def run_clean(inp: Path, out: Path, workers: int, batch_rows: int, resume: bool = False) -> None:
     """The timed part, in its own process."""
     from codequarry.cleaners import clean
     from codequarry.cleaners.engine import engine_steps, plan_passes
@@ -216,7 +216,7 @@ def run_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> None:
     timings: dict = {}
     sampler = RssSampler(timings, len(plan_passes(engine_steps(load_recipe(preset="default").build()))))
     start = time.perf_counter()
-    manifest = clean(inp, out, preset="default", workers=workers, overwrite=True, batch_rows=batch_rows,
+    manifest = clean(inp, out, preset="default", workers=workers, overwrite=not resume, batch_rows=batch_rows,
                      timings=timings)
     wall = time.perf_counter() - start
     phases = sampler.stop()
@@ -237,11 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"cache and output folder (default {DEFAULT_WORK})")
     parser.add_argument("--check-workers", type=int, default=None, metavar="N",
                         help="clean again with N workers and compare the fingerprints")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted measurement from its finished chunks (times only the rest)")
     parser.add_argument("--_clean", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--_build", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._clean:
-        run_clean(Path(args._clean[0]), Path(args._clean[1]), args.workers, args.batch_rows)
+        run_clean(Path(args._clean[0]), Path(args._clean[1]), args.workers, args.batch_rows, args.resume)
         return 0
     if args._build:
         build_input(args._build, args.pairs, args.workers, args.work / "base-functions.jsonl")
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, __file__, "--pairs", str(args.pairs), "--workers", str(args.workers),
                         "--work", str(args.work), "--_build", str(inp)], check=True)
         print(f"built the input ({args.pairs:,} pairs) in {time.perf_counter() - t:.0f} s (not timed below)", flush=True)
-    res = _timed_clean(inp, args.work / f"output-{args.pairs}", args.workers, args.batch_rows)
+    res = _timed_clean(inp, args.work / f"output-{args.pairs}", args.workers, args.batch_rows, args.resume)
     if res is None:
         return 1
     t = res["timings"]
@@ -296,11 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _timed_clean(inp: Path, out: Path, workers: int, batch_rows: int) -> dict | None:
+def _timed_clean(inp: Path, out: Path, workers: int, batch_rows: int, resume: bool = False) -> dict | None:
     """Run the timed clean in a fresh process; its JSON result (None after printing its error)."""
     env = {**os.environ, "CODEQUARRY_PROGRESS": os.environ.get("CODEQUARRY_PROGRESS", "0")}
     proc = subprocess.run([sys.executable, __file__, "--workers", str(workers), "--batch-rows", str(batch_rows),
-                           "--_clean", str(inp), str(out)], env=env, capture_output=True, text=True)
+                           *(["--resume"] if resume else []), "--_clean", str(inp), str(out)], env=env,
+                          capture_output=True, text=True)
     if proc.returncode:
         print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
         return None
