@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from codequarry.cleaners.clusters import default_verify
-from codequarry.cleaners.signatures import MinHashConfig, MinHasher, view_sets
+from codequarry.cleaners.signatures import MinHashConfig, MinHasher, flat_view_sets
 from codequarry.errors import CodequarryError
 from codequarry.options import option
 
@@ -114,7 +114,9 @@ def view_columns(h: MinHasher, texts: list[str | None], langs: list[str | None] 
     cols = {"ntok": pa.array(counts, pa.int32()), "bands": bands_column(h.band_matrix_from_shingles(views, offsets))}
     if verify:
         for name, hashed in zip(VIEW_SETS, views):
-            cols[name] = list_column(view_sets(hashed, offsets), pa.uint32())
+            values, starts = flat_view_sets(hashed, offsets)
+            cols[name] = pa.ListArray.from_arrays(pa.array(starts.astype(np.int32), pa.int32()),
+                                                  pa.array(values, pa.uint32()))
     return cols
 
 

@@ -18,6 +18,7 @@ from codequarry.cleaners.signatures import MinHashConfig, MinHasher, ViewRule, v
 from codequarry.errors import CodequarryError
 
 _ROWS_PER_PASS = 8192  # rows tokenized together by cluster_texts (bounds the flat token list)
+_EDGES_PER_PASS = 65536  # candidate pairs verified in one sort by verify_pairs (bounds its key array)
 
 
 def candidate_pairs(band_hashes: np.ndarray, active: np.ndarray | None = None, chain: bool = False) -> np.ndarray:
@@ -116,8 +117,35 @@ def verify_pairs(edges: np.ndarray, views: Sequence[Sequence[np.ndarray]], thres
     """
     if len(views) != len(thresholds):
         raise CodequarryError(f"got {len(views)} shingle views but {len(thresholds)} thresholds")
-    keep = [k for k, (i, j) in enumerate(edges.tolist()) if similar(i, j, views, thresholds)]
-    return edges[np.asarray(keep, dtype=np.int64)] if keep else np.zeros((0, 2), np.int64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    keep = np.zeros(len(edges), dtype=bool)
+    for s in range(0, len(edges), _EDGES_PER_PASS):
+        block = edges[s : s + _EDGES_PER_PASS]
+        for sets, rule in zip(views, thresholds):
+            if not isinstance(rule, ViewRule):
+                rule = ViewRule(float(rule))
+            inter, union = _overlaps(block, sets)
+            keep[s : s + len(block)] |= rule.accepts(inter, union)
+    return edges[keep]
+
+
+def _overlaps(edges: np.ndarray, sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Shared and distinct shingle counts of each pair's sorted distinct 32-bit hash sets, in one sort: each pair's two sets
+    concatenated under the pair's number, so a repeated (pair, hash) key is one shared shingle."""
+    parts: list[np.ndarray] = []
+    for i, j in edges.tolist():
+        parts.append(sets[i])
+        parts.append(sets[j])
+    sizes = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)).reshape(-1, 2)
+    total = sizes.sum(axis=1)
+    if not len(edges) or not total.any():
+        return np.zeros(len(edges), np.int64), total
+    key = np.repeat(np.arange(len(edges), dtype=np.uint64), total) << np.uint64(32)
+    key |= np.concatenate(parts).astype(np.uint64)
+    key.sort()
+    repeated = key[1:][key[1:] == key[:-1]] >> np.uint64(32)
+    inter = np.bincount(repeated.astype(np.int64), minlength=len(edges))
+    return inter, total - inter
 
 
 def default_verify(config: MinHashConfig) -> bool:

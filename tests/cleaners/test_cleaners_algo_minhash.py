@@ -419,3 +419,27 @@ def test_type3_rule_needs_a_long_shared_stretch():
     edges = np.array([[0, 1]])
     assert len(mh.verify_pairs(edges, [[raw_a, raw_b], [can_a, can_b]], mh.MinHashConfig().thresholds)) == 1
     assert len(mh.verify_pairs(edges, [[raw_a, raw_b], [can_a, can_b]], [0.7, 0.7])) == 0
+
+
+def test_batch_view_sets_and_verification_equal_the_per_row_and_per_pair_statements():
+    """view_sets (one sort per batch) equals np.unique per row, and verify_pairs (one sort per block of pairs) keeps
+    exactly the pairs that ``similar`` (one pair at a time) accepts, for lists and dicts of sets."""
+    texts = [(TEXTS[i % len(TEXTS)] or "") + f"\nvalue_{i % 7} = {i % 5}\n" for i in range(120)] + ["", "x", ""]
+    h = mh.MinHasher()
+    views, offsets, _ = h.view_shingles(texts, ["python"] * len(texts))
+    sets = []
+    for v in views:
+        got = mh.view_sets(v, offsets)
+        ref = [np.unique(v[offsets[i]:offsets[i + 1]]) for i in range(len(texts))]
+        assert len(got) == len(ref) and all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(got, ref))
+        sets.append(got)
+    assert mh.view_sets(np.zeros(0, np.uint32), np.zeros(1, np.int64)) == []
+    rng = np.random.default_rng(0)
+    edges = np.concatenate([rng.integers(0, len(texts), (3000, 2)), [[len(texts) - 1, len(texts) - 3]]])
+    for rules in (mh.MinHashConfig().thresholds, [0.7, 0.7], [0.2, 0.4]):
+        expected = [k for k, (i, j) in enumerate(edges.tolist()) if mh.similar(i, j, sets, rules)]
+        assert 0 < len(expected) < len(edges)
+        assert np.array_equal(mh.verify_pairs(edges, sets, rules), edges[expected])
+        as_dicts = [dict(enumerate(s)) for s in sets]
+        assert np.array_equal(mh.verify_pairs(edges, as_dicts, rules), edges[expected])
+    assert mh.verify_pairs(np.zeros((0, 2), np.int64), sets, [0.7, 0.7]).shape == (0, 2)
