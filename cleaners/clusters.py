@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from codequarry.cleaners import sorted_arrays
 from codequarry.cleaners.signatures import MinHashConfig, MinHasher, ViewRule, view_sets
 from codequarry.errors import CodequarryError
 
@@ -46,7 +47,7 @@ def candidate_pairs_by_band(bands: Iterable[np.ndarray], n: int, active: np.ndar
         if edges is not None:
             lo = np.minimum(edges[:, 0], edges[:, 1])
             hi = np.maximum(edges[:, 0], edges[:, 1])
-            codes = np.union1d(codes, lo * np.int64(n) + hi)
+            codes = sorted_arrays.union(codes, lo * np.int64(n) + hi)  # np.union1d: 20-80x slower on numpy 2.4
     return np.stack([codes // n, codes % n], axis=1) if len(codes) else np.zeros((0, 2), np.int64)
 
 
