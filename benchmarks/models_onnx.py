@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -256,9 +257,10 @@ def load(st: Any, revision: str | None, cache_root: Path) -> OnnxEncoder | str:
             if not meta.get("ok"):
                 return f"the cached export differed from torch by {meta.get('max_abs_diff')}"
             return OnnxEncoder(st, head, _session(folder / "model.onnx"), names, folder / "model.onnx")
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged cache entry: export again
-            warnings.warn(f"re-exporting the ONNX model: cached export in {folder} is unreadable ({exc})",
-                          stacklevel=2)
+        except Exception as exc:  # noqa: BLE001 - a damaged cache entry (ORT raises its own types): export again
+            print(f"codequarry: re-exporting the ONNX model; the cached export in {folder} is unreadable "
+                  f"({type(exc).__name__})", file=sys.stderr)
+            shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
     try:

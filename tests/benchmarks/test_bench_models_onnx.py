@@ -86,6 +86,16 @@ def test_export_is_cached_per_revision_and_reused(onnx_model, cache, monkeypatch
     assert other != folder  # another model content gets its own export
 
 
+def test_a_damaged_cached_export_is_exported_again(tmp_path, capsys):
+    first = load_model(f"st:{MODEL_DIR}", {"backend": "onnx"}, cache_dir=tmp_path)
+    path = first._backend().path
+    path.write_bytes(b"not an onnx graph")  # e.g. a disk that filled up, or a hand-edited cache
+    again = load_model(f"st:{MODEL_DIR}", {"backend": "onnx"}, cache_dir=tmp_path)
+    assert "re-exporting the ONNX model" in capsys.readouterr().err
+    assert np.allclose(again._backend().encode(["sort a list"]), first._backend().encode(["sort a list"]), atol=1e-6)
+    assert path.stat().st_size > 1_000_000  # a real graph again
+
+
 def test_an_export_that_differs_from_torch_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(models_onnx, "TOLERANCE", -1.0)  # every graph now "differs": the check must refuse it
     with pytest.raises(CodequarryError, match="differed from torch"):
