@@ -204,6 +204,9 @@ def _session(path: Path) -> Any:
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     opts.intra_op_num_threads = max(1, cores)
+    # idle threads sleep instead of spinning between operators: on a shared machine spinning burns the CPU time
+    # other processes need (measured: 20% more CPU for the same encode under load) for little gain when quiet
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
