@@ -9,6 +9,7 @@ Work dir (inside the output folder, deleted when the clean finishes)::
       pass-PP/cCCCCCC.map.arrow       what the next global step mapped from chunk C
       pass-PP/cCCCCCC.done            completion marker with the per-step counts (written last)
       decision-SSS.json               a global step's resolved decision, as data (decision_store; never pickle)
+      decision-SSS.json.mN.arrow      its large per-row dicts as Arrow files that workers memory-map (decision_map)
       final/ , final.done             the finished pairs dir before it is moved into place
 
 Every file is written to a temporary name and renamed, and a chunk counts as done only when its
