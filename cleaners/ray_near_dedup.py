@@ -366,10 +366,8 @@ def decide(work: Any, k: int, parts: int) -> None:
     stats.update(clusters=int(np.count_nonzero(sizes > 1)), rows_in_clusters=len(members),
                  duplicates=sum(1 for key, (v, _) in members.items() if key != v), too_short=len(short_ids))
     decision = Decision(members=members, short=short_ids, stats=stats)
-    from codequarry.cleaners.local_engine import _write_json as write_json
-
-    write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # large dicts as Arrow files, as the local engine
+    _write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
+    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # as the local engine saves it
     shutil.rmtree(_dir(work, step_i, parts).parent, ignore_errors=True)
 
 

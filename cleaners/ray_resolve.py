@@ -109,5 +109,5 @@ def merge_parts(work: Any, k: int, parts: int) -> None:
             raise RuntimeError(f"{path}: not a disjoint part of {step.name}'s decision")
         decision.update(part)
     _write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # large dicts as Arrow files, as the local engine
+    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # as the local engine saves it
     shutil.rmtree(_dir(work, step_i, parts).parent, ignore_errors=True)
