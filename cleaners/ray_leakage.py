@@ -22,7 +22,7 @@ bucket, so the step resolves as a shuffle of buckets (as ``ray_near_dedup``, who
 
 from __future__ import annotations
 
-import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ from codequarry.cleaners.ray_near_dedup import (
     read_columns,
     read_for_chunk,
     rows_of,
+    run_stages,
+    save_decision,
     write_by_chunk,
 )
 from codequarry.errors import CodequarryError
@@ -304,13 +306,10 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
 
 def decide(work: Any, k: int, parts: int) -> None:
     """Every chunk's leaks in the train rows' keep order and the step's stats → its Decision, saved with its summary."""
-    from codequarry.cleaners import decision_store
     from codequarry.cleaners._lsh import minhash_config
-    from codequarry.cleaners.engine import decision_summary
     from codequarry.cleaners.keep_rule import keep_order_key
     from codequarry.cleaners.leakage import Decision
     from codequarry.cleaners.local_engine import _read_json, read_arrow
-    from codequarry.cleaners.local_engine import _write_json as write_json
 
     step_i, step = _step(work, k)
     train = held = 0
@@ -335,18 +334,9 @@ def decide(work: Any, k: int, parts: int) -> None:
                              "by_split": dict(sorted(by_split.items())), "by_match": dict(sorted(by_kind.items()))}
     if step._near():
         stats["minhash"] = minhash_config(step.params).describe()
-    decision = Decision(leaks=out, stats=stats)
-    write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # as the local engine saves it
-    shutil.rmtree(_dir(work, step_i, parts).parent, ignore_errors=True)
+    save_decision(work, step_i, Decision(leaks=out, stats=stats), _dir(work, step_i, parts))
 
 
 def resolve_in_process(work: Any, k: int, parts: int) -> None:
-    """Every stage in this process, in order (what the Ray engine runs as tasks): for tests."""
-    for c in work.chunks:
-        cut_chunk(work, k, c.index, parts)
-    for q in range(parts):
-        pair_part(work, k, q, parts)
-    for c in work.chunks:
-        verify_chunk(work, k, c.index, parts)
-    decide(work, k, parts)
+    """This module's stages in this process (``ray_near_dedup.run_stages``)."""
+    run_stages(sys.modules[__name__], work, k, parts)

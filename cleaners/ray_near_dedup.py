@@ -32,6 +32,7 @@ one task (``local_engine._resolve``).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -319,8 +320,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
 
 def decide(work: Any, k: int, parts: int) -> None:
     """Connected components of the verified edges and the step's Decision, saved as the local engine saves it."""
-    from codequarry.cleaners import clusters, decision_store
-    from codequarry.cleaners.engine import decision_summary
+    from codequarry.cleaners import clusters
     from codequarry.cleaners.keep_rule import keep_order_key
     from codequarry.cleaners.local_engine import _read_json, read_arrow
     from codequarry.cleaners.near_dedup import Decision
@@ -366,17 +366,33 @@ def decide(work: Any, k: int, parts: int) -> None:
     stats.update(clusters=int(np.count_nonzero(sizes > 1)), rows_in_clusters=len(members),
                  duplicates=sum(1 for key, (v, _) in members.items() if key != v), too_short=len(short_ids))
     decision = Decision(members=members, short=short_ids, stats=stats)
+    save_decision(work, step_i, decision, _dir(work, step_i, parts))
+
+
+def save_decision(work: Any, step_i: int, decision: Any, stages: Path) -> None:
+    """A staged step's decision saved as the local engine saves it (summary, compact decision), then its stage
+    files (``stages``, this resolve's folder) removed: shared by near-dedup and leakage."""
+    from codequarry.cleaners import decision_store
+    from codequarry.cleaners.engine import decision_summary
+
+    step = work.steps[step_i]
     _write_json(work.summary_path(step_i), {"summary": decision_summary(step, decision)})
-    decision_store.save(work.decision_path(step_i), step, decision, compact=True)  # as the local engine saves it
-    shutil.rmtree(_dir(work, step_i, parts).parent, ignore_errors=True)
+    decision_store.save(work.decision_path(step_i), step, decision, compact=True)
+    shutil.rmtree(stages.parent, ignore_errors=True)
+
+
+def run_stages(stages: Any, work: Any, k: int, parts: int) -> None:
+    """Every stage of a staged resolve (a module with ``cut_chunk``, ``pair_part``, ``verify_chunk`` and
+    ``decide``) in this process, in order: what the Ray engine runs as tasks, for tests and one-node runs."""
+    for c in work.chunks:
+        stages.cut_chunk(work, k, c.index, parts)
+    for p in range(parts):
+        stages.pair_part(work, k, p, parts)
+    for c in work.chunks:
+        stages.verify_chunk(work, k, c.index, parts)
+    stages.decide(work, k, parts)
 
 
 def resolve_in_process(work: Any, k: int, parts: int) -> None:
-    """Every stage in this process, in order (what the Ray engine runs as tasks): for tests and one-node runs."""
-    for c in work.chunks:
-        cut_chunk(work, k, c.index, parts)
-    for p in range(parts):
-        pair_part(work, k, p, parts)
-    for c in work.chunks:
-        verify_chunk(work, k, c.index, parts)
-    decide(work, k, parts)
+    """This module's stages in this process (``run_stages``)."""
+    run_stages(sys.modules[__name__], work, k, parts)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,36 @@ def h() -> Any:
 
     return types.SimpleNamespace(row=row, batch=batch, write_pairs=write_pairs, stdlib_rows=stdlib_rows,
                                  mutate=mutate, split_of=split_of, SAMPLE_CODE=SAMPLE_CODE)
+
+
+@contextlib.contextmanager
+def two_node_ray() -> Iterator[Any]:
+    """A real Ray cluster of two nodes (a head and a worker node, one CPU each) on this machine, connected.
+
+    Its workers inherit this process's environment as it is when the cluster starts."""
+    pytest.importorskip("ray")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, log_to_driver=False)
+    try:
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def start_two_node_ray() -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """``two_node_ray`` for a fixture that must prepare the environment before the cluster starts."""
+    return two_node_ray
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A two-node Ray cluster for one test module."""
+    with two_node_ray() as c:
+        yield c

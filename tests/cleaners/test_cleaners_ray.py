@@ -39,23 +39,6 @@ RECIPE = {
 }
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Any:
-    """A real Ray cluster of two nodes (a head and a worker node, one CPU each) on this machine."""
-    pytest.importorskip("ray")
-    import ray
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    c.add_node(num_cpus=1)
-    c.wait_for_nodes()
-    ray.init(address=c.address, log_to_driver=False)
-    try:
-        yield c
-    finally:
-        ray.shutdown()
-        c.shutdown()
-
 
 @pytest.fixture(scope="module")
 def local_out(stdlib_pairs: PairsDir, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -4,8 +4,9 @@ manifest last, and the result has the local engine's fingerprint; the local engi
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,14 @@ RECIPE = {"name": "ray-s3", "steps": [{"step": "not_null"}, {"step": "code_lengt
 
 
 @pytest.fixture(scope="module")
-def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def s3_cluster(tmp_path_factory: pytest.TempPathFactory,
+               start_two_node_ray: Callable[[], contextlib.AbstractContextManager[Any]]) -> Iterator[Any]:
     """moto's S3 server with a bucket, the AWS_* variables pointing at it, then a two-node Ray cluster (whose
     workers inherit those variables)."""
     pytest.importorskip("ray")
     pytest.importorskip("moto")
     boto3 = pytest.importorskip("boto3")
-    import ray
     from moto.server import ThreadedMotoServer
-    from ray.cluster_utils import Cluster
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -40,15 +40,10 @@ def s3_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                  "CODEQUARRY_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}.items():
         mp.setenv(k, v)
     boto3.client("s3", endpoint_url=f"http://{host}:{port}").create_bucket(Bucket="cqray")
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    c.add_node(num_cpus=1)
-    c.wait_for_nodes()
-    ray.init(address=c.address, log_to_driver=False)
     try:
-        yield c
+        with start_two_node_ray() as c:
+            yield c
     finally:
-        ray.shutdown()
-        c.shutdown()
         mp.undo()
         server.stop()
 
