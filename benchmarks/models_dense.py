@@ -16,8 +16,8 @@ noise. ``--model-arg backend=torch`` (or ``onnx``, which fails when it cannot be
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import numpy as np
 from codequarry.benchmarks.models import EncoderModel, local_model_name, parse_options
 from codequarry.errors import CodequarryError, require
 from codequarry.options import option
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class SentenceTransformerModel(EncoderModel):
             if choice == "onnx":
                 raise CodequarryError(f"{self.spec}: --model-arg backend=onnx cannot be used: {got}")
             self._backend_note = got
-            print(f"codequarry bench: {self.spec} runs on torch: {got}", file=sys.stderr)
+            log.warning("%s runs on torch: %s", self.spec, got)
             self._runner = "torch"
         else:
             self._runner = got

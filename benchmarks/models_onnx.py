@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from codequarry.errors import CodequarryError
+
+log = logging.getLogger(__name__)
 
 OPSET = 17
 TOLERANCE = 1e-4  # largest |difference| of a pooled vector component allowed by the export check
@@ -261,8 +263,8 @@ def load(st: Any, revision: str | None, cache_root: Path) -> OnnxEncoder | str:
                 return f"the cached export differed from torch by {meta.get('max_abs_diff')}"
             return OnnxEncoder(st, head, _session(folder / "model.onnx"), names, folder / "model.onnx")
         except Exception as exc:  # noqa: BLE001 - a damaged cache entry (ORT raises its own types): export again
-            print(f"codequarry: re-exporting the ONNX model; the cached export in {folder} is unreadable "
-                  f"({type(exc).__name__})", file=sys.stderr)
+            log.warning("re-exporting the ONNX model; the cached export in %s is unreadable (%s)", folder,
+                        type(exc).__name__)
             shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))

@@ -6,6 +6,7 @@ The reference is sentence-transformers' own ``SentenceTransformer.encode`` on to
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -86,17 +87,19 @@ def test_export_is_cached_per_revision_and_reused(onnx_model, cache, monkeypatch
     assert other != folder  # another model content gets its own export
 
 
-def test_a_damaged_cached_export_is_exported_again(tmp_path, capsys):
+def test_a_damaged_cached_export_is_exported_again(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="codequarry")
     first = load_model(f"st:{MODEL_DIR}", {"backend": "onnx"}, cache_dir=tmp_path)
     path = first._backend().path
     path.write_bytes(b"not an onnx graph")  # e.g. a disk that filled up, or a hand-edited cache
     again = load_model(f"st:{MODEL_DIR}", {"backend": "onnx"}, cache_dir=tmp_path)
-    assert "re-exporting the ONNX model" in capsys.readouterr().err
+    assert "re-exporting the ONNX model" in caplog.text
     assert np.allclose(again._backend().encode(["sort a list"]), first._backend().encode(["sort a list"]), atol=1e-6)
     assert path.stat().st_size > 1_000_000  # a real graph again
 
 
-def test_an_export_that_differs_from_torch_is_refused(tmp_path, monkeypatch, capsys):
+def test_an_export_that_differs_from_torch_is_refused(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="codequarry")
     monkeypatch.setattr(models_onnx, "TOLERANCE", -1.0)  # every graph now "differs": the check must refuse it
     with pytest.raises(CodequarryError, match="differed from torch"):
         load_model(f"st:{MODEL_DIR}", {"backend": "onnx"}, cache_dir=tmp_path)
@@ -104,7 +107,7 @@ def test_an_export_that_differs_from_torch_is_refused(tmp_path, monkeypatch, cap
     auto.embed(["sort a list"], side="query")
     assert auto.describe()["backend"]["backend"] == "torch"
     assert "differed from torch" in auto.describe()["backend"]["why"]
-    assert "runs on torch" in capsys.readouterr().err
+    assert "runs on torch" in caplog.text
 
 
 def _saved(tmp_path: Path, mode: str, normalize: bool, name: str) -> Path:
