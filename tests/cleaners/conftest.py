@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import signal
+import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -169,3 +173,57 @@ def cluster() -> Iterator[Any]:
     """A two-node Ray cluster for one test module."""
     with two_node_ray() as c:
         yield c
+
+
+def _kill_when(cmd: list[str], env: Mapping[str, str], condition: Callable[[], bool], timeout: float,
+              poll: float = 0.01) -> int:
+    """Run ``cmd`` in its own process group and SIGKILL the whole group once ``condition()`` holds; returns the
+    process's return code. Fails the test if the run ends first or the condition is not reached in ``timeout`` s."""
+    proc = subprocess.Popen(cmd, start_new_session=True, env=dict(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition():
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point:\n{out[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("kill point not reached in time")
+            time.sleep(poll)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return proc.returncode
+
+
+def _work_at_step(pairs: PairsDir, work_dir: Path, steps: list[dict[str, Any]], name: str,
+                 batch_rows: int) -> tuple[Any, int]:
+    """A local engine work dir for a recipe of ``steps``, run up to the pass that maps global step ``name`` (the
+    passes before it run and resolve); returns the work dir and that pass's index."""
+    from codequarry.cleaners.engine_input import plan_chunks
+    from codequarry.cleaners.local_engine import _resolve, _Work
+    from codequarry.cleaners.recipe import load_recipe
+
+    work = _Work(work_dir, load_recipe({"name": name, "steps": steps}), plan_chunks(pairs, batch_rows))
+    for plan in work.passes:
+        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
+        for c in work.chunks:
+            work.run_chunk(plan.index, c.index)
+        if plan.map is not None and work.steps[plan.map].name == name:
+            return work, plan.index
+        if plan.map is not None:
+            _resolve(work, plan)
+    raise AssertionError(f"no {name} pass")
+
+
+@pytest.fixture(scope="session")
+def kill_when() -> Callable[..., int]:
+    """``_kill_when``: run a command and SIGKILL its process group at a kill point."""
+    return _kill_when
+
+
+@pytest.fixture(scope="session")
+def work_at_step() -> Callable[..., tuple[Any, int]]:
+    """``_work_at_step``: a local engine work dir run up to the pass that maps a given global step."""
+    return _work_at_step

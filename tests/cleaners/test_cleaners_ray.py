@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -99,26 +97,9 @@ def test_ray_rerun_of_finished_clean_is_a_no_op(cluster: Any, stdlib_pairs: Pair
     assert again["fingerprint"] == first["fingerprint"] == PairsDir(local_out).fingerprint
 
 
-def _run_until(cmd: list[str], env: dict[str, str], done: Path, timeout: float = 180.0) -> None:
-    """Start the command in its own process group; SIGKILL the group once ``done`` (a folder) holds a chunk marker."""
-    proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    try:
-        while not (done.is_dir() and any(done.glob("*.done"))):
-            if proc.poll() is not None:
-                pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point:\n"
-                            f"{proc.stdout.read().decode()[-3000:] if proc.stdout else ''}")
-            if time.monotonic() > deadline:
-                pytest.fail("kill point not reached in time")
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
 
 def test_ray_killed_driver_then_rerun_gives_same_fingerprint(cluster: Any, stdlib_pairs: PairsDir, tmp_path: Path,
-                                                             local_out: Path) -> None:
+                                                             local_out: Path, kill_when: Any) -> None:
     """SIGKILL the driver (a real `codequarry clean --engine ray` process) in the first fused pass, rerun, kill it
     again three passes later, rerun to the end: chunks finished before a kill are not redone, and the output
     equals the local engine's."""
@@ -129,10 +110,12 @@ def test_ray_killed_driver_then_rerun_gives_same_fingerprint(cluster: Any, stdli
            "--recipe", str(recipe), "--engine", "ray", "--batch-rows", "100"]
     env = {**os.environ, "CODEQUARRY_PROGRESS": "0", "RAY_ADDRESS": cluster.address}
     work = out / ".codequarry-work"
-    _run_until(cmd, env, work / "pass-01")
+    kill_when(cmd, env, lambda: (work / "pass-01").is_dir() and any((work / "pass-01").glob("*.done")), 180.0,
+              poll=0.02)
     assert not (out / "codequarry.json").exists()
     first = {p: p.stat().st_mtime_ns for p in [*(work / "pass-00").glob("*.done"), *(work / "pass-01").glob("*.done")]}
-    _run_until(cmd, env, work / "pass-03")
+    kill_when(cmd, env, lambda: (work / "pass-03").is_dir() and any((work / "pass-03").glob("*.done")), 180.0,
+              poll=0.02)
     assert not (out / "codequarry.json").exists()
     assert first and all(p.stat().st_mtime_ns == t for p, t in first.items())  # finished chunks were not redone
     rc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 
 from codequarry.cleaners import decision_store, ray_leakage
-from codequarry.cleaners.engine_input import plan_chunks
-from codequarry.cleaners.local_engine import _resolve, _Work, read_arrow
-from codequarry.cleaners.recipe import load_recipe
+from codequarry.cleaners.local_engine import read_arrow
 from codequarry.pairs import PairsDir
 
 
@@ -46,19 +44,6 @@ def leaky(h: Any, stdlib_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return h.write_pairs(tmp_path_factory.mktemp("leaky") / "in", parts, max_shard_rows=80)
 
 
-def _work_at_leakage(pairs: PairsDir, work_dir: Path, params: dict[str, Any]) -> tuple[Any, int]:
-    recipe = load_recipe({"name": "lk", "steps": [{"step": "leakage", "params": params}]})
-    work = _Work(work_dir, recipe, plan_chunks(pairs, 60))
-    for plan in work.passes:
-        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
-        for c in work.chunks:
-            work.run_chunk(plan.index, c.index)
-        if plan.map is not None and work.steps[plan.map].name == "leakage":
-            return work, plan.index
-        if plan.map is not None:
-            _resolve(work, plan)
-    raise AssertionError("no leakage pass")
-
 
 @pytest.mark.parametrize(("params", "parts"), [
     ({}, 1), ({}, 3), ({}, 8),
@@ -67,8 +52,10 @@ def _work_at_leakage(pairs: PairsDir, work_dir: Path, params: dict[str, Any]) ->
     ({"method": "minhash"}, 4),
 ])
 def test_staged_leakage_is_the_steps_resolve(leaky: PairsDir, tmp_path: Path, params: dict[str, Any],
-                                            parts: int) -> None:
-    work, k = _work_at_leakage(leaky, tmp_path / "w", params)
+                                            parts: int, work_at_step: Any) -> None:
+    work, k = work_at_step(leaky, tmp_path / "w",
+                           [{"step": "leakage", "params": params}],
+                           "leakage", 60)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
@@ -83,14 +70,17 @@ def test_staged_leakage_is_the_steps_resolve(leaky: PairsDir, tmp_path: Path, pa
 
 
 def test_small_verify_blocks_and_a_tight_cap_decide_the_same(leaky: PairsDir, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            work_at_step: Any) -> None:
     """Pairs verified 5 at a time, and at most 1 held-out candidate checked per train row (the step's cap,
     lowered for both): still the step's decision."""
     from codequarry.cleaners import leakage, ray_near_dedup
 
     monkeypatch.setattr(leakage, "_MAX_VERIFY", 1)
     monkeypatch.setattr(ray_near_dedup, "VERIFY_BLOCK", 5)
-    work, k = _work_at_leakage(leaky, tmp_path / "w", {"method": "minhash"})
+    work, k = work_at_step(leaky, tmp_path / "w",
+                           [{"step": "leakage", "params": {"method": "minhash"}}],
+                           "leakage", 60)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")

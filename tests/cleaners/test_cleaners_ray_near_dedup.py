@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from codequarry.cleaners import decision_store, ray_near_dedup
-from codequarry.cleaners.engine_input import plan_chunks
-from codequarry.cleaners.local_engine import _resolve, _Work, read_arrow
-from codequarry.cleaners.recipe import load_recipe
+from codequarry.cleaners.local_engine import read_arrow
 from codequarry.pairs import PairsDir
 
 
@@ -51,21 +49,6 @@ def clone_rows(h: Any, stdlib_dir: Path, base_rows: int = 240) -> dict[str, list
     return parts
 
 
-def _work_at_near_dedup(pairs: PairsDir, work_dir: Path, params: dict[str, Any], batch_rows: int) -> tuple[Any, int]:
-    """A local engine work dir run up to the near-dedup pass's mapped files; returns it and that pass's index."""
-    recipe = load_recipe({"name": "nd", "steps": [{"step": "exact_dedup"},
-                                                  {"step": "near_dedup", "params": params}]})
-    work = _Work(work_dir, recipe, plan_chunks(pairs, batch_rows))
-    for plan in work.passes:
-        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
-        for c in work.chunks:
-            work.run_chunk(plan.index, c.index)
-        if plan.map is not None and work.steps[plan.map].name == "near_dedup":
-            return work, plan.index
-        if plan.map is not None:
-            _resolve(work, plan)
-    raise AssertionError("no near_dedup pass")
-
 
 @pytest.fixture(scope="module")
 def clones(h: Any, stdlib_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> PairsDir:
@@ -78,8 +61,10 @@ def clones(h: Any, stdlib_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     ({"drop_short": True, "min_tokens": 40}, 2),
 ])
 def test_staged_resolve_is_the_steps_resolve(clones: PairsDir, tmp_path: Path, params: dict[str, Any],
-                                             parts: int) -> None:
-    work, k = _work_at_near_dedup(clones, tmp_path / "w", params, batch_rows=70)
+                                             parts: int, work_at_step: Any) -> None:
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": params}],
+                           "near_dedup", 70)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
@@ -99,9 +84,12 @@ def test_staged_resolve_is_the_steps_resolve(clones: PairsDir, tmp_path: Path, p
 
 
 def test_verification_in_small_blocks_decides_the_same(clones: PairsDir, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       work_at_step: Any) -> None:
     """Candidate pairs are verified a block at a time (bounded memory); blocks of 7 pairs give the same decision."""
-    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": {}}],
+                           "near_dedup", 70)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
@@ -112,13 +100,16 @@ def test_verification_in_small_blocks_decides_the_same(clones: PairsDir, tmp_pat
 
 
 def test_a_large_decision_is_saved_compact_as_the_local_engine_saves_it(clones: PairsDir, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         work_at_step: Any) -> None:
     """Past decision_map.MIN_ROWS entries the members go into a memory-mapped Arrow file beside the JSON (what
     the local engine's resolve writes), and load back equal to the step's decision."""
     from codequarry.cleaners import decision_map
 
     monkeypatch.setattr(decision_map, "MIN_ROWS", 1)
-    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": {}}],
+                           "near_dedup", 70)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
@@ -128,8 +119,11 @@ def test_a_large_decision_is_saved_compact_as_the_local_engine_saves_it(clones: 
     assert isinstance(staged.members, decision_map.ArrowMap) and staged == whole
 
 
-def test_a_rerun_after_an_interruption_redoes_only_what_is_missing(clones: PairsDir, tmp_path: Path) -> None:
-    work, k = _work_at_near_dedup(clones, tmp_path / "w", {}, batch_rows=70)
+def test_a_rerun_after_an_interruption_redoes_only_what_is_missing(clones: PairsDir, tmp_path: Path,
+                                                                      work_at_step: Any) -> None:
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": {}}],
+                           "near_dedup", 70)
     step_i = work.passes[k].map
     step = work.steps[step_i]
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
@@ -211,31 +205,9 @@ def _exclusions(out: Path) -> list[tuple[Any, ...]]:
     return sorted((r["id"], r["reason"], r["detail"]) for r in rows)
 
 
-def _run_until(cmd: list[str], env: dict[str, str], work: Path, pattern: str, timeout: float = 600.0) -> None:
-    """Run the command in its own process group; SIGKILL the group once a file matching ``pattern`` is in ``work``."""
-    import os
-    import signal
-    import subprocess
-    import time
-
-    proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    try:
-        while not (work.is_dir() and any(work.glob(pattern))):
-            if proc.poll() is not None:
-                pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point {pattern}:\n"
-                            f"{proc.stdout.read().decode()[-3000:] if proc.stdout else ''}")
-            if time.monotonic() > deadline:
-                pytest.fail("kill point not reached in time")
-            time.sleep(0.01)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
 
 def test_ray_near_dedup_killed_in_its_stages_then_rerun(cluster: Any, clones: PairsDir, local_clean: dict[str, Any],
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path, kill_when: Any) -> None:
     """SIGKILL the driver while the band records are being cut, rerun, kill it again once chunks are being
     verified, rerun to the end: the same decision and fingerprint as the local engine."""
     import os
@@ -251,10 +223,10 @@ def test_ray_near_dedup_killed_in_its_stages_then_rerun(cluster: Any, clones: Pa
            "--recipe", str(recipe), "--engine", "ray", "--batch-rows", str(BATCH)]
     env = {**os.environ, "CODEQUARRY_PROGRESS": "0", "RAY_ADDRESS": cluster.address}
     work = out / ".codequarry-work"
-    _run_until(cmd, env, work, "resolve-*/bands-*/cut/*.json")
+    kill_when(cmd, env, lambda: work.is_dir() and any(work.glob("resolve-*/bands-*/cut/*.json")), 600.0)
     cut = sorted(work.glob("resolve-*/bands-*/cut/*.json"))
     stamps = {p: p.stat().st_mtime_ns for p in cut}
-    _run_until(cmd, env, work, "resolve-*/bands-*/verified/*.json")
+    kill_when(cmd, env, lambda: work.is_dir() and any(work.glob("resolve-*/bands-*/verified/*.json")), 600.0)
     assert not (out / "codequarry.json").exists()
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())  # cut chunks were not cut again
     rc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -9,11 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from codequarry.cleaners import clean
 from codequarry.cleaners.engine_input import plan_chunks
@@ -46,27 +43,14 @@ def _markers(work: Path, k: int) -> int:
     return len(list(d.glob("*.done"))) if d.is_dir() else 0
 
 
-def _run_until(cmd: list[str], condition: Callable[[], bool], timeout: float = 120.0) -> None:
+def _run_until(kill_when: Callable[..., int], cmd: list[str], condition: Callable[[], bool]) -> None:
     """Start the command in its own process group and SIGKILL the whole group once ``condition`` holds."""
-    env = {**os.environ, "CODEQUARRY_PROGRESS": "0"}
-    proc = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition():
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"the run ended (rc {proc.returncode}) before the kill point:\n{out[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("kill point not reached in time")
-            time.sleep(0.01)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    rc = kill_when(cmd, {**os.environ, "CODEQUARRY_PROGRESS": "0"}, condition, 120.0)
+    assert rc == -signal.SIGKILL
 
 
-def test_kill_9_then_rerun_gives_identical_output(stdlib_pairs: PairsDir, tmp_path: Path) -> None:
+def test_kill_9_then_rerun_gives_identical_output(stdlib_pairs: PairsDir, tmp_path: Path,
+                                                  kill_when: Callable[..., int]) -> None:
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(dump_yaml(RECIPE))
     ref = tmp_path / "reference"
@@ -78,12 +62,12 @@ def test_kill_9_then_rerun_gives_identical_output(stdlib_pairs: PairsDir, tmp_pa
     cmd = [str(exe), "clean", str(stdlib_pairs.path), "--out", str(out), "--recipe", str(recipe_file),
            "--workers", "2", "--batch-rows", BATCH]
 
-    _run_until(cmd, lambda: _markers(work, 1) >= 3)  # in the middle of the first fused pass
+    _run_until(kill_when, cmd, lambda: _markers(work, 1) >= 3)  # in the middle of the first fused pass
     first = _markers(work, 1)
     assert not (out / "codequarry.json").exists() and first >= 3
-    _run_until(cmd, lambda: _markers(work, 3) >= 2)  # resumed, killed again in a later pass
+    _run_until(kill_when, cmd, lambda: _markers(work, 3) >= 2)  # resumed, killed again in a later pass
     assert _markers(work, 1) == len(plan_chunks(stdlib_pairs, int(BATCH)))  # the first pass was finished
-    _run_until(cmd, lambda: (work / "final").is_dir())  # killed while the final output is being written
+    _run_until(kill_when, cmd, lambda: (work / "final").is_dir())  # killed while the final output is being written
     assert not (out / "codequarry.json").exists()
 
     done = subprocess.run(cmd, env={**os.environ, "CODEQUARRY_PROGRESS": "0"}, capture_output=True, text=True,
