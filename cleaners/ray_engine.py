@@ -178,7 +178,7 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
                 ray.init(log_to_driver=False)
             else:
                 # "local": a fresh instance even when another Ray cluster runs on this machine
-                ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                start_local_ray(ray, workers)
             started = True
         if dest.is_local:
             target = location(out.staging)
@@ -203,6 +203,23 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
         raw = (out.path / MANIFEST_NAME).read_bytes() if dest.is_local else dest.read_bytes(MANIFEST_NAME)
         manifest = json.loads(raw)
     return manifest
+
+
+def start_local_ray(ray: Any, workers: int) -> None:
+    """Start a fresh local Ray instance of ``workers`` CPUs whose task workers run at the driver's niceness.
+
+    Ray's task workers call ``nice(worker_niceness)`` (default 15, env ``RAY_worker_niceness``) on start, an
+    increment over the raylet's niceness, which the raylet inherits from this process: at 15 they starve on a
+    machine running other jobs. A ``RAY_worker_niceness`` the user set is kept; the variable is set only while
+    ``ray.init`` starts the raylet, so this process's environment is left as it was."""
+    if "RAY_worker_niceness" in os.environ:
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        return
+    os.environ["RAY_worker_niceness"] = "0"
+    try:
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    finally:
+        os.environ.pop("RAY_worker_niceness", None)
 
 
 def _remote_done(dest: Location, signature: dict[str, Any], *, overwrite: bool) -> dict[str, Any] | None:

@@ -112,10 +112,7 @@ def run_clean(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) 
 
 
 def _measure(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) -> dict:
-    env = {**os.environ, "CODEQUARRY_PROGRESS": "0"}
-    # Ray starts its task workers at niceness 15 by default: on a machine shared with other jobs they would get a
-    # fraction of the CPU the local engine's workers get. 0 keeps the niceness this script was started with.
-    env.setdefault("RAY_worker_niceness", "0")
+    env = {**os.environ, "CODEQUARRY_PROGRESS": "0"}  # Ray's task workers run at this niceness (ray_engine)
     proc = subprocess.run([sys.executable, __file__, "--workers", str(workers), "--batch-rows", str(batch_rows),
                            "--_clean", engine, str(inp), str(out)], env=env, capture_output=True, text=True)
     if proc.returncode:
