@@ -1,19 +1,26 @@
-"""The final write of a clean (both engines): rows in input order, exclusions, per-step counts, manifest, report."""
+"""The final write of a clean, the same for both engines: chunk statistics, the shard plan, the shards, then the
+manifest, card and report.
+
+``write_output`` runs the sequence; the engine only says where jobs run (``run_jobs(kind, calls)``:
+inline, a process pool, Ray tasks). Jobs (``output_shards.run_job``) read the work dir and write
+the output; the driver holds only statistics (a few numbers per chunk and stream) and shard
+accounts, never rows, and writes the small files last, the manifest after everything else. Every
+job leaves a marker in the work dir, so a rerun after a kill redoes only what is missing and writes
+the same bytes (see ``output_plan`` for why the layout depends on the rows only).
+"""
 
 from __future__ import annotations
 
-import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from codequarry.cleaners.base import Step
-from codequarry.cleaners.engine import DEFAULT_BATCH_ROWS, POS, SPLIT
-from codequarry.schema import CORE_FIELDS
+from codequarry.cleaners.output_plan import Layout, OutputPlan, plan_output, schema_from_text
+from codequarry.errors import CodequarryError
+from codequarry.storage import Location
 
 
 def step_counts(steps: list[Step], input_rows: int, excluded: dict[int, Counter[str]],
@@ -42,118 +49,107 @@ def step_counts(steps: list[Step], input_rows: int, excluded: dict[int, Counter[
     return out
 
 
-def write_output(
-    staging: Path,
-    *,
-    pairs: Any,
-    recipe: Any,
-    steps: list[Step],
-    input_rows: int,
-    kept_tables: Iterable[pa.Table],
-    excluded_tables: Iterable[pa.Table],
-    measured: dict[int, dict[str, int]] | None = None,
-    summaries: dict[int, Any] | None = None,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    progress_total: int | None = None,
-) -> dict[str, Any]:
-    """Write the cleaned pairs dir, exclusions, manifest and report into ``staging``; return the manifest.
+def write_output(work: Any, target: Location, run_jobs: Callable[[str, list[tuple[Any, ...]]], None], *,
+                 pairs: Any, recipe: Any, batch_rows: int, layout: Layout | None = None) -> dict[str, Any]:
+    """Write the cleaned pairs dir of ``work`` (a ``local_engine._Work`` whose passes are done) into ``target``;
+    return the manifest. ``run_jobs(kind, calls)`` runs ``output_shards.run_job(work, kind, args)`` for every
+    ``args`` in ``calls`` and returns when all are done."""
+    from codequarry.cleaners.local_engine import _read_json
+    from codequarry.cleaners.output_shards import shard_marker, stats_marker
 
-    ``kept_tables`` arrive in ``_pos`` order; ``excluded_tables`` in (step, ``_pos``) order.
-    """
-    from codequarry.cleaners.report import write_report
-    from codequarry.pairs import PairsWriter
-    from codequarry.progress import progress
-
-    if staging.exists():
-        shutil.rmtree(staging)
-    params = {"recipe": recipe.name, "recipe_origin": recipe.origin, "batch_rows": batch_rows}
-    writer = PairsWriter(staging, created_by="codequarry clean", sources=pairs.manifest.get("sources", []),
-                         params=params)
+    (work.work / "write").mkdir(exist_ok=True)
+    run_jobs("stats", [(c.index,) for c in work.chunks if not stats_marker(work, c.index).exists()])
+    stats = [_read_json(stats_marker(work, c.index)) for c in work.chunks]
     try:
-        writer.add_read(input_rows)
-        last = -1
-        bar = progress(total=progress_total, desc="clean: write", unit="batch")
-        for table in rebatch(kept_tables, batch_rows, on_input=lambda: bar.update(1)):
-            if table.num_rows == 0:
-                continue
-            pos = table[POS].to_numpy()
-            if pos[0] <= last or (len(pos) > 1 and bool((pos[1:] <= pos[:-1]).any())):
-                raise RuntimeError("rows reached the writer out of input order")
-            last = int(pos[-1])
-            _write_by_split(writer, table)
-        bar.close()
-        excluded: dict[int, Counter[str]] = {}
-        last_key = (-1, -1)
-        for table in excluded_tables:
-            if table.num_rows == 0:
-                continue
-            idx = table["_step"].to_pylist()
-            pos_l = table[POS].to_pylist()
-            for key in zip(idx, pos_l):
-                if key <= last_key:
-                    raise RuntimeError("exclusions reached the writer out of (step, position) order")
-                last_key = key
-            for i, r in zip(idx, table["_reason"].to_pylist()):
-                excluded.setdefault(i, Counter())[r] += 1
-            writer.exclude_arrow(_exclusion_records(table, steps))
-        counts = step_counts(steps, input_rows, excluded, measured, summaries)
-        if counts[-1]["kept"] != writer.written:
-            raise RuntimeError(f"the last step kept {counts[-1]['kept']} rows but {writer.written} were written")
-        writer.set_manifest("recipe", recipe.resolved())
-        writer.set_manifest("steps", counts)
-        writer.set_manifest("input", {"path": str(Path(pairs.path).resolve()), "fingerprint": pairs.fingerprint,
-                                      "rows": input_rows})
-        writer.set_manifest("report", {"markdown": "report.md", "plot": ["report.png", "report.svg"]})
-        manifest = writer.close()
-    except BaseException:
-        writer.abort()
-        raise
-    write_report(staging, manifest)
+        plan = plan_output(stats, layout or Layout())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CodequarryError(f"{work.work / 'write'}: chunk statistics of another clean ({type(exc).__name__}: "
+                              f"{exc}); pass --overwrite to start over") from None
+    run_jobs("shard", [(s, plan.schema, target.uri) for s in plan.shards if not shard_marker(work, s.index).exists()])
+    manifest, schema = _manifest(work, plan, pairs=pairs, recipe=recipe, batch_rows=batch_rows)
+    write_small_files(target, manifest, schema)
+    (work.work / "final.done").write_text("", encoding="utf-8")
     return manifest
 
 
-def rebatch(tables: Iterable[pa.Table], rows: int, on_input: Callable[[], Any] | None = None) -> Iterator[pa.Table]:
-    """The same rows in tables of exactly ``rows`` rows (the last may be shorter), each one contiguous chunk,
-    so what the writer sees (and the byte counts it records) does not depend on how an engine batched."""
-    buffer: list[pa.Table] = []
-    held = 0
-    for table in tables:
-        if on_input is not None:
-            on_input()
-        if table.num_rows == 0:
-            continue
-        buffer.append(table)
-        held += table.num_rows
-        while held >= rows:
-            whole = pa.concat_tables(buffer, promote_options="permissive") if len(buffer) > 1 else buffer[0]
-            yield whole.slice(0, rows).combine_chunks()
-            rest = whole.slice(rows)
-            buffer, held = ([rest] if rest.num_rows else []), rest.num_rows
-    if held:
-        whole = pa.concat_tables(buffer, promote_options="permissive") if len(buffer) > 1 else buffer[0]
-        yield whole.combine_chunks()
+def _manifest(work: Any, plan: OutputPlan, *, pairs: Any, recipe: Any, batch_rows: int) -> tuple[dict[str, Any], Any]:
+    """The manifest (the shards' accounts merged: files, fingerprint; the plan's counts; the recipe's steps) and
+    the output's schema."""
+    import pyarrow as pa
+
+    from codequarry import __version__
+    from codequarry.cleaners.local_engine import _read_json, marker_counts
+    from codequarry.cleaners.output_shards import shard_marker
+    from codequarry.pairs_fingerprint import Fingerprinter, type_name
+    from codequarry.pairs_layout import FORMAT_VERSION
+    from codequarry.schema import CORE_FIELDS
+
+    fp = Fingerprinter()
+    files: list[dict[str, Any]] = []
+    exclusion_files: list[dict[str, Any]] = []
+    for shard in plan.shards:
+        path = shard_marker(work, shard.index)
+        acc = _read_json(path)
+        try:
+            if (acc["path"], acc["rows"]) != (shard.path, shard.rows):
+                raise ValueError(f"it is {acc['path']} of {acc['rows']} rows, the plan says {shard.path} of "
+                                 f"{shard.rows}")
+            if shard.config is None:
+                exclusion_files.append({"path": acc["path"], "rows": acc["rows"]})
+                continue
+            fp.merge(acc["fingerprint"])
+            files.append({k: acc[k] for k in ("path", "config", "split", "rows", "bytes", "sha256")})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CodequarryError(f"{path}: not a shard account of this clean ({type(exc).__name__}: {exc}); "
+                                  "pass --overwrite to start over") from None
+    reasons: Counter[str] = Counter()
+    for i, rs in sorted(plan.excluded.items()):
+        for r, n in rs.items():
+            reasons[f"{work.steps[i].name}/{r}"] += n
+    input_rows = sum(c.length for c in work.chunks)
+    written = sum(n for parts in plan.splits.values() for n in parts.values())
+    excluded = sum(reasons.values())
+    if input_rows != written + excluded:
+        raise RuntimeError(f"accounting mismatch: read {input_rows} rows but wrote {written} and excluded {excluded}")
+    counts = step_counts(work.steps, input_rows, plan.excluded, marker_counts(work)[0], work.summaries())
+    if counts[-1]["kept"] != written:
+        raise RuntimeError(f"the last step kept {counts[-1]['kept']} rows but {written} were written")
+    schema = schema_from_text(plan.schema) if plan.schema is not None else pa.schema(list(CORE_FIELDS))
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "codequarry_version": __version__,
+        "created_by": "codequarry clean",
+        "sources": pairs.manifest.get("sources", []),
+        "params": {"recipe": recipe.name, "recipe_origin": recipe.origin, "batch_rows": batch_rows},
+        "counts": {"written": written, "excluded": excluded, "exclusion_reasons": dict(sorted(reasons.items())),
+                   "read": input_rows},
+        "splits": plan.splits,
+        "split_bytes": plan.split_bytes,
+        "schema": [{"name": f.name, "type": type_name(f.type)} for f in schema],
+        "files": files,
+        "exclusion_files": exclusion_files,
+        "fingerprint": fp.hexdigest(),
+        "recipe": recipe.resolved(),
+        "steps": counts,
+        "input": {"path": str(Path(pairs.path).resolve()), "fingerprint": pairs.fingerprint, "rows": input_rows},
+        "report": {"markdown": "report.md", "plot": ["report.png", "report.svg"]},
+    }
+    return manifest, schema
 
 
-def _write_by_split(writer: Any, table: pa.Table) -> None:
-    private = [n for n in table.column_names if n.startswith("_")]
-    splits = table[SPLIT]
-    if splits.null_count:
-        raise RuntimeError("a row reached the writer without a split")
-    body = table.drop_columns([*private, SPLIT])
-    values = splits.unique().to_pylist()
-    if len(values) == 1:
-        writer.write(body, split=values[0])
-        return
-    for s in values:
-        writer.write(body.filter(pc.equal(splits, s)), split=s)
+def write_small_files(target: Location, manifest: dict[str, Any], schema: Any) -> None:
+    """Card stub, report and manifest, made in a local folder and copied to ``target``, the manifest last."""
+    from codequarry.cleaners.engine_output import REPORT_FILES
+    from codequarry.cleaners.report import write_report
+    from codequarry.pairs_hub import write_readme_stub
+    from codequarry.pairs_layout import MANIFEST_NAME
+    from codequarry.pairs_writer import write_manifest
 
-
-def _exclusion_records(table: pa.Table, steps: list[Step]) -> pa.Table:
-    names = pa.array([steps[i].name for i in table["_step"].to_pylist()], pa.string())
-    locator = pc.binary_join_element_wise(pa.scalar("input row "), pc.cast(table[POS], pa.string()), "")
-    cols = {"step": names, "reason": table["_reason"], "detail": table["_detail"], "locator": locator,
-            "split": table[SPLIT]}
-    for f in CORE_FIELDS:
-        cols[f.name] = table[f.name]
-    return pa.table(cols)
-
+    with tempfile.TemporaryDirectory(prefix="codequarry-clean-") as tmp:
+        folder = Path(tmp)
+        write_manifest(folder, manifest)
+        write_readme_stub(folder, manifest, schema)
+        write_report(folder, manifest)
+        for name in ("README.md", *REPORT_FILES, MANIFEST_NAME):
+            if (folder / name).exists():
+                target.write_bytes(name, (folder / name).read_bytes())

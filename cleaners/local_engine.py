@@ -10,11 +10,14 @@ Work dir (inside the output folder, deleted when the clean finishes)::
       pass-PP/cCCCCCC.done            completion marker with the per-step counts (written last)
       decision-SSS.json               a global step's resolved decision, as data (decision_store; never pickle)
       decision-SSS.json.mN.arrow      its large per-row dicts as Arrow files that workers memory-map (decision_map)
+      write/stats-cCCCCCC.json        the final write: a chunk's statistics (rows and bytes per stream)
+      write/shard-SSSSSS.json         the final write: the account of an output shard already written
       final/ , final.done             the finished pairs dir before it is moved into place
 
 Every file is written to a temporary name and renamed, and a chunk counts as done only when its
 marker exists, so a rerun after a crash redoes exactly the unfinished chunks; the final write
-re-reads everything in input order, so the output bytes are those of an uninterrupted run.
+(``engine_write``, the same as the Ray engine's) plans its shards from the rows alone and writes
+each missing one, so the output bytes are those of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from codequarry.cleaners.engine import (
 from codequarry.cleaners.engine_input import Chunk, plan_chunks, read_chunk
 from codequarry.cleaners.engine_output import OutputDir, run_signature
 from codequarry.cleaners.engine_write import write_output
+from codequarry.cleaners.output_plan import Layout
 from codequarry.errors import CodequarryError, one_line
 
 _IPC_OPTIONS = None
@@ -199,23 +203,68 @@ def _init_worker(work: str, recipe: Any, chunks: list[Chunk], parent: int) -> No
     threading.Thread(target=watchdog, daemon=True).start()
 
 
-def _run_in_worker(k: int, c: int) -> tuple[int, dict[str, Any]]:
+def _in_worker(fn: Any, args: tuple[Any, ...]) -> Any:
     if _WORKER is None:
         raise RuntimeError("worker not initialised")
-    return c, _WORKER.run_chunk(k, c)
+    return fn(_WORKER, *args)
+
+
+def _pass_job(work: _Work, k: int, c: int) -> dict[str, Any]:
+    return work.run_chunk(k, c)
+
+
+class _Pool:
+    """Where a run's jobs run: inline with one worker, else in worker processes started on first use and shared
+    by the passes and the final write."""
+
+    def __init__(self, work: _Work, workers: int) -> None:
+        self.work = work
+        self.workers = workers
+        self._executor: Any = None
+
+    def run(self, fn: Any, calls: list[tuple[Any, ...]], on_done: Any = None) -> None:
+        """``fn(work, *args)`` for every ``args`` in ``calls``; ``on_done()`` after each."""
+        if self.workers == 1:
+            for args in calls:
+                fn(self.work, *args)
+                if on_done is not None:
+                    on_done()
+            return
+        from concurrent.futures import as_completed
+
+        if self._executor is None:
+            self._executor = _executor(self.work, self.workers)
+        futures = [self._executor.submit(_in_worker, fn, args) for args in calls]
+        try:
+            for fut in as_completed(futures):
+                fut.result()
+                if on_done is not None:
+                    on_done()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
 
 
 # -- the driver -------------------------------------------------------------------------------
 
 
 def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
-        batch_rows: int = DEFAULT_BATCH_ROWS, timings: dict[str, Any] | None = None) -> dict[str, Any]:
+        batch_rows: int = DEFAULT_BATCH_ROWS, timings: dict[str, Any] | None = None,
+        layout: Layout | None = None) -> dict[str, Any]:
     """Clean ``pairs`` into ``out_dir`` with ``recipe`` on ``workers`` processes; resumes an interrupted run.
 
     ``timings``, when given, is filled with seconds per pass (wall), per step (summed over batches,
-    in whichever process ran them), per resolve, and for the final write.
+    in whichever process ran them), per resolve, and for the final write. ``layout``: shard and row-group
+    sizes of the output (``output_plan.Layout``; the defaults unless a test makes them small).
     """
     from codequarry.pairs import MANIFEST_NAME
+    from codequarry.storage import location
 
     if workers < 1:
         raise CodequarryError(f"--workers must be at least 1, got {workers}")
@@ -228,17 +277,25 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
         work = _Work(out.work, recipe, chunks)
         if not (out.work / "final.done").exists():
             _remove_tmp(out.work)
-            measured = _run_passes(work, workers, timings if timings is not None else {})
-            source = work.passes[-1].index
-            started = time.perf_counter()
-            manifest = write_output(
-                out.staging, pairs=pairs, recipe=recipe, steps=work.steps, input_rows=sum(c.length for c in chunks),
-                kept_tables=(read_arrow(work.kept_path(source, c.index)) for c in chunks),
-                excluded_tables=_iter_exclusions(work), measured=measured, summaries=work.summaries(),
-                batch_rows=batch_rows,
-                progress_total=len(chunks))
-            if timings is not None:
-                timings["write"] = time.perf_counter() - started
+            pool = _Pool(work, workers)
+            try:
+                _run_passes(work, pool, timings if timings is not None else {})
+                started = time.perf_counter()
+                manifest = write_output(work, location(out.staging), lambda kind, calls: _write_jobs(pool, kind, calls),
+                                        pairs=pairs, recipe=recipe, batch_rows=batch_rows, layout=layout)
+                if timings is not None:
+                    timings["write"] = time.perf_counter() - started
+            except Exception as exc:
+                from concurrent.futures.process import BrokenProcessPool
+
+                if isinstance(exc, BrokenProcessPool):
+                    raise CodequarryError(
+                        "a worker process died (out of memory or killed); rerun the same command to resume, perhaps "
+                        "with fewer --workers or a smaller --batch-rows. (Calling clean() from a script with workers "
+                        "> 1? Put the call under `if __name__ == \"__main__\":`, as multiprocessing requires.)") from exc
+                raise
+            finally:
+                pool.close()
         else:
             manifest = None
         out.publish()
@@ -249,67 +306,48 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
     return manifest
 
 
+def _write_jobs(pool: _Pool, kind: str, calls: list[tuple[Any, ...]]) -> None:
+    """The final write's jobs (``output_shards.run_job``) on the run's pool, with a progress bar."""
+    from codequarry.cleaners.output_shards import run_job
+    from codequarry.progress import progress
+
+    if not calls:
+        return
+    bar = progress(total=len(calls), desc=f"clean: write ({'chunk statistics' if kind == 'stats' else 'shards'})",
+                   unit="job")
+    pool.run(run_job, [(kind, args) for args in calls], on_done=bar.update)
+    bar.close()
+
+
 def _remove_tmp(work: Path) -> None:
     for p in work.rglob("*.tmp.*"):
         p.unlink(missing_ok=True)
 
 
-def _run_passes(work: _Work, workers: int, timings: dict[str, Any]) -> dict[int, dict[str, int]]:
-    """Every pass, skipping finished chunks and decisions; returns the per-step counts summed over chunks."""
+def _run_passes(work: _Work, pool: _Pool, timings: dict[str, Any]) -> None:
+    """Every pass, skipping finished chunks and decisions; fills ``timings`` (per pass, resolve and step)."""
     from codequarry.progress import progress
 
-    executor = None
     timings.setdefault("passes", [])
     timings.setdefault("resolve", {})
-    try:
-        for plan in work.passes:
+    for plan in work.passes:
+        started = time.perf_counter()
+        work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
+        todo = [c.index for c in work.chunks if not work.marker(plan.index, c.index).exists()]
+        if todo:
+            label = pass_label(work.steps, plan)
+            bar = progress(total=len(work.chunks), initial=len(work.chunks) - len(todo),
+                           desc=f"clean pass {plan.index + 1}/{len(work.passes)} [{label}]", unit="batch")
+            pool.run(_pass_job, [(plan.index, c) for c in todo], on_done=bar.update)
+            bar.close()
+        timings["passes"].append({"pass": plan.index, "steps": pass_label(work.steps, plan),
+                                  "seconds": time.perf_counter() - started})
+        if plan.map is not None and not work.decision_path(plan.map).exists():
             started = time.perf_counter()
-            work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
-            todo = [c.index for c in work.chunks if not work.marker(plan.index, c.index).exists()]
-            if todo:
-                label = pass_label(work.steps, plan)
-                bar = progress(total=len(work.chunks), initial=len(work.chunks) - len(todo),
-                               desc=f"clean pass {plan.index + 1}/{len(work.passes)} [{label}]", unit="batch")
-                if workers == 1:
-                    for c in todo:
-                        work.run_chunk(plan.index, c)
-                        bar.update(1)
-                else:
-                    if executor is None:
-                        executor = _executor(work, workers)
-                    futures = [executor.submit(_run_in_worker, plan.index, c) for c in todo]
-                    try:
-                        from concurrent.futures import as_completed
-
-                        for fut in as_completed(futures):
-                            fut.result()
-                            bar.update(1)
-                    except BaseException:
-                        for f in futures:
-                            f.cancel()
-                        raise
-                bar.close()
-            timings["passes"].append({"pass": plan.index, "steps": pass_label(work.steps, plan),
-                                      "seconds": time.perf_counter() - started})
-            if plan.map is not None and not work.decision_path(plan.map).exists():
-                started = time.perf_counter()
-                _resolve(work, plan)
-                timings["resolve"][work.steps[plan.map].name] = time.perf_counter() - started
-            _collect_garbage(work, plan)
-    except Exception as exc:
-        from concurrent.futures.process import BrokenProcessPool
-
-        if isinstance(exc, BrokenProcessPool):
-            raise CodequarryError(
-                "a worker process died (out of memory or killed); rerun the same command to resume, perhaps with "
-                "fewer --workers or a smaller --batch-rows. (Calling clean() from a script with workers > 1? Put the "
-                "call under `if __name__ == \"__main__\":`, as multiprocessing requires.)") from exc
-        raise
-    finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-    measured, timings["steps"] = marker_counts(work)
-    return measured
+            _resolve(work, plan)
+            timings["resolve"][work.steps[plan.map].name] = time.perf_counter() - started
+        _collect_garbage(work, plan)
+    timings["steps"] = marker_counts(work)[1]
 
 
 def marker_counts(work: Any) -> tuple[dict[int, dict[str, int]], dict[str, float]]:
@@ -374,13 +412,3 @@ def _collect_garbage(work: _Work, plan: PassPlan) -> None:
     if src is not None and plan.writes_rows and all(work.marker(plan.index, c.index).exists() for c in work.chunks):
         for c in work.chunks:
             work.kept_path(src, c.index).unlink(missing_ok=True)
-
-
-def _iter_exclusions(work: _Work) -> Iterator[pa.Table]:
-    """Excluded rows in (step, input position) order."""
-    for plan in work.passes:
-        for idx in plan.step_indices:
-            for c in work.chunks:
-                path = work.excl_path(plan.index, c.index, idx)
-                if path.exists():
-                    yield read_arrow(path)

@@ -9,15 +9,15 @@ What runs where:
   (MinHash) and leakage as a band shuffle (``ray_near_dedup``, ``ray_leakage``: candidates per part,
   verified per chunk, decided by one task), any other one (split) as one task on a worker (reading
   the mapped files, spilling to its scratch folder); the
-  decision is saved as data (``decision_store``, never a pickle); finally each chunk's kept rows and
-  exclusions are written by a worker straight into the output (``ray_write``), in shards named
-  by the chunk's input position range;
-- the **driver** only plans chunks, submits tasks (a bounded number in flight), and at the end
-  merges the small per-chunk accounts into the manifest, card and report. No row passes through
-  it, so its memory does not grow with the row count.
+  decision is saved as data (``decision_store``, never a pickle); finally the output is written by
+  the workers straight into its place (``engine_write``, the local engine's final write): one task
+  per chunk measures its streams, then one task per planned output shard writes it;
+- the **driver** only plans chunks and output shards (from a few numbers per chunk), submits tasks
+  (a bounded number in flight), and at the end merges the small per-shard accounts into the
+  manifest, card and report. No row passes through it, so its memory does not grow with the row count.
 
 Resumable: the work dir (``.codequarry-work`` in a local output folder) has the local engine's
-layout plus ``write/cCCCCCC.json``, the account of each chunk already written. Every file is
+layout, ``write/`` included (each chunk's statistics, each written shard's account). Every file is
 written under a temporary name and renamed, and a chunk counts as done only when its marker
 exists, so rerunning the same command after a crash, a killed driver or a lost node redoes only
 the unfinished chunks and gives the same fingerprint. A local output dir is published atomically
@@ -26,11 +26,8 @@ place, manifest last (the manifest is what makes it a pairs dir); its work dir i
 folder, ``$CODEQUARRY_WORK_DIR`` (default: the system temp folder) ``/codequarry-ray-<hash of the URI>``,
 which must be shared by all nodes for a multi-node run.
 
-The output has the local engine's rows, exclusions (as a multiset), counts and fingerprint; what
-differs is how the rows are cut into files: one shard per (chunk, config, split), named
-``{split}-{start:012d}-{end:012d}.parquet`` instead of ``{split}-{i:05d}-of-{n:05d}.parquet``, one
-exclusions file per chunk, and so the manifest's ``files``, ``exclusion_files`` and
-``split_bytes`` (Arrow bytes summed per shard) differ too.
+The output is the local engine's, byte for byte: the same shards (planned from the rows alone,
+``output_plan``), exclusions, manifest, card and report.
 """
 
 from __future__ import annotations
@@ -38,8 +35,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -120,33 +115,25 @@ def _stage_task(work_dir: str, recipe: Any, chunks: list[Chunk], stage: str, k: 
     return i
 
 
-def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], c: int, dest: str) -> int:
-    from codequarry.cleaners.local_engine import _write_json, read_arrow
-    from codequarry.cleaners.ray_write import write_chunk
+def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], kind: str, args: tuple[Any, ...]) -> str:
+    """One job of the final write (a chunk's statistics or one output shard; ``output_shards.run_job``)."""
+    from codequarry.cleaners.output_shards import run_job
 
-    work = _work(work_dir, recipe, chunks)
-    last = work.passes[-1].index
-    excluded = [read_arrow(p) for plan in work.passes for idx in plan.step_indices
-                if (p := work.excl_path(plan.index, c, idx)).exists()]
-    account = write_chunk(location(dest), read_arrow(work.kept_path(last, c)), excluded, work.chunks[c], work.steps)
-    _write_json(_write_marker(work.work, c), account)
-    return c
-
-
-def _write_marker(work: Path, c: int) -> Path:
-    return work / "write" / f"c{c:06d}.json"
+    run_job(_work(work_dir, recipe, chunks), kind, args)
+    return kind
 
 
 # -- driver -----------------------------------------------------------------------------------
 
 
 def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
-        batch_rows: int = DEFAULT_BATCH_ROWS, source: str | None = None) -> dict[str, Any]:
+        batch_rows: int = DEFAULT_BATCH_ROWS, source: str | None = None, layout: Any = None) -> dict[str, Any]:
     """Clean ``pairs`` into ``out_dir`` (a path or URI) on Ray: the cluster at ``RAY_ADDRESS`` or one already
     joined, else a local one of ``workers`` CPUs. Resumes an interrupted run of the same command.
 
     ``source``: the object-store URI ``pairs`` is a checked local copy of; the workers then read their
-    chunks from there, so no node needs the driver's copy."""
+    chunks from there, so no node needs the driver's copy. ``layout``: the output's shard and row-group sizes
+    (``output_plan.Layout``; the defaults unless a test makes them small)."""
     from codequarry.pairs import MANIFEST_NAME
 
     ray = require("ray", extra="ray")
@@ -189,7 +176,7 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
                     dest.delete_dir(name)
         manifest = None
         if not (out.work / "final.done").exists():
-            manifest = _run(ray, pairs, out.work, target, recipe, chunks, batch_rows, workers)
+            manifest = _run(ray, pairs, out.work, target, recipe, chunks, batch_rows, workers, layout)
         if dest.is_local:
             out.publish()
         else:
@@ -274,7 +261,8 @@ def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> 
 
 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
-         batch_rows: int, workers: int) -> dict[str, Any]:
+         batch_rows: int, workers: int, layout: Any = None) -> dict[str, Any]:
+    from codequarry.cleaners.engine_write import write_output
     from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
     from codequarry.cleaners.ray_resolve import partition_column
 
@@ -313,104 +301,6 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
             else:
                 get(ray, resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
         _collect_garbage(work, plan)
-    (work_dir / "write").mkdir(exist_ok=True)
-    todo = [c.index for c in chunks if not _write_marker(work_dir, c.index).exists()]
-    _submit_all(ray, write_fn, [(wd, recipe, chunks_ref, c, target.uri) for c in todo], limit)
-    return _finish(work, pairs, recipe, target, batch_rows)
-
-
-def _finish(work: Any, pairs: Any, recipe: Any, target: Location, batch_rows: int) -> dict[str, Any]:
-    """Merge the chunks' accounts into the manifest; write manifest, card and report (the manifest last)."""
-    from codequarry import __version__
-    from codequarry.cleaners.engine_write import step_counts
-    from codequarry.cleaners.local_engine import _read_json, marker_counts
-    from codequarry.cleaners.ray_write import schema_from_text
-    from codequarry.pairs_fingerprint import Fingerprinter, type_name
-    from codequarry.pairs_layout import FORMAT_VERSION
-    from codequarry.schema import CORE_FIELDS, split_sort_key
-
-    fp = Fingerprinter()
-    files: list[dict[str, Any]] = []
-    exclusion_files: list[dict[str, Any]] = []
-    rows: dict[str, dict[str, int]] = {}
-    nbytes: dict[str, dict[str, int]] = {}
-    reasons: Counter[str] = Counter()
-    by_step: dict[int, Counter[str]] = {}
-    schema_text = None
-    for c in work.chunks:
-        path = _write_marker(work.work, c.index)
-        acc = _read_json(path)
-        try:
-            fp.merge(acc["fingerprint"])
-            files.extend(acc["files"])
-            if acc["exclusion_file"] is not None:
-                exclusion_files.append(acc["exclusion_file"])
-            for key, into in (("rows", rows), ("bytes", nbytes)):
-                for config, parts in acc[key].items():
-                    for split, n in parts.items():
-                        into.setdefault(config, {})[split] = into.get(config, {}).get(split, 0) + int(n)
-            reasons.update(acc["reasons"])
-            for i, rs in acc["excluded_by_step"].items():
-                by_step.setdefault(int(i), Counter()).update(rs)
-            if acc["schema"] is not None:
-                if schema_text is None:
-                    schema_text = acc["schema"]
-                elif acc["schema"] != schema_text and not schema_from_text(acc["schema"]).equals(
-                        schema_from_text(schema_text)):
-                    raise CodequarryError(f"chunk at input row {c.start} was written with other columns than "
-                                          "the first chunk; pass --overwrite to start over")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CodequarryError(f"{path}: not a chunk account of this clean ({type(exc).__name__}: {exc}); "
-                                  "pass --overwrite to start over") from None
-    import pyarrow as pa
-
-    schema = schema_from_text(schema_text) if schema_text is not None else pa.schema(list(CORE_FIELDS))
-    order = {(cfg, s): (cfg, split_sort_key(s)) for cfg, parts in rows.items() for s in parts}
-    files.sort(key=lambda e: (order[(e["config"], e["split"])], e["path"]))
-    input_rows = sum(c.length for c in work.chunks)
-    written = sum(n for parts in rows.values() for n in parts.values())
-    excluded = sum(reasons.values())
-    if input_rows != written + excluded:
-        raise RuntimeError(f"accounting mismatch: read {input_rows} rows but wrote {written} and excluded {excluded}")
-    counts = step_counts(work.steps, input_rows, by_step, marker_counts(work)[0], work.summaries())
-    manifest: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "codequarry_version": __version__,
-        "created_by": "codequarry clean",
-        "sources": pairs.manifest.get("sources", []),
-        "params": {"recipe": recipe.name, "recipe_origin": recipe.origin, "batch_rows": batch_rows},
-        "counts": {"written": written, "excluded": excluded, "exclusion_reasons": dict(sorted(reasons.items())),
-                   "read": input_rows},
-        "splits": {c: dict(sorted(p.items(), key=lambda kv: split_sort_key(kv[0]))) for c, p in sorted(rows.items())},
-        "split_bytes": {c: dict(sorted(p.items(), key=lambda kv: split_sort_key(kv[0])))
-                        for c, p in sorted(nbytes.items())},
-        "schema": [{"name": f.name, "type": type_name(f.type)} for f in schema],
-        "files": files,
-        "exclusion_files": exclusion_files,
-        "fingerprint": fp.hexdigest(),
-        "recipe": recipe.resolved(),
-        "steps": counts,
-        "input": {"path": str(Path(pairs.path).resolve()), "fingerprint": pairs.fingerprint, "rows": input_rows},
-        "report": {"markdown": "report.md", "plot": ["report.png", "report.svg"]},
-    }
-    _write_small_files(target, manifest, schema)
-    (work.work / "final.done").write_text("", encoding="utf-8")
-    return manifest
-
-
-def _write_small_files(target: Location, manifest: dict[str, Any], schema: Any) -> None:
-    """Card stub, report and manifest, made in a local folder and copied to ``target``, the manifest last."""
-    from codequarry.cleaners.engine_output import REPORT_FILES
-    from codequarry.cleaners.report import write_report
-    from codequarry.pairs_hub import write_readme_stub
-    from codequarry.pairs_layout import MANIFEST_NAME
-    from codequarry.pairs_writer import write_manifest
-
-    with tempfile.TemporaryDirectory(prefix="codequarry-ray-") as tmp:
-        folder = Path(tmp)
-        write_manifest(folder, manifest)
-        write_readme_stub(folder, manifest, schema)
-        write_report(folder, manifest)
-        for name in ("README.md", *REPORT_FILES, MANIFEST_NAME):
-            if (folder / name).exists():
-                target.write_bytes(name, (folder / name).read_bytes())
+    return write_output(work, target, lambda kind, calls: _submit_all(
+        ray, write_fn, [(wd, recipe, chunks_ref, kind, args) for args in calls], limit),
+        pairs=pairs, recipe=recipe, batch_rows=batch_rows, layout=layout)

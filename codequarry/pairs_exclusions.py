@@ -27,12 +27,14 @@ EXCLUSION_FIELDS: tuple[pa.Field, ...] = (
 )
 EXCLUSION_SCHEMA = pa.schema(list(EXCLUSION_FIELDS))
 RAW_LIMIT = 2000  # characters of an unparseable record kept in exclusions for inspection
+FLUSH_ROWS = 50_000  # an exclusions file is written once this many records (or FLUSH_BYTES of them) are held
+FLUSH_BYTES = 128 << 20
 
 
 class ExclusionWriter:
     """Collects excluded records (step, reason, detail, locator, the row or its raw text) into Parquet."""
 
-    def __init__(self, out_dir: Path, *, flush_rows: int = 50_000) -> None:
+    def __init__(self, out_dir: Path, *, flush_rows: int = FLUSH_ROWS) -> None:
         self.dir = Path(out_dir) / EXCLUSIONS_DIR
         self.flush_rows = flush_rows
         self._rows: list[dict[str, Any]] = []
@@ -97,7 +99,7 @@ class ExclusionWriter:
             self.reasons[f"{step}/{reason}"] += k
         self.total += n
         self._push(part)
-        if self._table_rows >= self.flush_rows or self._table_bytes >= 128 << 20:
+        if self._table_rows >= self.flush_rows or self._table_bytes >= FLUSH_BYTES:
             self._flush()
 
     def _push(self, table: pa.Table) -> None:

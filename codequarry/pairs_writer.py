@@ -172,27 +172,10 @@ class PairsWriter:
 
     def _unify(self, table: pa.Table) -> pa.Table:
         if self.schema is None:
-            if any(pa.types.is_null(f.type) for f in table.schema):
-                # an all-null extra column has no type yet: store it as string
-                fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
-                table = table.cast(pa.schema(fields))
+            table = typed(table)
             self.schema = table.schema
             return table
-        if table.schema.equals(self.schema):
-            return table
-        missing = [n for n in table.column_names if n not in self.schema.names]
-        if missing:
-            raise CodequarryError(
-                f"columns {missing} appeared after the first batch; declare them with extra_fields= up front"
-            )
-        arrays = []
-        for f in self.schema:
-            if f.name in table.column_names:
-                col = table.column(f.name)
-                arrays.append(col if col.type == f.type else col.cast(f.type))
-            else:
-                arrays.append(pa.nulls(table.num_rows, f.type))
-        return pa.Table.from_arrays(arrays, schema=self.schema)
+        return unify(table, self.schema)
 
     def _append(self, config: str, split: str, table: pa.Table) -> None:
         key = (config, split)
@@ -320,6 +303,34 @@ class PairsWriter:
         elif not self._closed:
             self.close()
 
+
+
+def typed(table: pa.Table) -> pa.Table:
+    """``table`` with every all-null column that has no type yet stored as string (the first batch's schema)."""
+    if any(pa.types.is_null(f.type) for f in table.schema):
+        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+        table = table.cast(pa.schema(fields))
+    return table
+
+
+def unify(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in the columns and types of ``schema`` (the first batch's): missing columns become nulls; a
+    column the schema lacks is an error (it must be declared up front)."""
+    if table.schema.equals(schema):
+        return table
+    missing = [n for n in table.column_names if n not in schema.names]
+    if missing:
+        raise CodequarryError(
+            f"columns {missing} appeared after the first batch; declare them with extra_fields= up front"
+        )
+    arrays = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            arrays.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            arrays.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def prepare_out_dir(path: Path, *, overwrite: bool) -> None:

@@ -134,12 +134,34 @@ def stdlib_pairs(tmp_path_factory: pytest.TempPathFactory, stdlib_dir: Path) -> 
 
 
 @pytest.fixture(scope="session")
+def mixed_pairs(tmp_path_factory: pytest.TempPathFactory, stdlib_dir: Path) -> PairsDir:
+    """~800 real stdlib functions in two configs (python, and ``unknown``: rows whose language is not given) and a
+    one-row third (cobol), in 3 splits over 6 input shards, with exact and near copies and bad rows, so a clean
+    keeps rows of several (config, split) streams and excludes rows at several steps."""
+    base = stdlib_rows(stdlib_dir, 700)
+    rows = [dict(r) for r in base[:450]] + [dict(r, language=None) for r in base[450:]]
+    rows += [mutate(r, 1) for r in base[:40] + base[450:480]]  # near duplicates
+    rows += [{**r, "id": r["id"] + "-exact", "repo": "mirror/" + r["repo"]} for r in base[60:90] + base[500:520]]
+    rows += [row("null-q", query=None), row("empty-code", code="   "), row("cobol", language="cobol")]
+    parts: dict[str, list[dict[str, Any]]] = {"train": [], "valid": [], "test": []}
+    for i, r in enumerate(rows):
+        parts[split_of(i)].append(r)
+    return write_pairs(tmp_path_factory.mktemp("mixed") / "in", parts, max_shard_rows=150)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by its relative path."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
 def h() -> Any:
     """The helpers above, for tests (conftest modules are not importable under --import-mode=importlib)."""
     import types
 
     return types.SimpleNamespace(row=row, batch=batch, write_pairs=write_pairs, stdlib_rows=stdlib_rows,
-                                 mutate=mutate, split_of=split_of, SAMPLE_CODE=SAMPLE_CODE)
+                                 mutate=mutate, split_of=split_of, SAMPLE_CODE=SAMPLE_CODE, tree_digest=tree_digest)
 
 
 @contextlib.contextmanager
