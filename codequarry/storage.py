@@ -14,9 +14,12 @@ plain string and rebuilt there with its own credentials.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,7 @@ class Location:
             else:
                 with self.fs.open_output_stream(target) as fh:
                     fh.write(data)
-        except OSError as exc:
+        except (OSError, *_client_errors()) as exc:
             raise CodequarryError(f"cannot write {self.uri}/{relative}: {one_line(exc)}") from None
 
     def read_bytes(self, relative: str) -> bytes:
@@ -68,24 +71,27 @@ class Location:
                 return bytes(fh.read())
         except FileNotFoundError:
             raise
-        except OSError as exc:
+        except (OSError, *_client_errors()) as exc:
             raise CodequarryError(f"cannot read {self.uri}/{relative}: {one_line(exc)}") from None
 
     def exists(self, relative: str) -> bool:
         import pyarrow.fs as pafs
 
-        return self.fs.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
+        with self._errors("reach", relative):
+            return self.fs.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
 
     def delete_dir(self, relative: str) -> None:
         """Delete a folder inside the location and everything in it (nothing when it is absent)."""
         if self.exists(relative):
-            self.fs.delete_dir(self.path(relative))
+            with self._errors("delete", relative):
+                self.fs.delete_dir(self.path(relative))
 
     def is_empty(self) -> bool:
         """Whether nothing is stored under the folder (one listing, not recursive)."""
         import pyarrow.fs as pafs
 
-        infos = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
+        with self._errors("list", ""):
+            infos = self.fs.get_file_info(pafs.FileSelector(self.root, allow_not_found=True))
         return not infos
 
     def list_files(self, relative: str = "") -> list[str]:
@@ -95,9 +101,21 @@ class Location:
         base = self.path(relative) if relative else self.root
         if not self.exists(relative):
             return []
-        infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
+        with self._errors("list", relative):
+            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
         root = self.root.rstrip("/") + "/"
         return sorted(i.path[len(root):] for i in infos if i.type == pafs.FileType.File)
+
+    @contextlib.contextmanager
+    def _errors(self, what: str, relative: str) -> Iterator[None]:
+        """A storage failure (an HTTP 401/403/5xx, a refused connection) as a one-line CodequarryError."""
+        try:
+            yield
+        except FileNotFoundError:
+            raise
+        except (OSError, *_client_errors()) as exc:
+            name = f"{self.uri}/{relative}" if relative else self.uri
+            raise CodequarryError(f"cannot {what} {name}: {one_line(exc)}") from None
 
     def key(self) -> str:
         """A short stable name for this location (for local scratch folders that belong to it)."""
@@ -137,7 +155,7 @@ def location(value: str | os.PathLike[str]) -> Location:
         return Location(text.split("?", 1)[0].rstrip("/"), fs, root.rstrip("/"))
     try:
         import fsspec
-        from pyarrow.fs import FSSpecHandler, PyFileSystem
+        from pyarrow.fs import PyFileSystem
     except ImportError:
         raise CodequarryError(f"{text}: reading {scheme}:// needs fsspec (pip install fsspec)") from None
     try:
@@ -145,7 +163,32 @@ def location(value: str | os.PathLike[str]) -> Location:
     except (ImportError, ValueError) as exc:
         raise CodequarryError(f"{text}: no filesystem for {scheme}:// ({one_line(exc)}); install its fsspec "
                               "package (s3fs, gcsfs, huggingface_hub, adlfs, ...)") from None
-    return Location(text.rstrip("/"), PyFileSystem(FSSpecHandler(ffs)), root.rstrip("/"))
+    return Location(text.rstrip("/"), PyFileSystem(_handler()(ffs)), root.rstrip("/"))
+
+
+@functools.cache
+def _handler() -> type:
+    """pyarrow's fsspec bridge, except that a file that cannot be reached stays that error.
+
+    ``FSSpecHandler`` opens a file only after ``fs.isfile(path)``, which answers False on any OSError, so a
+    refused token (HTTP 401), a server error or a lost connection would read as "no such file"; here the
+    file's ``info`` is asked instead, and only a FileNotFoundError means absent."""
+    from pyarrow import PythonFile
+    from pyarrow.fs import FSSpecHandler
+
+    class Handler(FSSpecHandler):
+        def _open(self, path: str) -> Any:
+            if self.fs.info(path).get("type") != "file":
+                raise FileNotFoundError(path)
+            return PythonFile(self.fs.open(path, mode="rb"), mode="r")
+
+        def open_input_stream(self, path: str) -> Any:
+            return self._open(path)
+
+        def open_input_file(self, path: str) -> Any:
+            return self._open(path)
+
+    return Handler
 
 
 def _arrow_fs(scheme: str, text: str) -> tuple[Any, str]:
@@ -164,6 +207,15 @@ def _arrow_fs(scheme: str, text: str) -> tuple[Any, str]:
     except (pa_errors() + (ValueError,)) as exc:
         raise CodequarryError(f"{text}: cannot open ({one_line(exc)})") from None
     return fs, path
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    """HTTP errors a storage client raises that are not OSError (huggingface_hub's are; httpx's are not)."""
+    try:
+        import httpx2
+    except ImportError:
+        return ()
+    return (httpx2.HTTPError,)
 
 
 def pa_errors() -> tuple[type[BaseException], ...]:
