@@ -11,6 +11,7 @@ the same bytes (see ``output_plan`` for why the layout depends on the rows only)
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from codequarry.cleaners.base import Step
 from codequarry.cleaners.output_plan import Layout, OutputPlan, plan_output, schema_from_text
 from codequarry.errors import CodequarryError
 from codequarry.storage import Location
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def step_counts(steps: list[Step], input_rows: int, excluded: dict[int, Counter[str]],
@@ -61,9 +64,9 @@ def write_output(work: Any, target: Location, run_jobs: Callable[[str, list[tupl
     run_jobs("stats", [(c.index,) for c in work.chunks if not stats_marker(work, c.index).exists()])
     stats = [_read_json(stats_marker(work, c.index)) for c in work.chunks]
     try:
-        plan = plan_output(stats, layout or Layout())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CodequarryError(f"{work.work / 'write'}: chunk statistics of another clean ({type(exc).__name__}: "
+        plan = plan_output(stats, layout or Layout(), steps=len(work.steps))
+    except (KeyError, TypeError, ValueError, CodequarryError) as exc:
+        raise CodequarryError(f"{work.work / 'write'}: not the chunk statistics of this clean ({type(exc).__name__}: "
                               f"{exc}); pass --overwrite to start over") from None
     run_jobs("shard", [(s, plan.schema, target.uri) for s in plan.shards if not shard_marker(work, s.index).exists()])
     manifest, schema = _manifest(work, plan, pairs=pairs, recipe=recipe, batch_rows=batch_rows)
@@ -91,9 +94,12 @@ def _manifest(work: Any, plan: OutputPlan, *, pairs: Any, recipe: Any, batch_row
         path = shard_marker(work, shard.index)
         acc = _read_json(path)
         try:
-            if (acc["path"], acc["rows"]) != (shard.path, shard.rows):
+            if (acc["path"], acc["rows"], acc.get("config"), acc.get("split")) != (shard.path, shard.rows,
+                                                                                 shard.config, shard.split):
                 raise ValueError(f"it is {acc['path']} of {acc['rows']} rows, the plan says {shard.path} of "
                                  f"{shard.rows}")
+            if type(acc["bytes"]) is not int or not _SHA256.fullmatch(str(acc["sha256"])):
+                raise ValueError("its size or sha256 is not one")
             if shard.config is None:
                 exclusion_files.append({"path": acc["path"], "rows": acc["rows"]})
                 continue

@@ -178,24 +178,26 @@ def schema_from_text(text: str) -> pa.Schema:
 # -- driver side: the plan --------------------------------------------------------------------
 
 
-def plan_output(stats: list[dict[str, Any]], layout: Layout = Layout()) -> OutputPlan:
-    """Every output shard, from the chunks' statistics in chunk order (see the module doc)."""
+def plan_output(stats: list[dict[str, Any]], layout: Layout = Layout(), steps: int | None = None) -> OutputPlan:
+    """Every output shard, from the chunks' statistics in chunk order (see the module doc). Statistics are
+    checked first (they are files of the work dir, which anyone who can write to --out could edit): a bad one
+    is a ValueError (or CodequarryError for a bad name); ``steps``, if given, is how many steps the recipe has."""
     streams: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
     excl: list[tuple[int, int, int, int]] = []  # (step, chunk, rows, bytes)
     excluded: dict[int, Counter[str]] = {}
     schema: str | None = None
-    for st in stats:
-        c = int(st["chunk"])
+    for c, st in enumerate(stats):
+        _check_stats(st, c, steps)
         for config, split, rows, nbytes in st["streams"]:
-            streams.setdefault((config, split), []).append((c, int(rows), int(nbytes)))
+            streams.setdefault((config, split), []).append((c, rows, nbytes))
         if st["schema"] is not None:
             if schema is None:
                 schema = st["schema"]
             elif st["schema"] != schema:  # the same error PairsWriter gives a batch it cannot take
                 unify(schema_from_text(st["schema"]).empty_table(), schema_from_text(schema))
         for step, rows, nbytes, reasons in st["exclusions"]:
-            excl.append((int(step), c, int(rows), int(nbytes)))
-            excluded.setdefault(int(step), Counter()).update({str(k): int(v) for k, v in reasons.items()})
+            excl.append((step, c, rows, nbytes))
+            excluded.setdefault(step, Counter()).update(reasons)
     shards: list[Shard] = []
     splits: dict[str, dict[str, int]] = {}
     split_bytes: dict[str, dict[str, int]] = {}
@@ -218,6 +220,35 @@ def plan_output(stats: list[dict[str, Any]], layout: Layout = Layout()) -> Outpu
         shards.append(Shard(len(shards), f"{EXCLUSIONS_DIR}/exclusions-{k:05d}-of-{n:05d}.parquet", None, None,
                             rows, rows, pieces))
     return OutputPlan(tuple(shards), schema, splits, split_bytes, excluded)
+
+
+def _check_stats(st: Any, c: int, steps: int | None) -> None:
+    """Chunk c's statistics have the shape ``chunk_stats`` gives: counts are non-negative integers, names valid."""
+    def count(v: Any) -> None:
+        if type(v) is not int or v < 0:
+            raise ValueError(f"chunk {c}: {v!r} is not a count")
+
+    if not isinstance(st, dict) or st.get("chunk") != c:
+        raise ValueError(f"not the statistics of chunk {c}")
+    if not (st["schema"] is None or isinstance(st["schema"], str)) or not isinstance(st["streams"], list):
+        raise ValueError(f"chunk {c}: schema or streams of the wrong type")
+    for config, split, rows, nbytes in st["streams"]:
+        check_config_name(config)
+        check_split_name(split)
+        count(rows)
+        count(nbytes)
+    for step, rows, nbytes, reasons in st["exclusions"]:
+        count(step)
+        if steps is not None and step >= steps:
+            raise ValueError(f"chunk {c}: no step {step}")
+        count(rows)
+        count(nbytes)
+        if not isinstance(reasons, dict) or not all(isinstance(k, str) for k in reasons):
+            raise ValueError(f"chunk {c}: reasons of the wrong type")
+        for n in reasons.values():
+            count(n)
+        if sum(reasons.values()) != rows:
+            raise ValueError(f"chunk {c}: step {step}'s reasons do not add up to its {rows} rows")
 
 
 def _rows_for(limit: int, rows: int, nbytes: int) -> int:

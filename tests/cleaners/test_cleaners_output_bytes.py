@@ -232,3 +232,51 @@ def test_ray_killed_in_the_write_phase_then_rerun_writes_the_same_bytes(
     rc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rc.returncode == 0, rc.stderr[-3000:]
     assert h.tree_digest(out) == h.tree_digest(local_small)
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("forged", [
+    '{"chunk": 1, "streams": [], "schema": null, "exclusions": []}',
+    '{"chunk": 0, "streams": [["../../etc", "train", 1, 10]], "schema": null, "exclusions": []}',
+    '{"chunk": 0, "streams": [["python", "train", -4, 10]], "schema": null, "exclusions": []}',
+    '{"chunk": 0, "streams": [], "schema": null, "exclusions": [[99, 1, 10, {"x": 1}]]}',
+    '{"chunk": 0, "streams": [], "schema": "not base64 IPC", "exclusions": []}',
+    '[]',
+])
+def test_forged_write_state_is_a_clear_error_and_an_honest_one_resumes(
+        mixed_pairs: PairsDir, local_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, h: Any,
+        forged: str) -> None:
+    """The write phase's markers are data in the work dir: a forged chunk statistic or shard account is a one-line
+    error that says to start over; put back, the interrupted clean resumes to the uninterrupted bytes."""
+    from codequarry.cleaners import output_shards
+
+    real, written = output_shards.write_shard, []
+
+    def stop_after_two(*args: Any, **kw: Any) -> Any:
+        if len(written) == 2:
+            raise _Stop
+        written.append(1)
+        return real(*args, **kw)
+
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        m.setattr(output_shards, "write_shard", stop_after_two)
+        with pytest.raises(_Stop):
+            run_engine("local", mixed_pairs, out, layout=SMALL)
+    write = out / ".codequarry-work" / "write"
+    stats, shard = write / "stats-c000000.json", write / "shard-000001.json"
+    honest = stats.read_text(), shard.read_text()
+    stats.write_text(forged)
+    with pytest.raises(CodequarryError, match="not the chunk statistics of this clean.*--overwrite") as info:
+        run_engine("local", mixed_pairs, out, layout=SMALL)
+    assert "\n" not in str(info.value)
+    stats.write_text(honest[0])
+    shard.write_text(json.dumps({**json.loads(honest[1]), "sha256": "../x"}))
+    with pytest.raises(CodequarryError, match="not a shard account of this clean.*--overwrite"):
+        run_engine("local", mixed_pairs, out, layout=SMALL)
+    shard.write_text(honest[1])
+    run_engine("local", mixed_pairs, out, layout=SMALL)
+    assert h.tree_digest(out) == h.tree_digest(local_small)
