@@ -285,15 +285,38 @@ def upload_dir(folder: str | os.PathLike[str], uri: str, *, overwrite: bool = Fa
     """Copy a finished local pairs dir to ``uri``, its manifest last (the manifest makes it a pairs dir).
 
     A pairs dir already at ``uri`` is replaced only with ``overwrite`` or when it is this very one
-    (same manifest bytes: a rerun of a finished command)."""
+    (same manifest bytes: a rerun of a finished command). On the Hugging Face Hub (``hf://``) the whole
+    folder is one commit: the Hub limits commits per repo and hour, and writing file by file through
+    ``HfFileSystem`` would make one commit per shard."""
     from codequarry.pairs_layout import MANIFEST_NAME
 
     src, dst = location(folder), location(uri)
     if dst.exists(MANIFEST_NAME) and not overwrite and dst.read_bytes(MANIFEST_NAME) != src.read_bytes(MANIFEST_NAME):
         raise CodequarryError(f"{dst.uri} already holds a pairs dir; choose another --out or pass --overwrite")
     names = [n for n in src.list_files() if n != MANIFEST_NAME and not n.startswith(".")]
+    if urlsplit(dst.uri).scheme.lower() == "hf":
+        _commit_to_hub(src, dst, [*names, MANIFEST_NAME])
+        return
     for name in [*names, MANIFEST_NAME]:
         dst.write_bytes(name, src.read_bytes(name))
+
+
+def _commit_to_hub(src: Location, dst: Location, names: list[str]) -> None:
+    """Upload the local files ``names`` of ``src`` to the ``hf://`` folder ``dst`` in one Hub commit."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    hffs = dst.fs.handler.fs  # the HfFileSystem behind the Arrow wrapper (its endpoint and token)
+    try:
+        repo = hffs.resolve_path(dst.root)
+        prefix = f"{repo.path_in_repo}/" if repo.path_in_repo else ""
+        ops = [CommitOperationAdd(path_in_repo=prefix + name, path_or_fileobj=src.path(name)) for name in names]
+        HfApi(endpoint=hffs.endpoint, token=hffs.token).create_commit(
+            repo.repo_id, ops, repo_type=repo.repo_type, revision=repo.revision,
+            commit_message=f"codequarry: upload a pairs dir ({len(names)} files)")
+    except (OSError, ValueError, *_client_errors()) as exc:
+        raise CodequarryError(f"cannot write {dst.uri}: {one_line(exc)}") from None
+    finally:
+        hffs.invalidate_cache()
 
 
 def _sha_of(loc: Location, relative: str) -> str | None:
