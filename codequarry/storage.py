@@ -243,8 +243,9 @@ def local_pairs_dir(uri: str | os.PathLike[str], cache: str | os.PathLike[str] |
     dst = location(os.path.join(os.fspath(base), src.key()))
     try:
         raw = src.read_bytes(MANIFEST_NAME)
-    except FileNotFoundError:
-        raise CodequarryError(f"{src.uri} has no {MANIFEST_NAME}; is it a pairs dir written by codequarry?") from None
+    except FileNotFoundError as exc:  # the reason says when the whole repo or bucket is missing
+        raise CodequarryError(f"{src.uri} has no {MANIFEST_NAME} ({one_line(exc)}); is it a pairs dir written by "
+                              "codequarry?") from None
     try:
         manifest = json.loads(raw)
     except ValueError as exc:
