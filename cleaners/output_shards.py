@@ -113,11 +113,16 @@ def _tables(work: Any, shard: Shard, schema: pa.Schema) -> Iterator[pa.Table]:
 def _chunk_streams(work: Any, c: int) -> dict[tuple[str, str], pa.Table]:
     from codequarry.cleaners.local_engine import read_arrow
 
-    key = (str(work.work), c)
-    if _STREAMS.get("key") != key:
+    path = work.kept_path(work.passes[-1].index, c)
+    try:
+        st = path.stat()
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)  # the file itself, not only its name
+    except OSError:
+        key = None  # read_arrow says what is wrong
+    if key is None or _STREAMS.get("key") != key:
         _STREAMS.clear()
-        kept = read_arrow(work.kept_path(work.passes[-1].index, c))
-        _STREAMS.update(key=key, streams={(cfg, s): t for cfg, s, t in chunk_streams(kept)})
+        streams = {(cfg, s): t for cfg, s, t in chunk_streams(read_arrow(path))}
+        _STREAMS.update(key=key, streams=streams)
     return _STREAMS["streams"]
 
 

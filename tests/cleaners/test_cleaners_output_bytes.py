@@ -188,6 +188,21 @@ def test_an_empty_output_has_no_shards_and_the_core_schema(make_pairs: Any, h: A
     PairsDir(tmp_path / "out", verify="full")
 
 
+def test_a_second_clean_in_one_process_writes_its_own_rows(make_pairs: Any, stdlib_dir: Path, tmp_path: Path,
+                                                           h: Any) -> None:
+    """Shards are cut from the chunk files of this run, even where an earlier clean into the same folder (same
+    chunk names, other rows) ran in the same process (one chunk: the second run's first read is that chunk)."""
+    from codequarry.cleaners import local_engine
+
+    pairs = make_pairs({"train": h.stdlib_rows(stdlib_dir, 60)})
+    recipe = {"name": "lines", "steps": [{"step": "code_length", "params": {"min_lines": 3}}]}
+    stricter = {"name": "lines", "steps": [{"step": "code_length", "params": {"min_lines": 12}}]}
+    for r, out in ((stricter, "out"), (recipe, "out"), (recipe, "fresh")):
+        local_engine.run(pairs, tmp_path / out, load_recipe(r), batch_rows=BATCH, overwrite=True)
+    assert PairsDir(tmp_path / "out").num_rows() > 40
+    assert h.tree_digest(tmp_path / "out") == h.tree_digest(tmp_path / "fresh")
+
+
 # -- the Ray engine on a two-node cluster --------------------------------------------------------
 
 
