@@ -141,6 +141,31 @@ def test_a_tampered_shard_on_the_hub_is_refused(hub: Any, cosqa: Path, tmp_path:
         assert "Traceback" not in err
 
 
+def test_ray_workers_refuse_a_shard_changed_after_the_driver_checked_its_copy(hub: Any, cosqa: Path) -> None:
+    """The driver checks its cached copy of an hf:// input; the Ray workers read the Hub itself, so they check
+    what they read against the manifest too: a shard replaced on the Hub by another valid Parquet file (after the
+    driver's copy was made) stops the clean with a one-line error instead of cleaning other rows."""
+    pytest.importorskip("ray")
+    import pyarrow.parquet as pq
+
+    from codequarry.cleaners import clean
+
+    for repo in ("acme/in", "acme/out"):
+        hub.create(repo)
+    upload_dir(cosqa, "hf://datasets/acme/in")
+    local_pairs_dir("hf://datasets/acme/in")  # the driver's checked copy, as a first clean leaves it
+    (shard,) = [p for p in hub.repo_dir("acme/in").rglob("*.parquet") if "data" in p.parts]
+    table = pq.read_table(shard)
+    codes = table.column("code").to_pylist()
+    codes[0] = codes[0] + "\n# changed on the Hub"
+    pq.write_table(table.set_column(table.schema.get_field_index("code"), "code", [codes]), shard)
+    with pytest.raises(CodequarryError) as info:
+        clean("hf://datasets/acme/in", "hf://datasets/acme/out", recipe=RECIPE, engine="ray", batch_rows=200)
+    msg = str(info.value)
+    assert "does not match its manifest" in msg and shard.name in msg and "\n" not in msg
+    assert "codequarry.json" not in hub.files("acme/out")
+
+
 def test_hub_errors_are_one_line(hub: Any, cosqa: Path, shared_data: Path, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A missing repo (404) and a refused token (401) reach the user as one line, exit 2."""
