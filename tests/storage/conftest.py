@@ -10,8 +10,9 @@ older commit id answers 404 as an unknown revision). Endpoints (the paths huggin
   (the registry huggingface_hub reads to name an AI agent in its user agent): empty;
 - ``GET /api/datasets/ORG/NAME/tree/REV[/PATH]?recursive=``: a folder's entries; ``POST .../paths-info/REV``;
 - ``GET|HEAD /datasets/ORG/NAME/resolve/REV/PATH``: the file, honouring ``Range``;
-- ``POST /api/validate-yaml`` (a README.md's front matter must parse as a YAML mapping); ``POST /api/repos/create``; ``POST /api/datasets/ORG/NAME/preupload/REV`` (binary samples → ``lfs``, else
-  ``regular``, like the Hub's default rules); ``POST /datasets/ORG/NAME.git/info/lfs/objects/batch`` (basic
+- ``POST /api/validate-yaml`` (a README.md's front matter must parse as a YAML mapping);
+  ``POST /api/repos/create``; ``POST /api/datasets/ORG/NAME/preupload/REV`` (binary samples → ``lfs``,
+  else ``regular``, like the Hub's default rules); ``POST /datasets/ORG/NAME.git/info/lfs/objects/batch`` (basic
   transfer only: no Xet is offered); ``PUT /_lfs/OID`` (the upload, checked against its sha256);
   ``POST /api/datasets/ORG/NAME/commit/REV`` (NDJSON: header, file, lfsFile, deletedFile, deletedFolder), applied
   to the folder atomically and recorded with each file's sha256.
