@@ -382,6 +382,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]
                 "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     for k, v in {"HF_ENDPOINT": state.base, "HF_TOKEN": state.token, "HF_HUB_DISABLE_XET": "1",
+                 "HF_HOME": str(tmp_path / "hf-home"),  # what the client caches about this Hub stays in the test
                  "CODEQUARRY_WORK_DIR": str(tmp_path / "work"), "CODEQUARRY_CACHE_DIR": str(tmp_path / "cache")
                  }.items():
         monkeypatch.setenv(k, v)
@@ -389,6 +390,7 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", state.base + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(tmp_path / "hf-home" / ".agent_harnesses.json"))
     HfFileSystem.clear_instance_cache()
     try:
         yield state
