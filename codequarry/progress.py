@@ -42,3 +42,10 @@ def progress(iterable: Any = None, *, total: int | None = None, desc: str = "", 
             kw.setdefault("leave", True)
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, dynamic_ncols=True,
                 leave=kw.pop("leave", False), **kw)
+
+
+def bars_off() -> bool:
+    """Whether codequarry's bars are off now (``-q``, ``CODEQUARRY_PROGRESS=0``, or stderr not a terminal), so that
+    another library's bars (huggingface_hub's upload bars) can follow the same rule."""
+    disable = _disabled()
+    return not sys.stderr.isatty() if disable is None else disable

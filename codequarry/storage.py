@@ -60,7 +60,7 @@ class Location:
                     fh.write(data)
                 os.replace(tmp, target)
             else:
-                with self.fs.open_output_stream(target) as fh:
+                with _hub_bars(self.uri), self.fs.open_output_stream(target) as fh:
                     fh.write(data)
         except (OSError, *_client_errors()) as exc:
             raise CodequarryError(f"cannot write {self.uri}/{relative}: {one_line(exc)}") from None
@@ -311,13 +311,33 @@ def _commit_to_hub(src: Location, dst: Location, names: list[str]) -> None:
         repo = hffs.resolve_path(dst.root)
         prefix = f"{repo.path_in_repo}/" if repo.path_in_repo else ""
         ops = [CommitOperationAdd(path_in_repo=prefix + name, path_or_fileobj=src.path(name)) for name in names]
-        HfApi(endpoint=hffs.endpoint, token=hffs.token).create_commit(
-            repo.repo_id, ops, repo_type=repo.repo_type, revision=repo.revision,
-            commit_message=f"codequarry: upload a pairs dir ({len(names)} files)")
+        with _hub_bars(dst.uri):
+            HfApi(endpoint=hffs.endpoint, token=hffs.token).create_commit(
+                repo.repo_id, ops, repo_type=repo.repo_type, revision=repo.revision,
+                commit_message=f"codequarry: upload a pairs dir ({len(names)} files)")
     except (OSError, ValueError, *_client_errors()) as exc:
         raise CodequarryError(f"cannot write {dst.uri}: {one_line(exc)}") from None
     finally:
         hffs.invalidate_cache()
+
+
+@contextlib.contextmanager
+def _hub_bars(uri: str) -> Iterator[None]:
+    """huggingface_hub's upload bars (``hf://``) follow codequarry's rule: off with ``-q``, without a terminal."""
+    from codequarry.progress import bars_off
+
+    if urlsplit(uri).scheme.lower() != "hf" or not bars_off():
+        yield
+        return
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_off = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_off:
+            enable_progress_bars()
 
 
 def _sha_of(loc: Location, relative: str) -> str | None:

@@ -58,7 +58,9 @@ def test_build_to_hf_then_bench_and_publish_from_it(hub: Any, cosqa: Path, share
     `publish hf://…` publishes it to another repo of the same Hub."""
     hub.create("acme/cosqa")
     src = str(shared_data / "cosqa" / "cosqa-dev.json")
+    capsys.readouterr()
     assert main(["-q", "build", "cosqa", "--path", src, "--out", "hf://datasets/acme/cosqa"]) == 0
+    assert capsys.readouterr().err == ""  # -q: not even huggingface_hub's upload bars
     local, sent = _tree(cosqa), hub.files("acme/cosqa")
     assert sorted(sent) == sorted(local)
     assert {k: v for k, v in sent.items() if k.startswith("data/")} == {k: v for k, v in local.items()
