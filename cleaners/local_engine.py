@@ -280,6 +280,7 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
             pool = _Pool(work, workers)
             try:
                 _run_passes(work, pool, timings if timings is not None else {})
+                pool.close()  # the write starts fresh workers: a pass's decisions and buffers do not add to its memory
                 started = time.perf_counter()
                 manifest = write_output(work, location(out.staging), lambda kind, calls: _write_jobs(pool, kind, calls),
                                         pairs=pairs, recipe=recipe, batch_rows=batch_rows, layout=layout)
