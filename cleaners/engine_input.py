@@ -23,7 +23,9 @@ class Chunk:
     length: int
     split: str
     start: int  # position of its first row in the input's canonical order
-    sha256: str | None = None  # its shard's sha256 in the input manifest (checked when read from an object store)
+    #: for a chunk read from an object store: the sha256 of its shard's footer and row group in the driver's
+    #: verified copy (``remote_input.row_group_digest``), checked by the worker against what it reads
+    check: str | None = None
 
 
 def plan_chunks(pairs: Any, batch_rows: int) -> list[Chunk]:
@@ -34,16 +36,14 @@ def plan_chunks(pairs: Any, batch_rows: int) -> list[Chunk]:
         raise CodequarryError(f"batch size must be at least 1 row, got {batch_rows}")
     chunks: list[Chunk] = []
     pos = 0
-    shas = {e.get("path"): e.get("sha256") for e in pairs.manifest.get("files", []) if isinstance(e, dict)}
     for config, split in pairs.parts():
         for path in pairs.files(split=split, config=config):
             meta = read_shard(pq.read_metadata, path)
-            sha = shas.get(path.relative_to(pairs.path).as_posix())
             for rg in range(meta.num_row_groups):
                 n = meta.row_group(rg).num_rows
                 for off in range(0, n, batch_rows):
                     length = min(batch_rows, n - off)
-                    chunks.append(Chunk(len(chunks), str(path), rg, off, length, split, pos, sha))
+                    chunks.append(Chunk(len(chunks), str(path), rg, off, length, split, pos))
                     pos += length
     return chunks
 
@@ -66,52 +66,24 @@ def read_shard(read: Callable[[Any], Any], path: Any) -> Any:
 
 
 _RG_CACHE: dict[str, Any] = {}
-_SHARD_CACHE: dict[str, Any] = {}
 
 
 def read_chunk(chunk: Chunk, columns: list[str] | None = None) -> pa.Table:
     """The rows of a chunk with ``split`` and ``_pos`` columns (one row group cached per process); the chunk's
     path may be an object-store URI (the Ray engine's workers read an s3:// or hf:// input there)."""
-    import pyarrow.parquet as pq
-
     from codequarry.storage import is_uri, open_parquet
 
     key = (chunk.path, chunk.row_group, tuple(columns) if columns else None)
     table = _RG_CACHE.get("table") if _RG_CACHE.get("key") == key else None
     if table is None:
         _RG_CACHE.clear()
-        if is_uri(chunk.path) and chunk.sha256:
-            source = pa.BufferReader(_verified_remote_shard(chunk.path, chunk.sha256))
-            table = read_shard(lambda p: pq.ParquetFile(source).read_row_group(chunk.row_group, columns=columns),
-                               chunk.path)
+        if is_uri(chunk.path) and chunk.check:
+            from codequarry.cleaners.remote_input import read_row_group
+
+            table = read_row_group(chunk.path, chunk.row_group, chunk.check, columns)
         else:
             table = read_shard(lambda p: open_parquet(p).read_row_group(chunk.row_group, columns=columns), chunk.path)
         _RG_CACHE.update(key=key, table=table)
     part = table.slice(chunk.offset, chunk.length)
     part = part.append_column(SPLIT, pa.array([chunk.split] * part.num_rows, pa.string()))
     return part.append_column(POS, pa.array(range(chunk.start, chunk.start + part.num_rows), pa.int64()))
-
-
-def _verified_remote_shard(uri: str, sha256: str) -> bytes:
-    """An object-store input shard's bytes, checked against the sha256 the driver verified (the last one cached
-    per process): what a worker reads from the store is what the manifest names, even if the object changed
-    after the driver checked its own copy."""
-    import hashlib
-
-    from codequarry.storage import location
-
-    if _SHARD_CACHE.get("uri") != uri:
-        _SHARD_CACHE.clear()
-        folder, name = uri.rsplit("/", 1)
-        try:
-            data = location(folder).read_bytes(name)
-        except FileNotFoundError:
-            raise CodequarryError(f"{uri}: the input shard is gone from the object store; rerun the same command "
-                                  "when the input is complete again") from None
-        got = hashlib.sha256(data).hexdigest()
-        if got != sha256:
-            raise CodequarryError(f"{uri}: the input shard on the object store does not match its manifest (sha256 "
-                                  f"{got}, manifest {sha256}): it changed after the clean started or was tampered "
-                                  "with; restore it or rebuild the input") from None
-        _SHARD_CACHE.update(uri=uri, data=data)
-    return _SHARD_CACHE["data"]

@@ -139,8 +139,7 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
     ray = require("ray", extra="ray")
     chunks = plan_chunks(pairs, batch_rows)
     if source is not None:
-        root = Path(pairs.path).resolve()
-        chunks = [replace(c, path=f"{source}/{Path(c.path).resolve().relative_to(root).as_posix()}") for c in chunks]
+        chunks = _remote_chunks(chunks, Path(pairs.path).resolve(), source)
     dest = location(out_dir)
     signature = run_signature(recipe, pairs, batch_rows)
     if dest.is_local:
@@ -190,6 +189,22 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
         raw = (out.path / MANIFEST_NAME).read_bytes() if dest.is_local else dest.read_bytes(MANIFEST_NAME)
         manifest = json.loads(raw)
     return manifest
+
+
+def _remote_chunks(chunks: list[Chunk], root: Path, source: str) -> list[Chunk]:
+    """The chunks of the checked local copy at ``root``, pointed at the object store ``source`` they came from,
+    each with the digest of its row group in that copy (the workers check what they read against it)."""
+    from codequarry.cleaners.remote_input import row_group_digest
+
+    digests: dict[tuple[str, int], str] = {}
+    out = []
+    for c in chunks:
+        key = (c.path, c.row_group)
+        if key not in digests:
+            digests[key] = row_group_digest(c.path, c.row_group)
+        rel = Path(c.path).resolve().relative_to(root).as_posix()
+        out.append(replace(c, path=f"{source}/{rel}", check=digests[key]))
+    return out
 
 
 def start_local_ray(ray: Any, workers: int) -> None:
