@@ -13,6 +13,9 @@ from codequarry.errors import CodequarryError
 
 WORK_DIR = ".codequarry-work"
 REPORT_FILES = ("report.md", "report.png", "report.svg")
+#: The layout of the work dir's state; raised when it changes, so a run left by older code is refused rather than
+#: resumed into a mix (2: the planned final write's ``write/`` statistics and shard accounts).
+WORK_FORMAT = 2
 #: What a finished clean moves from its staging folder into the output folder (manifest last).
 PUBLISHED = ("data", "exclusions", "README.md", *REPORT_FILES, "codequarry.json")
 
@@ -23,7 +26,7 @@ def run_signature(recipe: Any, pairs: Any, batch_rows: int) -> dict[str, Any]:
 
     return {"recipe": recipe.resolved(), "recipe_sha256": recipe.signature(),
             "input": {"path": str(Path(pairs.path).resolve()), "fingerprint": pairs.fingerprint},
-            "batch_rows": batch_rows, "codequarry_version": __version__}
+            "batch_rows": batch_rows, "codequarry_version": __version__, "work_format": WORK_FORMAT}
 
 
 class OutputDir:
@@ -52,6 +55,9 @@ class OutputDir:
             self._wipe()
         elif self.work.is_dir() and self._read_signature():
             old = self._read_signature()
+            if old.get("work_format") != signature.get("work_format"):
+                raise CodequarryError(f"{p} holds an unfinished clean left by an older codequarry, whose work dir "
+                                      "this version cannot resume; pass --overwrite to start over")
             diff = _signature_diff(old, signature)
             if diff:
                 raise CodequarryError(

@@ -152,6 +152,21 @@ def test_unfinished_run_with_other_recipe_refuses_then_overwrite(stdlib_pairs: P
     assert m["steps"][1]["name"] == "not_null" and m["counts"]["written"] > 0
 
 
+def test_unfinished_run_of_an_older_work_format_refuses_then_overwrite(stdlib_pairs: PairsDir, tmp_path: Path) -> None:
+    """A work dir left by code whose final write kept other state (e.g. per-chunk shards) is never resumed into a
+    mix of both layouts."""
+    recipe = load_recipe({"name": "small", "steps": ["not_null"]})
+    old = {k: v for k, v in run_signature(recipe, stdlib_pairs, 64).items() if k != "work_format"}
+    out = OutputDir(tmp_path / "out")
+    out.prepare(old, overwrite=False, resumable=True)
+    out.release()
+    with pytest.raises(CodequarryError, match="left by an older codequarry.*--overwrite"):
+        clean(stdlib_pairs.path, tmp_path / "out", recipe={"name": "small", "steps": ["not_null"]}, batch_rows=64)
+    m = clean(stdlib_pairs.path, tmp_path / "out", recipe={"name": "small", "steps": ["not_null"]}, batch_rows=64,
+              overwrite=True)
+    assert m["counts"]["written"] > 0
+
+
 def test_refuses_foreign_folders_and_bad_arguments(stdlib_pairs: PairsDir, tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
