@@ -30,7 +30,7 @@ def clean(
 
     The ``local`` engine resumes an interrupted run of the same command; ``ray`` runs the same
     recipe on Ray Data (``pip install 'codequarry[ray]'``). Both write the same rows and fingerprint.
-    ``timings`` (local engine), when a dict is given, receives seconds per pass, step, resolve and write.
+    ``timings``, when a dict is given, receives seconds per pass, step, resolve and write (Ray: per resolve stage).
     With ``workers > 1`` the local engine starts worker processes (spawn): call it from a script under
     ``if __name__ == "__main__":``. ``verify`` is how closely the input is checked against its
     manifest first (``none``, ``sha256`` by default, or ``full``; see ``codequarry.pairs_verify``).
@@ -64,7 +64,7 @@ def clean(
         from codequarry.cleaners import ray_engine
 
         return ray_engine.run(pairs, out, the_recipe, workers=workers, overwrite=overwrite, batch_rows=rows,
-                              source=source)
+                              source=source, timings=timings)
     from codequarry.cleaners import local_engine
 
     if is_uri(out):  # the local engine writes (and resumes) in a local folder, then uploads the result

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -127,13 +128,16 @@ def _write_task(work_dir: str, recipe: Any, chunks: list[Chunk], kind: str, args
 
 
 def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: int = 1, overwrite: bool = False,
-        batch_rows: int = DEFAULT_BATCH_ROWS, source: str | None = None, layout: Any = None) -> dict[str, Any]:
+        batch_rows: int = DEFAULT_BATCH_ROWS, source: str | None = None, layout: Any = None,
+        timings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Clean ``pairs`` into ``out_dir`` (a path or URI) on Ray: the cluster at ``RAY_ADDRESS`` or one already
     joined, else a local one of ``workers`` CPUs. Resumes an interrupted run of the same command.
 
     ``source``: the object-store URI ``pairs`` is a checked local copy of; the workers then read their
     chunks from there, so no node needs the driver's copy. ``layout``: the output's shard and row-group sizes
-    (``output_plan.Layout``; the defaults unless a test makes them small)."""
+    (``output_plan.Layout``; the defaults unless a test makes them small). ``timings``, when given, is filled as
+    the local engine fills it (wall seconds per pass, per resolve, for the final write; per step summed over
+    chunks) plus ``stages``: the wall seconds of each stage of a shuffled resolve, all measured on the driver."""
     from codequarry.pairs import MANIFEST_NAME
 
     ray = require("ray", extra="ray")
@@ -175,7 +179,8 @@ def run(pairs: Any, out_dir: str | os.PathLike[str], recipe: Any, *, workers: in
                     dest.delete_dir(name)
         manifest = None
         if not (out.work / "final.done").exists():
-            manifest = _run(ray, pairs, out.work, target, recipe, chunks, batch_rows, workers, layout)
+            manifest = _run(ray, pairs, out.work, target, recipe, chunks, batch_rows, workers, layout,
+                            timings if timings is not None else {})
         if dest.is_local:
             out.publish()
         else:
@@ -276,9 +281,11 @@ def _submit_all(ray: Any, fn: Any, calls: list[tuple[Any, ...]], limit: int) -> 
 
 
 def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, chunks: list[Chunk],
-         batch_rows: int, workers: int, layout: Any = None) -> dict[str, Any]:
+         batch_rows: int, workers: int, layout: Any, timings: dict[str, Any]) -> dict[str, Any]:
+    """Every pass, resolve and the final write as tasks; fills ``timings`` (driver wall seconds, no row data)."""
+    from codequarry.cleaners.engine import pass_label
     from codequarry.cleaners.engine_write import write_output
-    from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work
+    from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work, marker_counts
     from codequarry.cleaners.ray_resolve import partition_column
 
     _remove_tmp(work_dir)
@@ -294,28 +301,47 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     stage_fn = ray.remote(num_cpus=1, max_retries=2)(_stage_task)
     chunks_ref = ray.put(chunks)
     wd = str(work_dir)
+    timings.setdefault("passes", [])
+    timings.setdefault("resolve", {})
+    timings.setdefault("stages", {})
+
+    def timed(stages: dict[str, float], stage: str, fn: Any, calls: list[tuple[Any, ...]]) -> None:
+        started = time.perf_counter()
+        _submit_all(ray, fn, calls, limit)
+        stages[stage] = time.perf_counter() - started
+
     for plan in work.passes:
+        started = time.perf_counter()
         work.pass_dir(plan.index).mkdir(parents=True, exist_ok=True)
         todo = [c.index for c in chunks if not work.marker(plan.index, c.index).exists()]
         _submit_all(ray, pass_fn, [(wd, recipe, chunks_ref, plan.index, c) for c in todo], limit)
+        timings["passes"].append({"pass": plan.index, "steps": pass_label(work.steps, plan),
+                                  "seconds": time.perf_counter() - started})
         if plan.map is not None and not work.decision_path(plan.map).exists():
+            started = time.perf_counter()
             step = work.steps[plan.map]
+            stages: dict[str, float] = {}
             parts = cpus if cpus > 1 and partition_column(step) is not None else 1
             module = staged(step)
             if module is not None:  # near-dedup, leakage: band shuffle, verify by chunk, one deciding task
                 parts = module.part_count(work, plan.index, cpus)
                 for stage, items in (("cut", [c.index for c in chunks]), ("pair", list(range(parts))),
                                      ("verify", [c.index for c in chunks]), ("decide", [0])):
-                    _submit_all(ray, stage_fn, [(wd, recipe, chunks_ref, stage, plan.index, i, parts) for i in items],
-                                limit)
+                    timed(stages, stage, stage_fn, [(wd, recipe, chunks_ref, stage, plan.index, i, parts) for i in items])
             elif parts > 1:  # a shuffle by the step's partition column, resolved part by part (ray_resolve)
-                _submit_all(ray, cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks], limit)
-                _submit_all(ray, part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)],
-                            limit)
-                get(ray, merge_fn.remote(wd, recipe, chunks_ref, plan.index, parts))
+                timed(stages, "cut", cut_fn, [(wd, recipe, chunks_ref, plan.index, c.index, parts) for c in chunks])
+                timed(stages, "part", part_fn, [(wd, recipe, chunks_ref, plan.index, p, parts) for p in range(parts)])
+                timed(stages, "merge", merge_fn, [(wd, recipe, chunks_ref, plan.index, parts)])
             else:
                 get(ray, resolve_fn.remote(wd, recipe, chunks_ref, plan.index))
+            timings["resolve"][step.name] = time.perf_counter() - started
+            if stages:
+                timings["stages"][step.name] = stages
         _collect_garbage(work, plan)
-    return write_output(work, target, lambda kind, calls: _submit_all(
+    timings["steps"] = marker_counts(work)[1]
+    started = time.perf_counter()
+    manifest = write_output(work, target, lambda kind, calls: _submit_all(
         ray, write_fn, [(wd, recipe, chunks_ref, kind, args) for args in calls], limit),
         pairs=pairs, recipe=recipe, batch_rows=batch_rows, layout=layout)
+    timings["write"] = time.perf_counter() - started
+    return manifest

@@ -76,10 +76,26 @@ def test_ray_cluster_matches_local(cluster: Any, stdlib_pairs: PairsDir, local_o
 
     assert ray.cluster_resources()["CPU"] == 2  # so unique_id and exact_dedup resolve as a 2-part shuffle
     out = tmp_path / "ray"
-    m = clean(stdlib_pairs.path, out, recipe=RECIPE, engine="ray", workers=workers, batch_rows=100)
+    timings: dict[str, Any] = {}
+    m = clean(stdlib_pairs.path, out, recipe=RECIPE, engine="ray", workers=workers, batch_rows=100, timings=timings)
     _same_as_local(out, local_out, h)
     assert m["counts"]["excluded"] > 0 and m["steps"][9]["summary"]["clusters"] > 0
     assert h.tree_digest(out) == h.tree_digest(local_out)  # every file byte for byte, manifest and card included
+    _timed_per_phase(timings)
+
+
+def _timed_per_phase(timings: dict[str, Any]) -> None:
+    """The Ray engine's driver-side wall seconds: every pass, every global step's resolve (a shuffled one per
+    stage: exact dedup cut/part/merge, near-dedup and leakage cut/pair/verify/decide), the final write."""
+    assert [p["pass"] for p in timings["passes"]] == list(range(len(timings["passes"])))
+    assert all(p["seconds"] > 0 and p["steps"] for p in timings["passes"])
+    assert {"exact_dedup", "near_dedup", "split", "leakage"} <= set(timings["resolve"])
+    assert set(timings["stages"]) == {"unique_id", "exact_dedup", "near_dedup", "leakage"} & set(timings["resolve"])
+    assert list(timings["stages"]["exact_dedup"]) == ["cut", "part", "merge"]
+    for step in ("near_dedup", "leakage"):
+        assert list(timings["stages"][step]) == ["cut", "pair", "verify", "decide"]
+        assert sum(timings["stages"][step].values()) <= timings["resolve"][step]
+    assert timings["write"] > 0 and set(timings["steps"]) >= {"near_dedup", "lengths"}
 
 
 def test_ray_rerun_of_finished_clean_is_a_no_op(cluster: Any, stdlib_pairs: PairsDir, local_out: Path,
