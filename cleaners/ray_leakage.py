@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codequarry.cleaners import sorted_arrays
 from codequarry.cleaners.ray_near_dedup import (
     SHIFT,
     pairs_done,
@@ -214,7 +215,7 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
                  if e - s > 1 and (roles[s:e] == _TRAIN).any() and (roles[s:e] == _HELD).any()]
         if not mixed:
             continue
-        members = np.unique(np.concatenate([nodes[s:e] for s, e in mixed]))
+        members = sorted_arrays.unique(np.concatenate([nodes[s:e] for s, e in mixed]))
         info = rows_of(work, k, members, ["id", "split"])
         rank = _ranked(info["split"], info["id"])
         for s, e in mixed:
@@ -282,7 +283,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
             block = todo[lo:lo + VERIFY_BLOCK]
             a = np.array([t for t, _ in block], dtype=np.int64)
             b = np.array([r["h"] for _, r in block], dtype=np.int64)
-            nodes = np.unique(np.concatenate([a, b]))
+            nodes = sorted_arrays.unique(np.concatenate([a, b]))
             sets = rows_of(work, k, nodes, names)
             idx = np.stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)], axis=1)
             passed = {(i, j) for i, j in clusters.verify_pairs(idx, [sets[n] for n in names], cfg.thresholds).tolist()}

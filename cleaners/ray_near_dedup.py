@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from codequarry.cleaners import sorted_arrays
 from codequarry.errors import CodequarryError
 
 RECORDS_PER_PART = 2_000_000  # (band, hash, node) records a pair task sorts at once: ~40 MB of arrays
@@ -245,23 +246,22 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
     shared[1:] |= same
     shared[:-1] |= same
     band, hashes, nodes = band[shared], hashes[shared], nodes[shared]
-    members = np.unique(nodes)
+    members = sorted_arrays.unique(nodes)
     keys = rows_of(work, k, members, ["id", "split"])
     ranked = sorted(range(len(members)), key=lambda i: keep_order_key(keys["split"][i], keys["id"][i]))
     rank = np.empty(len(members), np.int64)
     rank[np.asarray(ranked, dtype=np.int64)] = np.arange(len(members), dtype=np.int64)
     node_rank = rank[np.searchsorted(members, nodes)]
     chain = bool(step.params.verify)
-    codes = np.zeros(0, np.int64)
     m = np.int64(max(len(members), 1))
-    for b in np.unique(band).tolist():
-        sel = np.flatnonzero(band == b)
-        by_rank = sel[np.argsort(node_rank[sel], kind="stable")]
+    pieces = [np.zeros(0, np.int64)]
+    starts = np.flatnonzero(np.concatenate([[len(band) > 0], band[1:] != band[:-1]]))  # band is sorted: its runs
+    for s, e in zip(starts.tolist(), [*starts[1:].tolist(), len(band)]):
+        by_rank = s + np.argsort(node_rank[s:e], kind="stable")
         edges = clusters.band_star_edges(hashes[by_rank], node_rank[by_rank], chain)
         if edges is not None:
-            lo = np.minimum(edges[:, 0], edges[:, 1])
-            hi = np.maximum(edges[:, 0], edges[:, 1])
-            codes = np.union1d(codes, lo * m + hi)
+            pieces.append(np.minimum(edges[:, 0], edges[:, 1]) * m + np.maximum(edges[:, 0], edges[:, 1]))
+    codes = sorted_arrays.unique(np.concatenate(pieces))  # one sort at the end, not a union per band
     lo, hi = codes // m, codes % m
     by_rank_member = members[np.asarray(ranked, dtype=np.int64)] if len(members) else members
     a, b = by_rank_member[lo], by_rank_member[hi]
@@ -302,7 +302,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
         for lo in range(0, candidates, VERIFY_BLOCK):  # a block of pairs at a time: their rows' sets only
             block = edges.slice(lo, VERIFY_BLOCK)
             a, b = block.column("a").to_numpy(), block.column("b").to_numpy()
-            nodes = np.unique(np.concatenate([a, b]))
+            nodes = sorted_arrays.unique(np.concatenate([a, b]))
             sets = rows_of(work, k, nodes, names)
             pairs = np.stack([np.searchsorted(nodes, a), np.searchsorted(nodes, b)], axis=1)
             passed = {(i, j) for i, j in clusters.verify_pairs(pairs, [sets[n] for n in names],
