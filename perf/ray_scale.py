@@ -9,7 +9,12 @@ RSS (sampled each second) and the fingerprint. Then the RSS ratios between the s
 size (target ≤ 1.2× for Ray's driver) and, per size, the Ray/local ratios of wall time and driver
 peak RSS. Both engines must give the same fingerprint.
 
-Usage: ``python perf/ray_scale.py [--sizes 1000000,4000000] [--workers 2] [--batch-rows 10000] [--work DIR]``.
+Last, per size, the wall seconds of each phase of each run side by side (every pass, every global step's
+resolve and, for a shuffled one on Ray, its stages; the final write), with the load average at its end;
+``--rounds N`` alternates the engines N times so that both see the same load.
+
+Usage: ``python perf/ray_scale.py [--sizes 1000000,4000000] [--workers 2] [--batch-rows 10000] [--rounds 1]
+[--engines local,ray] [--work DIR]``.
 """
 
 from __future__ import annotations
@@ -102,13 +107,59 @@ def run_clean(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) 
     from codequarry.cleaners import clean
 
     sampler = WorkerPeak(engine)
+    timings: dict = {}
     start = time.perf_counter()
     manifest = clean(inp, out, preset="default", engine=engine, workers=workers, overwrite=True,
-                     batch_rows=batch_rows)
+                     batch_rows=batch_rows, timings=timings)
     wall = time.perf_counter() - start
     print(json.dumps({"wall": wall, "driver_rss_mb": _vm_hwm_mb(), "worker_rss_mb": sampler.stop(),
                       "fingerprint": manifest["fingerprint"], "written": manifest["counts"]["written"],
-                      "read": manifest["counts"]["read"]}), flush=True)
+                      "read": manifest["counts"]["read"], "phases": phases(timings),
+                      "load": os.getloadavg()[0]}), flush=True)
+
+
+def phases(timings: dict) -> dict[str, float]:
+    """A clean's ``timings`` as (phase, wall seconds) in run order: each pass, each global step's resolve (a
+    shuffled one's stages indented under it), the final write; both engines fill the same keys."""
+    out: dict[str, float] = {}
+    resolves = list(timings.get("resolve", {}).items())
+    for p in timings.get("passes", []):
+        steps = p["steps"].split(", ")
+        label = ", ".join(steps) if len(steps) <= 2 else f"{steps[0]} … {steps[-1]}: {len(steps)} steps"
+        out[f"pass {p['pass'] + 1} [{label}]"] = p["seconds"]
+        for name, seconds in resolves:  # a pass that maps a global step is labelled "..., STEP:map"
+            if p["steps"].endswith(f"{name}:map"):
+                out[f"  resolve {name}"] = seconds
+                for stage, s in timings.get("stages", {}).get(name, {}).items():
+                    out[f"    {name}: {stage}"] = s
+                resolves.remove((name, seconds))
+                break
+    for name, seconds in resolves:  # a resolve the pass labels did not name
+        out[f"  resolve {name}"] = seconds
+    out["write"] = timings.get("write", 0.0)
+    return out
+
+
+def phase_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """The per-phase wall seconds of several runs side by side (one column per run, in run order)."""
+    names: list[str] = []
+    for _, res in runs:  # a phase one run has and another lacks goes after its predecessor in that run
+        before = -1
+        for k in res["phases"]:
+            if k not in names:
+                names.insert(before + 1, k)
+            before = names.index(k)
+    width = max(len(n) for n in names + ["other (start, plan, publish, stop)"])
+    lines = [f"{'phase':<{width}}  " + "  ".join(f"{label:>10}" for label, _ in runs)]
+    for n in names + ["other (start, plan, publish, stop)", "total (wall)", "load (1 min, end)"]:
+        cells = []
+        for _, res in runs:
+            top = sum(v for k, v in res["phases"].items() if not k.startswith("    "))  # stages are within resolves
+            v = (res["wall"] if n == "total (wall)" else res.get("load") if n.startswith("load")
+                 else res["wall"] - top if n.startswith("other") else res["phases"].get(n))
+            cells.append(f"{v:10.1f}" if isinstance(v, (int, float)) else f"{'-':>10}")
+        lines.append(f"{n:<{width}}  " + "  ".join(cells))
+    return lines
 
 
 def _measure(inp: Path, out: Path, engine: str, workers: int, batch_rows: int) -> dict:
@@ -127,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-rows", type=int, default=10_000, help="rows per chunk (default 10000)")
     parser.add_argument("--engines", default="local,ray", help="engines to run (default local,ray)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"cache and output folder (default {DEFAULT_WORK})")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each engine per size, alternating (local, ray, local, ray...) so both see the "
+                             "same load; ratios use each engine's fastest run (default 1)")
     parser.add_argument("--_clean", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._clean:
@@ -136,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     engines = args.engines.split(",")
     results: dict[tuple[int, str], dict] = {}
+    runs: list[tuple[int, str, dict]] = []
     for n in sizes:
         inp = args.work / f"input-{n}"
         if not (inp / "codequarry.json").exists():
@@ -143,13 +198,15 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, str(HERE / "clean.py"), "--pairs", str(n), "--workers", str(args.workers),
                             "--work", str(args.work), "--_build", str(inp)], check=True)
             print(f"built the input ({n:,} pairs) in {time.perf_counter() - t:.0f} s (not timed)", flush=True)
-        for engine in engines:
+        for r, engine in [(r, e) for r in range(args.rounds) for e in engines]:
             res = _measure(inp, args.work / f"ray-scale-{engine}-{n}", engine, args.workers, args.batch_rows)
-            results[(n, engine)] = res
+            runs.append((n, f"{engine} #{r + 1}" if args.rounds > 1 else engine, res))
+            if (n, engine) not in results or res["wall"] < results[(n, engine)]["wall"]:
+                results[(n, engine)] = res
             print(f"{n:>10,} pairs  {engine:<6} wall {res['wall']:8.1f} s  driver peak RSS {res['driver_rss_mb']:7.0f} MB"
                   f"  largest worker {res['worker_rss_mb']:6.0f} MB  kept {res['written']:,}  "
                   f"{res['fingerprint'][:23]}…", flush=True)
-        fps = {results[(n, e)]["fingerprint"] for e in engines}
+        fps = {res["fingerprint"] for m, _, res in runs if m == n}
         if len(fps) != 1:
             print(f"FINGERPRINTS DIFFER at {n:,} pairs: {fps}")
             return 1
@@ -167,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"at {n:,} pairs: wall time Ray/local {r['wall']:.1f} s / {x['wall']:.1f} s = "
                   f"{r['wall'] / x['wall']:.2f}; driver peak RSS Ray/local {r['driver_rss_mb']:.0f} MB / "
                   f"{x['driver_rss_mb']:.0f} MB = {r['driver_rss_mb'] / x['driver_rss_mb']:.2f}")
+    for n in sizes:  # where the wall time goes (driver-side seconds per phase, each run)
+        print(f"\nwall seconds per phase at {n:,} pairs:")
+        print("\n".join(phase_table([(label, res) for m, label, res in runs if m == n])))
     return 0
 
 
