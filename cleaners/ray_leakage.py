@@ -149,8 +149,8 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         nodes = np.repeat(base | local, width)
         roles = np.repeat(role[local], width)
         part = (hashes ^ (bands.astype(np.uint64) * _MIX)) % np.uint64(parts)
-        near = [pa.table({"band": bands[part == q], "hash": hashes[part == q], "node": nodes[part == q],
-                          "role": roles[part == q]}) for q in range(parts)]
+        near = [pa.table({"band": bands[sel], "hash": hashes[sel], "node": nodes[sel], "role": roles[sel]})
+                for sel in _by_part(part, parts)]
     exact: list[pa.Table] = [pa.table({"key": pa.array([], pa.binary(16)), "node": pa.array([], pa.int64()),
                                        "role": pa.array([], pa.int8())})] * parts
     if step._exact() and n:
@@ -158,13 +158,21 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         local = np.flatnonzero(pc.is_valid(keys).to_numpy(zero_copy_only=False) & (role > 0)).astype(np.int64)
         picked = keys.take(pa.array(local)).to_pylist()
         part = np.array([int.from_bytes(key[:8], "big") % parts for key in picked], dtype=np.int64)
-        exact = [pa.table({"key": pa.array([x for x, q2 in zip(picked, part.tolist()) if q2 == q], pa.binary(16)),
-                           "node": pa.array(base | local[part == q]), "role": pa.array(role[local[part == q]])})
-                 for q in range(parts)]
+        exact = [pa.table({"key": pa.array([picked[i] for i in sel.tolist()], pa.binary(16)),
+                           "node": pa.array(base | local[sel]), "role": pa.array(role[local[sel]])})
+                 for sel in _by_part(part, parts)]
     for q in range(parts):
         _write(_file(work, step_i, parts, "cut", f"c{c:06d}.p{q:04d}.near.arrow"), near[q])
         _write(_file(work, step_i, parts, "cut", f"c{c:06d}.p{q:04d}.exact.arrow"), exact[q])
     _write_json(info, {"train": int(train.sum()), "held": int(held.sum())})
+
+
+def _by_part(part: np.ndarray, parts: int) -> list[np.ndarray]:
+    """Each part's record positions in their original order: one stable sort of the part numbers, not a scan of
+    every record per part (which grows with parts × records, and parts grow with the corpus)."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=part.dtype)).tolist()
+    return [order[bounds[q]:bounds[q + 1]] for q in range(parts)]
 
 
 # -- stage 2: candidates per part -------------------------------------------------------------------
