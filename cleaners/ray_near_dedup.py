@@ -136,9 +136,7 @@ def rows_of(work: Any, k: int, nodes: np.ndarray, names: list[str]) -> dict[str,
     out: dict[str, list[Any]] = {n: [None] * len(nodes) for n in names}
     if not len(nodes):
         return out
-    chunk_of = nodes >> SHIFT
-    for c in np.unique(chunk_of).tolist():
-        where = np.flatnonzero(chunk_of == c)
+    for c, where in runs_by_chunk(nodes >> SHIFT):
         local = (nodes[where] & np.int64(0xFFFFFFFF)).astype(np.int64)
         table = read_columns(work.map_path(k, c), names).take(pa.array(local))
         for n in names:
@@ -147,6 +145,16 @@ def rows_of(work: Any, k: int, nodes: np.ndarray, names: list[str]) -> dict[str,
             for w, v in zip(where.tolist(), values):
                 column[w] = v
     return out
+
+
+def runs_by_chunk(chunk_of: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Each chunk number with the ascending positions that hold it, by one stable sort (a scan per chunk would
+    grow with chunks × positions)."""
+    order = np.argsort(chunk_of, kind="stable")
+    ordered = chunk_of[order]
+    starts = np.flatnonzero(np.concatenate([[len(order) > 0], ordered[1:] != ordered[:-1]]))
+    ends = [*starts[1:].tolist(), len(order)]
+    return [(int(ordered[s]), order[s:e]) for s, e in zip(starts.tolist(), ends)]
 
 
 def _lists(col: pa.ChunkedArray) -> list[np.ndarray]:
@@ -163,8 +171,8 @@ def write_by_chunk(folder: Path, p: int, table: pa.Table, node: str) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     chunk_of = table.column(node).to_numpy() >> SHIFT if table.num_rows else np.zeros(0, np.int64)
-    for c in np.unique(chunk_of).tolist():
-        write_arrow(folder / f"p{p:04d}.c{c:06d}.arrow", table.filter(pa.array(chunk_of == c)))
+    for c, where in runs_by_chunk(chunk_of):
+        write_arrow(folder / f"p{p:04d}.c{c:06d}.arrow", table.take(pa.array(where)))
     (folder / f"p{p:04d}.done").write_bytes(b"")
 
 
