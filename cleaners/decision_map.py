@@ -74,14 +74,56 @@ def write(path: Path, value: Mapping[str, Any]) -> None:
     if shape is None:
         raise TypeError("the values do not share one shape")
     is_tuple, types = shape
-    hashes = key_hashes(keys)
+    cols = [pa.array([v[i] for v in values] if is_tuple else values, typ) for i, typ in enumerate(types)]
+    _write_columns(path, pa.array(keys, pa.string()), cols, is_tuple, key_hashes(keys))
+
+
+def _columns(value: Mapping[str, Any]) -> tuple[pa.Array, list[pa.Array], bool] | None:
+    """(keys, value columns, values are tuples) of a mapping ``write`` could store; None if it could not."""
+    if isinstance(value, ArrowMap):
+        return value._keys, list(value._values), value._tuple
+    if not value:
+        return None
+    if not all(type(k) is str for k in value):
+        return None
+    values = list(value.values())
+    shape = _shape(values)
+    if shape is None:
+        return None
+    is_tuple, types = shape
+    cols = [pa.array([v[i] for v in values] if is_tuple else values, typ) for i, typ in enumerate(types)]
+    return pa.array(list(value), pa.string()), cols, is_tuple
+
+
+def write_union(path: Path, parts: Sequence[Mapping[str, Any]]) -> bool:
+    """Write the union of disjoint mappings (``ArrowMap``s and small dicts), in part order, as one map file,
+    column by column: no Python object per entry beyond one part's keys at a time. False (nothing written) when
+    they do not share one shape, so the caller merges them as dicts; a key in two parts is a RuntimeError."""
+    pieces = [c for c in (_columns(p) for p in parts if len(p)) if c is not None]
+    if len(pieces) != sum(1 for p in parts if len(p)) or not pieces:
+        return False
+    is_tuple = pieces[0][2]
+    types = [c.type for c in pieces[0][1]]
+    for _, cols, tup in pieces:
+        if tup != is_tuple or len(cols) != len(types):
+            return False
+        for i, c in enumerate(cols):
+            if c.type != types[i] and not pa.types.is_null(c.type) and c.null_count != len(c):
+                return False
+    keys = pa.concat_arrays([k.cast(pa.string()) for k, _, _ in pieces])
+    if pc.count_distinct(keys).as_py() != len(keys):
+        raise RuntimeError(f"{path}: the parts' decisions share a key (they must be disjoint)")
+    cols = [pa.concat_arrays([c[i].cast(types[i]) for _, c, _ in pieces]) for i in range(len(types))]
+    hashes = np.concatenate([key_hashes(k.to_pylist()) for k, _, _ in pieces])
+    _write_columns(path, keys, cols, is_tuple, hashes)
+    return True
+
+
+def _write_columns(path: Path, keys: pa.Array, cols: Sequence[pa.Array], is_tuple: bool, hashes: np.ndarray) -> None:
     order = np.lexsort((np.arange(len(keys)), hashes))
-    cols: dict[str, pa.Array] = {KEY: pa.array(keys, pa.string())}
-    for i, typ in enumerate(types):
-        cols[f"v{i}"] = pa.array([v[i] for v in values] if is_tuple else values, typ)
-    cols[HASH] = pa.array(hashes[order], pa.uint64())
-    cols[ROW] = pa.array(order.astype(np.int64), pa.int64())
-    table = pa.table(cols).replace_schema_metadata({"tuple": "1" if is_tuple else "0"})
+    table = pa.table({KEY: keys, **{f"v{i}": c for i, c in enumerate(cols)},
+                      HASH: pa.array(hashes[order], pa.uint64()), ROW: pa.array(order.astype(np.int64), pa.int64())})
+    table = table.replace_schema_metadata({"tuple": "1" if is_tuple else "0"})
     tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
         w.write_table(table)

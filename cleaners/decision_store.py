@@ -179,6 +179,26 @@ def save(path: Path, step: Any, decision: Any, *, compact: bool = False) -> None
     os.replace(tmp, path)
 
 
+def save_union(path: Path, step: Any, parts: list[Any]) -> None:
+    """Save the union of disjoint dict decisions (``load``'s dicts or ``ArrowMap``s) as ``save(path, step, union,
+    compact=True)`` would: a large union goes straight into one map file, column by column (``decision_map.
+    write_union``), so a merging worker never holds a Python object per entry; a small or irregular one is merged
+    as a dict."""
+    total = sum(len(p) for p in parts)
+    if total >= decision_map.MIN_ROWS and decision_map.write_union(map_path(path, 0), parts):
+        payload = {"format": FORMAT, "step": step.name, "decision": {"$map": 0}}
+        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+        tmp.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+        return
+    union: dict[Any, Any] = {}
+    for part in parts:
+        if union.keys() & part.keys():
+            raise RuntimeError(f"{path}: the parts' decisions of {step.name} share a key (they must be disjoint)")
+        union.update(part.items())
+    save(path, step, union, compact=True)
+
+
 def load(path: Path, step: Any) -> Any:
     """Read a decision ``save`` wrote for ``step``; a clear error for anything else."""
     try:

@@ -131,3 +131,39 @@ def test_a_clean_with_every_decision_as_arrow_gives_the_same_output(stdlib_pairs
     assert len(saved) >= 2, saved  # exact_dedup's and near_dedup's decisions at least
     assert arrow["fingerprint"] == plain["fingerprint"] and arrow["counts"] == plain["counts"]
     assert _digest(tmp_path / "arrow") == _digest(tmp_path / "plain")
+
+
+def test_a_union_of_parts_is_saved_column_by_column_as_the_dict_union_would_be(tmp_path: Path) -> None:
+    """The Ray engine's partitioned resolve merges its parts' decisions (memory-mapped maps and small dicts) straight
+    into one map file: the same files ``save(union, compact=True)`` writes, byte for byte."""
+    from codequarry.cleaners.exact_dedup import ExactDedup, Params
+
+    step = ExactDedup(Params())
+    items = [(f"row-{(i * 7919) % 100_003:06d}", f"kept-{i // 4:06d}") for i in range(12_000)]
+    chunks = [dict(items[:5000]), dict(items[5000:5100]), {}, dict(items[5100:])]  # large, small, empty, large
+    parts = []
+    for i, d in enumerate(chunks):
+        decision_store.save(tmp_path / f"part-{i}.json", step, d, compact=True)
+        parts.append(decision_store.load(tmp_path / f"part-{i}.json", step))
+    assert isinstance(parts[0], decision_map.ArrowMap) and type(parts[1]) is dict
+    merged, reference = tmp_path / "decision-013.json", tmp_path / "ref" / "decision-013.json"
+    reference.parent.mkdir()
+    decision_store.save_union(merged, step, parts)
+    decision_store.save(reference, step, dict(items), compact=True)
+    for a, b in ((merged, reference), (decision_store.map_path(merged, 0), decision_store.map_path(reference, 0))):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert list(decision_store.load(merged, step).items()) == items
+
+
+def test_a_union_of_irregular_or_overlapping_parts(tmp_path: Path) -> None:
+    from codequarry.cleaners.exact_dedup import ExactDedup, Params
+
+    step = ExactDedup(Params())
+    words = {f"a{i}": f"x{i}" for i in range(5000)}
+    numbers = {f"b{i}": i for i in range(5000)}  # another value type: merged as dicts, stored as save() would
+    decision_store.save_union(tmp_path / "mixed.json", step, [words, numbers])
+    assert decision_store.load(tmp_path / "mixed.json", step) == {**words, **numbers}
+    with pytest.raises(RuntimeError, match="share a key"):
+        decision_store.save_union(tmp_path / "twice.json", step, [words, {"a1": "y", **{f"c{i}": "z" for i in range(5000)}}])
+    with pytest.raises(RuntimeError, match="share a key"):
+        decision_store.save_union(tmp_path / "twice-small.json", step, [{"a": "1"}, {"a": "2"}])
