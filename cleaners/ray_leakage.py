@@ -7,12 +7,13 @@ rule, an exact match winning. Each train row's answer depends only on the held-o
 bucket, so the step resolves as a shuffle of buckets (as ``ray_near_dedup``, whose readers it shares):
 
 1. **cut** (per chunk): each in-scope (train or held-out) row's records go to a part: ``(band, hash)`` of
-   active rows (``min_tokens``) by ``(hash ^ band·φ) mod P``, its code key by the key's leading bytes;
+   active rows (``min_tokens``) by ``(hash ^ band·φ) mod P``, its code key by the key's leading bytes; one
+   file per chunk and kind (near, exact), batch ``q`` part ``q``'s records (``ray_batch_files``);
 2. **pair** (per part): buckets holding both train and held-out rows give (train, held-out) candidates;
    only those rows' ids and splits are read; each train row keeps, of its candidates in this part, the
    first ``_MAX_VERIFY`` held-out rows by the keep rule (one without ``verify``) — the first
    ``_MAX_VERIFY`` of a union are among the union of each part's first ``_MAX_VERIFY``; an exact key
-   group names its first held-out row;
+   group names its first held-out row; one file per part, batch ``c`` the train rows of chunk ``c``;
 3. **verify** (per chunk of the train row): a train row's candidates from every part, cut to its first
    ``_MAX_VERIFY`` by the keep rule, verified a block at a time with the step's ``verify_pairs`` (only
    those rows' shingle sets are read); the first that passes, or the exact match, is its leak;
@@ -31,21 +32,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codequarry.cleaners import sorted_arrays
-from codequarry.cleaners.ray_near_dedup import (
-    SHIFT,
+from codequarry.cleaners.ray_batch_files import (
     pairs_done,
-    read_columns,
+    read_batch,
     read_for_chunk,
-    rows_of,
-    run_stages,
-    save_decision,
+    write_batches,
     write_by_chunk,
 )
+from codequarry.cleaners.ray_near_dedup import SHIFT, read_columns, rows_of, run_stages, save_decision
 from codequarry.errors import CodequarryError
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _TRAIN, _HELD = 1, 2
 _EXACT, _NEAR = "exact", "near"
+_CUT = {_NEAR: pa.schema([pa.field("band", pa.uint16()), pa.field("hash", pa.uint64()), pa.field("node", pa.int64()),
+                          pa.field("role", pa.int8())]),
+        _EXACT: pa.schema([pa.field("key", pa.binary(16)), pa.field("node", pa.int64()), pa.field("role", pa.int8())])}
 _PAIRS = pa.schema([pa.field("t", pa.int64()), pa.field("h", pa.int64()), pa.field("kind", pa.string()),
                     pa.field("h_id", pa.string()), pa.field("h_split", pa.string())])
 _LEAKS = pa.schema([pa.field("t", pa.int64()), pa.field("t_id", pa.string()), pa.field("t_split", pa.string()),
@@ -77,6 +79,10 @@ def _dir(work: Any, step: int, parts: int) -> Path:
 
 def _file(work: Any, step: int, parts: int, stage: str, name: str) -> Path:
     return _dir(work, step, parts) / stage / name
+
+
+def _cut_file(work: Any, step: int, parts: int, c: int, kind: str) -> Path:
+    return _file(work, step, parts, "cut", f"c{c:06d}.{kind}.arrow")
 
 
 def _step(work: Any, k: int) -> tuple[int, Any]:
@@ -121,7 +127,8 @@ def _ranked(splits: list[Any], ids: list[Any]) -> np.ndarray:
 
 
 def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
-    """Chunk ``c``'s in-scope rows' band and key records into one file per part; its row counts as JSON."""
+    """Chunk ``c``'s in-scope rows' band and key records into one file per kind, batch ``q`` for part ``q``; then
+    its row counts as JSON (the chunk's completion marker)."""
     step_i, step = _step(work, k)
     info = _file(work, step_i, parts, "cut", f"c{c:06d}.json")
     if info.exists():
@@ -161,9 +168,8 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         exact = [pa.table({"key": pa.array([picked[i] for i in sel.tolist()], pa.binary(16)),
                            "node": pa.array(base | local[sel]), "role": pa.array(role[local[sel]])})
                  for sel in _by_part(part, parts)]
-    for q in range(parts):
-        _write(_file(work, step_i, parts, "cut", f"c{c:06d}.p{q:04d}.near.arrow"), near[q])
-        _write(_file(work, step_i, parts, "cut", f"c{c:06d}.p{q:04d}.exact.arrow"), exact[q])
+    write_batches(_cut_file(work, step_i, parts, c, _NEAR), _CUT[_NEAR], near)
+    write_batches(_cut_file(work, step_i, parts, c, _EXACT), _CUT[_EXACT], exact)
     _write_json(info, {"train": int(train.sum()), "held": int(held.sum())})
 
 
@@ -193,7 +199,6 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
     """Part ``q``'s (train, held-out) candidates: near ones cut to each train row's first ``_MAX_VERIFY`` held-out
     rows in keep order (one without verify), exact ones to its key's first held-out row."""
     from codequarry.cleaners.leakage import _MAX_VERIFY
-    from codequarry.cleaners.local_engine import read_arrow
 
     step_i, step = _step(work, k)
     folder = _dir(work, step_i, parts) / "pairs"
@@ -202,8 +207,7 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
     cap = _MAX_VERIFY if step.params.verify else 1
     found: list[tuple[int, int, str]] = []  # (train node, held node, kind)
     for kind in (_NEAR, _EXACT):
-        tables = [read_arrow(_file(work, step_i, parts, "cut", f"c{c.index:06d}.p{q:04d}.{kind}.arrow"))
-                  for c in work.chunks]
+        tables = [read_batch(_cut_file(work, step_i, parts, c.index, kind), q, parts) for c in work.chunks]
         table = pa.concat_tables(tables).combine_chunks() if tables else None
         if table is None or table.num_rows == 0:
             continue
@@ -255,7 +259,7 @@ def pair_part(work: Any, k: int, q: int, parts: int) -> None:
         rows["kind"].append(kind)
         rows["h_id"].append(info["id"][i])
         rows["h_split"].append(info["split"][i])
-    write_by_chunk(folder, q, pa.table(rows, schema=_PAIRS), "t")
+    write_by_chunk(folder, q, pa.table(rows, schema=_PAIRS), "t", len(work.chunks))
 
 
 # -- stage 3: each train row's leak ------------------------------------------------------------------
@@ -274,7 +278,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
     target = _file(work, step_i, parts, "leaks", f"c{c:06d}.arrow")
     if target.exists():
         return
-    pairs = read_for_chunk(_dir(work, step_i, parts) / "pairs", parts, c, _PAIRS).to_pylist()
+    pairs = read_for_chunk(_dir(work, step_i, parts) / "pairs", parts, len(work.chunks), c, _PAIRS).to_pylist()
     exact = {r["t"]: r for r in pairs if r["kind"] == _EXACT}
     near: dict[int, dict[int, dict[str, Any]]] = {}
     for r in pairs:

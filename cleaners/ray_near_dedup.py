@@ -7,13 +7,15 @@ keep rule ``keep_rule.keep_order_key``), so the decision, its summary and the fi
 the local engine:
 
 1. **cut** (one task per chunk): every active row's ``(band, band hash)`` records (rows with fewer than
-   ``min_tokens`` tokens take no part, as in the step) go to part ``(hash ^ band·φ) mod P``, one Arrow
-   file per (chunk, part); a row is named by its *node* ``chunk << 32 | row in chunk``;
+   ``min_tokens`` tokens take no part, as in the step) go to part ``(hash ^ band·φ) mod P``: one Arrow
+   file per chunk, batch ``p`` part ``p``'s records (``ray_batch_files``: the work dir holds chunks + parts
+   files, not chunks × parts); a row is named by its *node* ``chunk << 32 | row in chunk``;
 2. **pair** (one task per part): equal ``(band, hash)`` records are buckets; only buckets of two or more
    rows matter, so only their rows' ids and splits are read back (a few columns of a few rows of the
    mapped files); the rows are ranked by the keep rule, and each band's buckets give the step's star
    (and, with ``verify``, chain) edges through ``band_star_edges``, as the step does over the whole
-   corpus in keep order: the relative keep order is all those edges depend on;
+   corpus in keep order: the relative keep order is all those edges depend on; one file per part,
+   batch ``c`` the edges whose keep-first row lies in chunk ``c``;
 3. **verify** (one task per chunk): the distinct candidate pairs whose keep-first row lies in the chunk;
    with ``verify`` their rows' shingle sets (only those rows, only those columns) are read and the pairs
    checked by the step's exact per-view Jaccard (``verify_pairs``, each view's threshold from the step's
@@ -40,12 +42,20 @@ import numpy as np
 import pyarrow as pa
 
 from codequarry.cleaners import sorted_arrays
+from codequarry.cleaners.ray_batch_files import (
+    pairs_done,
+    read_batch,
+    read_for_chunk,
+    write_batches,
+    write_by_chunk,
+)
 from codequarry.errors import CodequarryError
 
 RECORDS_PER_PART = 2_000_000  # (band, hash, node) records a pair task sorts at once: ~40 MB of arrays
 VERIFY_BLOCK = 20_000  # candidate pairs verified together: the shingle sets of at most twice as many rows held
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # spreads the band index over the hash bits (the golden-ratio constant)
 SHIFT = np.int64(32)
+_CUT_SCHEMA = pa.schema([pa.field("band", pa.uint16()), pa.field("hash", pa.uint64()), pa.field("node", pa.int64())])
 _EDGE_SCHEMA = pa.schema([pa.field("a", pa.int64()), pa.field("b", pa.int64()),
                           pa.field("a_id", pa.string()), pa.field("a_split", pa.string()),
                           pa.field("b_id", pa.string()), pa.field("b_split", pa.string())])
@@ -75,8 +85,8 @@ def _dir(work: Any, step: int, parts: int) -> Path:
     return work.work / f"resolve-{step:03d}" / f"bands-{parts:04d}"
 
 
-def _cut_file(work: Any, step: int, parts: int, c: int, p: int) -> Path:
-    return _dir(work, step, parts) / "cut" / f"c{c:06d}.p{p:04d}.arrow"
+def _cut_file(work: Any, step: int, parts: int, c: int) -> Path:
+    return _dir(work, step, parts) / "cut" / f"c{c:06d}.arrow"
 
 
 def _cut_info(work: Any, step: int, parts: int, c: int) -> Path:
@@ -164,43 +174,13 @@ def _lists(col: pa.ChunkedArray) -> list[np.ndarray]:
     return [values[offsets[i]:offsets[i + 1]].copy() for i in range(len(arr))]
 
 
-def write_by_chunk(folder: Path, p: int, table: pa.Table, node: str) -> None:
-    """Part ``p``'s pairs, one file per chunk of their ``node`` column's row (``pPPPP.cCCCCCC.arrow``), then the
-    part's marker: a verify task reads only its chunk's files."""
-    from codequarry.cleaners.local_engine import write_arrow
-
-    folder.mkdir(parents=True, exist_ok=True)
-    chunk_of = table.column(node).to_numpy() >> SHIFT if table.num_rows else np.zeros(0, np.int64)
-    for c, where in runs_by_chunk(chunk_of):
-        write_arrow(folder / f"p{p:04d}.c{c:06d}.arrow", table.take(pa.array(where)))
-    (folder / f"p{p:04d}.done").write_bytes(b"")
-
-
-def pairs_done(folder: Path, p: int) -> bool:
-    return (folder / f"p{p:04d}.done").exists()
-
-
-def read_for_chunk(folder: Path, parts: int, c: int, schema: pa.Schema) -> pa.Table:
-    """Every part's pairs of chunk ``c`` (every part must be done)."""
-    from codequarry.cleaners.local_engine import read_arrow
-
-    pieces = []
-    for p in range(parts):
-        if not pairs_done(folder, p):
-            raise CodequarryError(f"{folder}: part {p} of this resolve is missing; pass --overwrite to start over")
-        path = folder / f"p{p:04d}.c{c:06d}.arrow"
-        if path.exists():
-            pieces.append(read_arrow(path))
-    return pa.concat_tables(pieces).combine_chunks() if pieces else schema.empty_table()
-
-
 # -- stage 1: cut ---------------------------------------------------------------------------------
 
 
 def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
-    """Chunk ``c``'s active rows' (band, hash, node) records into one file per part; its row counts as JSON."""
+    """Chunk ``c``'s active rows' (band, hash, node) records into one file, batch ``p`` for part ``p``; then its
+    row counts as JSON (the chunk's completion marker)."""
     from codequarry.cleaners._lsh import hasher
-    from codequarry.cleaners.local_engine import write_arrow
 
     step_i, step = _step(work, k)
     info = _cut_info(work, step_i, parts, c)
@@ -220,11 +200,9 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
     part = (hashes ^ (bands.astype(np.uint64) * _MIX)) % np.uint64(parts)
     order = np.argsort(part, kind="stable")
     bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=np.uint64))
-    info.parent.mkdir(parents=True, exist_ok=True)
-    for p in range(parts):
-        sel = order[bounds[p]:bounds[p + 1]]
-        write_arrow(_cut_file(work, step_i, parts, c, p),
-                    pa.table({"band": pa.array(bands[sel]), "hash": pa.array(hashes[sel]), "node": pa.array(nodes[sel])}))
+    shares = [pa.table({"band": bands[sel], "hash": hashes[sel], "node": nodes[sel]}, schema=_CUT_SCHEMA)
+              for sel in (order[bounds[p]:bounds[p + 1]] for p in range(parts))]
+    write_batches(_cut_file(work, step_i, parts, c), _CUT_SCHEMA, shares)
     short = table.column("id").filter(pa.array(~active)).to_pylist() if step.params.drop_short else []
     _write_json(info, {"rows": n, "active": int(active.sum()), "short": short})
 
@@ -236,13 +214,12 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
     """Part ``p``'s buckets (equal band and hash) → the step's candidate edges, keep-first row first."""
     from codequarry.cleaners import clusters
     from codequarry.cleaners.keep_rule import keep_order_key
-    from codequarry.cleaners.local_engine import read_arrow
 
     step_i, step = _step(work, k)
     folder = _pairs_dir(work, step_i, parts)
     if pairs_done(folder, p):
         return
-    tables = [read_arrow(_cut_file(work, step_i, parts, c.index, p)) for c in work.chunks]
+    tables = [read_batch(_cut_file(work, step_i, parts, c.index), p, parts) for c in work.chunks]
     band = np.concatenate([t.column("band").to_numpy() for t in tables]) if tables else np.zeros(0, np.uint16)
     hashes = np.concatenate([t.column("hash").to_numpy() for t in tables]) if tables else np.zeros(0, np.uint64)
     nodes = np.concatenate([t.column("node").to_numpy() for t in tables]) if tables else np.zeros(0, np.int64)
@@ -280,7 +257,7 @@ def pair_part(work: Any, k: int, p: int, parts: int) -> None:
                                   "a_split": pa.array([splits[i] for i in ia.tolist()], pa.string()),
                                   "b_id": pa.array([ids[i] for i in ib.tolist()], pa.string()),
                                   "b_split": pa.array([splits[i] for i in ib.tolist()], pa.string())},
-                                 schema=_EDGE_SCHEMA), "a")
+                                 schema=_EDGE_SCHEMA), "a", len(work.chunks))
 
 
 # -- stage 3: verify per chunk -------------------------------------------------------------------------
@@ -296,7 +273,7 @@ def verify_chunk(work: Any, k: int, c: int, parts: int) -> None:
     info = _verified_info(work, step_i, parts, c)
     if info.exists():
         return
-    edges = read_for_chunk(_pairs_dir(work, step_i, parts), parts, c, _EDGE_SCHEMA)
+    edges = read_for_chunk(_pairs_dir(work, step_i, parts), parts, len(work.chunks), c, _EDGE_SCHEMA)
     if edges.num_rows:
         a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
         order = np.lexsort((b, a))

@@ -86,3 +86,28 @@ def test_small_verify_blocks_and_a_tight_cap_decide_the_same(leaky: PairsDir, tm
     whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
     ray_leakage.resolve_in_process(work, k, 3)
     assert decision_store.load(work.decision_path(step_i), step) == whole
+
+
+def test_the_work_dir_holds_chunks_plus_parts_files_not_chunks_times_parts(leaky: PairsDir, tmp_path: Path,
+                                                                           work_at_step: Any) -> None:
+    """Each cut task writes one file per kind (near, exact), a batch per part in each, and each pair task one
+    file, a batch per chunk: the files grow with chunks + parts, not chunks × parts (issue 15)."""
+    work, k = work_at_step(leaky, tmp_path / "w", [{"step": "leakage", "params": {}}], "leakage", 60)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    chunks, parts = len(work.chunks), 8
+    assert chunks >= 3
+    for c in work.chunks:
+        ray_leakage.cut_chunk(work, k, c.index, parts)
+    for q in range(parts):
+        ray_leakage.pair_part(work, k, q, parts)
+    for c in work.chunks:
+        ray_leakage.verify_chunk(work, k, c.index, parts)
+    folder = work.work / f"resolve-{step_i:03d}" / f"leak-{parts:04d}"
+    files = {stage.name: sum(1 for f in stage.iterdir() if f.is_file()) for stage in folder.iterdir()}
+    # cut: the near and the exact file and the JSON account per chunk; pairs: one per part; leaks: one per chunk
+    assert files == {"cut": 3 * chunks, "pairs": parts, "leaks": chunks}
+    ray_leakage.decide(work, k, parts)
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    assert decision_store.load(work.decision_path(step_i), step) == whole
+    assert set(whole.stats["by_match"]) == {"exact", "near"}

@@ -9,10 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from codequarry.cleaners import decision_store, ray_near_dedup
 from codequarry.cleaners.local_engine import read_arrow
+from codequarry.cleaners.ray_batch_files import write_batches
+from codequarry.errors import CodequarryError
 from codequarry.pairs import PairsDir
 
 
@@ -234,3 +237,74 @@ def test_ray_near_dedup_killed_in_its_stages_then_rerun(cluster: Any, clones: Pa
     from codequarry.pairs import PairsDir as Pairs
 
     _same(Pairs(out, verify="full").manifest, local_clean)
+
+
+def _files_by_stage(folder: Path) -> dict[str, int]:
+    return {stage.name: sum(1 for f in stage.iterdir() if f.is_file()) for stage in folder.iterdir()}
+
+
+def test_the_work_dir_holds_chunks_plus_parts_files_not_chunks_times_parts(clones: PairsDir, tmp_path: Path,
+                                                                           work_at_step: Any) -> None:
+    """Each cut task writes one file (a batch per part) and each pair task one file (a batch per chunk): the
+    files of a resolve grow with chunks + parts, not chunks × parts (issue 15); the decision stays the step's."""
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": {}}],
+                           "near_dedup", 70)
+    step_i = work.passes[k].map
+    step = work.steps[step_i]
+    chunks, parts = len(work.chunks), 8
+    assert chunks >= 3
+    for c in work.chunks:
+        ray_near_dedup.cut_chunk(work, k, c.index, parts)
+    for p in range(parts):
+        ray_near_dedup.pair_part(work, k, p, parts)
+    for c in work.chunks:
+        ray_near_dedup.verify_chunk(work, k, c.index, parts)
+    folder = work.work / f"resolve-{step_i:03d}" / f"bands-{parts:04d}"
+    # cut: an Arrow file and its JSON account per chunk; pairs: one file per part; verified: as cut
+    assert _files_by_stage(folder) == {"cut": 2 * chunks, "pairs": parts, "verified": 2 * chunks}
+    ray_near_dedup.decide(work, k, parts)
+    whole = step.resolve((read_arrow(work.map_path(k, c.index)) for c in work.chunks), tmp_path / "whole")
+    assert decision_store.load(work.decision_path(step_i), step) == whole
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "other_batch_count"])
+def test_a_missing_or_damaged_shuffle_file_is_a_one_line_error(clones: PairsDir, tmp_path: Path, damage: str,
+                                                               work_at_step: Any) -> None:
+    """A cut file or a pair file that is gone, cut short or written for another part count stops the next stage
+    with one line that names the file and says to start over, never a traceback from Arrow."""
+    work, k = work_at_step(clones, tmp_path / "w",
+                           [{"step": "exact_dedup"}, {"step": "near_dedup", "params": {}}],
+                           "near_dedup", 70)
+    step_i = work.passes[k].map
+    folder = work.work / f"resolve-{step_i:03d}" / "bands-0003"
+
+    def spoil(path: Path) -> None:
+        if damage == "missing":
+            path.unlink()
+        elif damage == "truncated":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        else:  # a file of the same name from a resolve with another batch count
+            with pa.memory_map(str(path), "r") as source:
+                table = pa.Table.from_batches([pa.ipc.open_file(source).get_batch(0)])
+            write_batches(path, table.schema, [table])  # one batch, not one per part (cut) or chunk (pairs)
+
+    for c in work.chunks:
+        ray_near_dedup.cut_chunk(work, k, c.index, 3)
+    spoil(folder / "cut" / "c000001.arrow")
+    with pytest.raises(CodequarryError, match=r"c000001\.arrow.*pass --overwrite") as err:
+        ray_near_dedup.pair_part(work, k, 0, 3)
+    assert "\n" not in str(err.value)
+    (folder / "cut" / "c000001.json").unlink()  # its account gone too: the chunk is cut again
+    ray_near_dedup.cut_chunk(work, k, 1, 3)
+    for p in range(3):
+        ray_near_dedup.pair_part(work, k, p, 3)
+    spoil(folder / "pairs" / "p0002.arrow")
+    if damage == "missing":
+        match = r"part 2 of this resolve is missing; pass --overwrite"
+    else:
+        match = r"p0002\.arrow.*pass --overwrite"
+    with pytest.raises(CodequarryError, match=match) as err:
+        ray_near_dedup.verify_chunk(work, k, 0, 3)
+    assert "\n" not in str(err.value)
+
