@@ -286,7 +286,7 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
     from codequarry.cleaners.engine import pass_label
     from codequarry.cleaners.engine_write import write_output
     from codequarry.cleaners.local_engine import _collect_garbage, _remove_tmp, _Work, marker_counts
-    from codequarry.cleaners.ray_resolve import partition_column
+    from codequarry.cleaners.ray_resolve import part_count
 
     _remove_tmp(work_dir)
     work = _Work(work_dir, recipe, chunks)
@@ -321,7 +321,7 @@ def _run(ray: Any, pairs: Any, work_dir: Path, target: Location, recipe: Any, ch
             started = time.perf_counter()
             step = work.steps[plan.map]
             stages: dict[str, float] = {}
-            parts = cpus if cpus > 1 and partition_column(step) is not None else 1
+            parts = part_count(work, step, cpus)
             module = staged(step)
             if module is not None:  # near-dedup, leakage: band shuffle, verify by chunk, one deciding task
                 parts = module.part_count(work, plan.index, cpus)

@@ -51,3 +51,45 @@ def test_part_ids_are_stable_and_spread() -> None:
 
 def test_steps_without_a_partition_column_resolve_whole() -> None:
     assert partition_column(NearDedup()) is None
+
+
+@pytest.mark.parametrize("parts", [1, 3, 8])
+def test_staged_partitioned_resolve_equals_the_local_one_with_one_file_per_chunk(
+        stdlib_pairs: Any, tmp_path: Path, parts: int, work_at_step: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cut (one file per chunk, a batch per part) → one resolve per part → merge: the local engine's decision file
+    byte for byte (saved compact), with chunks files for the cut, not chunks × parts."""
+    from codequarry.cleaners import decision_map, decision_store, ray_resolve
+    from codequarry.cleaners.local_engine import _resolve
+
+    monkeypatch.setattr(decision_map, "MIN_ROWS", 1)  # every decision as a memory-mapped map, as at scale
+    steps = [{"step": "exact_dedup"}]
+    work, k = work_at_step(stdlib_pairs, tmp_path / "w", steps, "exact_dedup", 60)
+    local, _ = work_at_step(stdlib_pairs, tmp_path / "local", steps, "exact_dedup", 60)
+    _resolve(local, local.passes[k])
+    step_i = work.passes[k].map
+    for c in work.chunks:
+        ray_resolve.cut_chunk(work, k, c.index, parts)
+    cut_dir = work.work / f"resolve-{step_i:03d}" / f"parts-{parts:03d}"
+    assert len(list(cut_dir.glob("c*.arrow"))) == len(work.chunks) > 3
+    for p in range(parts):
+        ray_resolve.resolve_part(work, k, p, parts)
+    ray_resolve.merge_parts(work, k, parts)
+    ours, theirs = work.decision_path(step_i), local.decision_path(step_i)
+    assert decision_store.load(ours, work.steps[step_i]) == decision_store.load(theirs, local.steps[step_i])
+    assert len(decision_store.load(ours, work.steps[step_i])) > 10  # there were copies to drop
+    if parts == 1:  # one part: the very same entries in the same order, so the same bytes
+        assert decision_store.map_path(ours, 0).read_bytes() == decision_store.map_path(theirs, 0).read_bytes()
+    assert not cut_dir.parent.exists()  # the stage files are gone
+
+
+def test_parts_grow_with_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from codequarry.cleaners import ray_resolve
+
+    work = SimpleNamespace(chunks=[SimpleNamespace(length=10_000)] * 250)  # 2.5M rows
+    assert ray_resolve.part_count(work, ExactDedup(Params()), 2) == 3
+    assert ray_resolve.part_count(work, ExactDedup(Params()), 16) == 16
+    monkeypatch.setattr(ray_resolve, "ROWS_PER_PART", 100_000)
+    assert ray_resolve.part_count(work, UniqueIds(), 1) == 25
+    assert ray_resolve.part_count(work, NearDedup(), 4) == 1  # not a partitioned step
