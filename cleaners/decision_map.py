@@ -68,14 +68,11 @@ def encodable(value: Any) -> bool:
 
 def write(path: Path, value: Mapping[str, Any]) -> None:
     """Write ``value`` (``encodable``) as an Arrow IPC file, atomically."""
-    keys = list(value)
-    values = list(value.values())
-    shape = _shape(values)
-    if shape is None:
-        raise TypeError("the values do not share one shape")
-    is_tuple, types = shape
-    cols = [pa.array([v[i] for v in values] if is_tuple else values, typ) for i, typ in enumerate(types)]
-    _write_columns(path, pa.array(keys, pa.string()), cols, is_tuple, key_hashes(keys))
+    columns = _columns(value)
+    if columns is None:
+        raise TypeError("not a mapping of string keys to values of one shape")
+    keys, cols, is_tuple = columns
+    _write_columns(path, keys, cols, is_tuple, key_hashes(list(value)))
 
 
 def _columns(value: Mapping[str, Any]) -> tuple[pa.Array, list[pa.Array], bool] | None:

@@ -55,6 +55,14 @@ def read_batch(path: Path, i: int, count: int) -> pa.Table:
     raise CodequarryError(f"{path}: this file of the unfinished clean {problem}; pass --overwrite to start over")
 
 
+def by_part(part: np.ndarray, parts: int) -> list[np.ndarray]:
+    """Each part's positions in their original order (a sender's shares), by one stable sort of the part numbers:
+    a mask per part would scan every record once per part, and parts grow with the corpus."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=part.dtype)).tolist()
+    return [order[bounds[q]:bounds[q + 1]] for q in range(parts)]
+
+
 # -- the pair stage's files: part p's candidates, one batch per chunk of the row they belong to ------------
 
 

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 
 from codequarry.cleaners import sorted_arrays
 from codequarry.cleaners.ray_batch_files import (
+    by_part,
     pairs_done,
     read_batch,
     read_for_chunk,
@@ -157,7 +158,7 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         roles = np.repeat(role[local], width)
         part = (hashes ^ (bands.astype(np.uint64) * _MIX)) % np.uint64(parts)
         near = [pa.table({"band": bands[sel], "hash": hashes[sel], "node": nodes[sel], "role": roles[sel]})
-                for sel in _by_part(part, parts)]
+                for sel in by_part(part, parts)]
     exact: list[pa.Table] = [pa.table({"key": pa.array([], pa.binary(16)), "node": pa.array([], pa.int64()),
                                        "role": pa.array([], pa.int8())})] * parts
     if step._exact() and n:
@@ -167,18 +168,10 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         part = np.array([int.from_bytes(key[:8], "big") % parts for key in picked], dtype=np.int64)
         exact = [pa.table({"key": pa.array([picked[i] for i in sel.tolist()], pa.binary(16)),
                            "node": pa.array(base | local[sel]), "role": pa.array(role[local[sel]])})
-                 for sel in _by_part(part, parts)]
+                 for sel in by_part(part, parts)]
     write_batches(_cut_file(work, step_i, parts, c, _NEAR), _CUT[_NEAR], near)
     write_batches(_cut_file(work, step_i, parts, c, _EXACT), _CUT[_EXACT], exact)
     _write_json(info, {"train": int(train.sum()), "held": int(held.sum())})
-
-
-def _by_part(part: np.ndarray, parts: int) -> list[np.ndarray]:
-    """Each part's record positions in their original order: one stable sort of the part numbers, not a scan of
-    every record per part (which grows with parts × records, and parts grow with the corpus)."""
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=part.dtype)).tolist()
-    return [order[bounds[q]:bounds[q + 1]] for q in range(parts)]
 
 
 # -- stage 2: candidates per part -------------------------------------------------------------------

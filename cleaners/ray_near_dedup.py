@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from codequarry.cleaners import sorted_arrays
 from codequarry.cleaners.ray_batch_files import (
+    by_part,
     pairs_done,
     read_batch,
     read_for_chunk,
@@ -198,10 +199,8 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
     bands = np.tile(np.arange(width, dtype=np.uint16), len(local))
     nodes = np.repeat((np.int64(c) << SHIFT) | local, width)
     part = (hashes ^ (bands.astype(np.uint64) * _MIX)) % np.uint64(parts)
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(parts + 1, dtype=np.uint64))
     shares = [pa.table({"band": bands[sel], "hash": hashes[sel], "node": nodes[sel]}, schema=_CUT_SCHEMA)
-              for sel in (order[bounds[p]:bounds[p + 1]] for p in range(parts))]
+              for sel in by_part(part, parts)]
     write_batches(_cut_file(work, step_i, parts, c), _CUT_SCHEMA, shares)
     short = table.column("id").filter(pa.array(~active)).to_pylist() if step.params.drop_short else []
     _write_json(info, {"rows": n, "active": int(active.sum()), "short": short})
@@ -366,16 +365,18 @@ def save_decision(work: Any, step_i: int, decision: Any, stages: Path) -> None:
     shutil.rmtree(stages.parent, ignore_errors=True)
 
 
-def run_stages(stages: Any, work: Any, k: int, parts: int) -> None:
+def run_stages(stages: Any, work: Any, k: int, parts: int, *, decide: bool = True) -> None:
     """Every stage of a staged resolve (a module with ``cut_chunk``, ``pair_part``, ``verify_chunk`` and
-    ``decide``) in this process, in order: what the Ray engine runs as tasks, for tests and one-node runs."""
+    ``decide``) in this process, in order: what the Ray engine runs as tasks, for tests and one-node runs.
+    ``decide=False`` stops before the deciding stage (which removes the exchange files)."""
     for c in work.chunks:
         stages.cut_chunk(work, k, c.index, parts)
     for p in range(parts):
         stages.pair_part(work, k, p, parts)
     for c in work.chunks:
         stages.verify_chunk(work, k, c.index, parts)
-    stages.decide(work, k, parts)
+    if decide:
+        stages.decide(work, k, parts)
 
 
 def resolve_in_process(work: Any, k: int, parts: int) -> None:

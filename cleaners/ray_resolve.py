@@ -69,7 +69,7 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
     """Stage 1: cut chunk ``c``'s mapped rows of pass ``k`` into ``parts`` shares by the partition column, one file
     (batch p: part p's rows, in the chunk's order)."""
     from codequarry.cleaners.local_engine import read_arrow
-    from codequarry.cleaners.ray_batch_files import write_batches
+    from codequarry.cleaners.ray_batch_files import by_part, write_batches
 
     step = work.passes[k].map
     target = _cut_file(work, step, c, parts)
@@ -77,10 +77,7 @@ def cut_chunk(work: Any, k: int, c: int, parts: int) -> None:
         return
     table = read_arrow(work.map_path(k, c))
     ids = part_ids(table.column(partition_column(work.steps[step])), parts)
-    order = np.argsort(ids, kind="stable")  # one sort, not a mask per part: parts grow with the corpus
-    bounds = np.searchsorted(ids[order], np.arange(parts + 1))
-    ranked = table.take(pa.array(order))
-    shares = [ranked.slice(int(bounds[p]), int(bounds[p + 1] - bounds[p])) for p in range(parts)]
+    shares = [table.take(pa.array(sel)) for sel in by_part(ids, parts)]
     write_batches(target, table.schema, shares)
 
 

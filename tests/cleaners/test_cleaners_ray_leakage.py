@@ -14,6 +14,7 @@ import pytest
 
 from codequarry.cleaners import decision_store, ray_leakage
 from codequarry.cleaners.local_engine import read_arrow
+from codequarry.cleaners.ray_near_dedup import run_stages
 from codequarry.pairs import PairsDir
 
 
@@ -97,12 +98,7 @@ def test_the_work_dir_holds_chunks_plus_parts_files_not_chunks_times_parts(leaky
     step = work.steps[step_i]
     chunks, parts = len(work.chunks), 8
     assert chunks >= 3
-    for c in work.chunks:
-        ray_leakage.cut_chunk(work, k, c.index, parts)
-    for q in range(parts):
-        ray_leakage.pair_part(work, k, q, parts)
-    for c in work.chunks:
-        ray_leakage.verify_chunk(work, k, c.index, parts)
+    run_stages(ray_leakage, work, k, parts, decide=False)
     folder = work.work / f"resolve-{step_i:03d}" / f"leak-{parts:04d}"
     files = {stage.name: sum(1 for f in stage.iterdir() if f.is_file()) for stage in folder.iterdir()}
     # cut: the near and the exact file and the JSON account per chunk; pairs: one per part; leaks: one per chunk

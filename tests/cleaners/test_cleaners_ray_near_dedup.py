@@ -254,12 +254,7 @@ def test_the_work_dir_holds_chunks_plus_parts_files_not_chunks_times_parts(clone
     step = work.steps[step_i]
     chunks, parts = len(work.chunks), 8
     assert chunks >= 3
-    for c in work.chunks:
-        ray_near_dedup.cut_chunk(work, k, c.index, parts)
-    for p in range(parts):
-        ray_near_dedup.pair_part(work, k, p, parts)
-    for c in work.chunks:
-        ray_near_dedup.verify_chunk(work, k, c.index, parts)
+    ray_near_dedup.run_stages(ray_near_dedup, work, k, parts, decide=False)
     folder = work.work / f"resolve-{step_i:03d}" / f"bands-{parts:04d}"
     # cut: an Arrow file and its JSON account per chunk; pairs: one file per part; verified: as cut
     assert _files_by_stage(folder) == {"cut": 2 * chunks, "pairs": parts, "verified": 2 * chunks}

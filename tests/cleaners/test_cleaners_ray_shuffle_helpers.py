@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codequarry.cleaners.ray_leakage import _by_part
+from codequarry.cleaners.ray_batch_files import by_part
 from codequarry.cleaners.ray_near_dedup import SHIFT, runs_by_chunk
 
 
@@ -22,6 +22,6 @@ def test_runs_by_chunk_equal_a_scan_per_chunk(n: int, groups: int) -> None:
 @pytest.mark.parametrize("n, parts", [(0, 1), (3, 5), (4000, 178)])
 def test_by_part_equals_a_mask_per_part(n: int, parts: int) -> None:
     part = np.random.default_rng(parts).integers(0, parts, n).astype(np.uint64)
-    got = _by_part(part, parts)
+    got = by_part(part, parts)
     assert len(got) == parts
     assert [g.tolist() for g in got] == [[i for i in range(n) if part[i] == q] for q in range(parts)]
